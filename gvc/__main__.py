@@ -1,0 +1,41 @@
+"""`python -m gvc [overrides]`: train one configuration; `python -m gvc -m ...`: sweep.
+
+Run `python -m gvc --help` for the config groups and `python -m gvc --cfg job` for the composed config.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from gvc.config import ConfigError, register_configs
+from gvc.data import DataError
+
+# An absolute path: with `python -m`, a relative config_path would be looked up inside the package.
+ROOT = Path(__file__).resolve().parent.parent
+OmegaConf.register_new_resolver("gvc_root", lambda: ROOT.as_posix(), replace=True)
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path=str(ROOT / "conf"), config_name="config")
+def main(cfg: DictConfig) -> float:
+    from gvc.task import run
+
+    hc = HydraConfig.get()
+    multirun = hc.mode == RunMode.MULTIRUN
+    try:
+        # In a sweep, a failed trial is recorded and reported as the worst value; the sweep goes on.
+        return run(cfg, Path(hc.runtime.output_dir), list(hc.overrides.task), raise_on_failure=not multirun)
+    except (ConfigError, DataError) as e:
+        if multirun:
+            raise
+        sys.exit(f"gvc: error: {e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The typed configuration schema (registered in Hydra's ConfigStore) and its range checks.
+
+Hydra checks types and unknown keys against these dataclasses while composing; `validate` checks
+ranges and choices afterwards, before any data is loaded or any compute is spent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range or not one of the allowed choices."""
+
+
+@dataclass
+class PaperDefaults:
+    """The paper's training settings for a model; the optimizer and data groups default to them."""
+
+    lr: float = MISSING
+    batch_size: int = MISSING
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    latent_dim: int = MISSING
+    widths: list[int] = MISSING
+    dropout: float = 0.0
+    negative_slope: float = 0.2
+    paper: PaperDefaults = field(default_factory=PaperDefaults)
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = "adam"
+    lr: float = MISSING
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    momentum: float = 0.0  # used by sgd and rmsprop only
+
+
+@dataclass
+class DataConfig:
+    name: str = "mnist"
+    root: str = "~/.cache/gvc/data"
+    batch_size: int = MISSING
+    subset: Optional[int] = None  # number of training images; null = all 60k
+    test_subset: Optional[int] = None  # number of test images for per-epoch VAE evaluation; null = all 10k
+    download: bool = False  # let torchvision download MNIST when no offline copy is available
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 100
+    max_steps: Optional[int] = None  # stop after this many optimisation steps (smoke runs); null = no limit
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    sample_every: int = 5  # epochs between sample grids (and always at the end)
+    checkpoint_every: int = 1  # epochs between checkpoints (and always at the end)
+    log_every: int = 50  # steps between progress-bar loss updates (each one syncs with the device)
+    progress: bool = True
+    objective: str = "auto"  # a metric name from summary.json; auto = fid if evaluated, else the final loss
+    objective_direction: str = "auto"  # minimize | maximize | auto (from the metric)
+    resume: bool = False
+    precision: str = "fp32"  # fp32 | bf16
+    channels_last: bool = False
+    compile: bool = False
+    threads: Optional[int] = None  # torch intra-op threads; null = torch's default
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+def register_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="config_schema", node=Config)
+    for group, node in [("model", ModelConfig), ("optimizer", OptimizerConfig), ("data", DataConfig),
+                        ("trainer", TrainerConfig)]:
+        cs.store(group=group, name=f"{group}_schema", node=node)
+
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+PRECISIONS = ("fp32", "bf16")
+DEVICE_PREFIXES = ("auto", "cpu", "cuda", "mps")
+
+
+def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is not allowed: {allowed}. Fix it with `{key}=...` on the command line.")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Range and choice checks that types alone cannot express. Raises ConfigError naming the key."""
+    from gvc.models import MODELS
+
+    m, o, d, t = cfg.model, cfg.optimizer, cfg.data, cfg.trainer
+    _check(m.name in MODELS, "model.name", m.name, f"one of {sorted(MODELS)} (choose with model=NAME)")
+    _check(m.latent_dim >= 1, "model.latent_dim", m.latent_dim, "a positive integer")
+    _check(all(w >= 1 for w in m.widths), "model.widths", list(m.widths), "positive layer widths")
+    _check(0.0 <= m.dropout < 1.0, "model.dropout", m.dropout, "a probability in [0, 1)")
+    _check(m.negative_slope >= 0.0, "model.negative_slope", m.negative_slope, "a non-negative slope")
+    _check(o.name in OPTIMIZERS, "optimizer.name", o.name, f"one of {list(OPTIMIZERS)}")
+    _check(math.isfinite(o.lr) and o.lr > 0, "optimizer.lr", o.lr, "a positive learning rate")
+    _check(len(o.betas) == 2 and all(0.0 <= b < 1.0 for b in o.betas), "optimizer.betas", list(o.betas),
+           "two numbers in [0, 1)")
+    _check(o.eps > 0, "optimizer.eps", o.eps, "a positive number")
+    _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "a non-negative number")
+    _check(0.0 <= o.momentum < 1.0, "optimizer.momentum", o.momentum, "a number in [0, 1)")
+    _check(d.name == "mnist", "data.name", d.name, "'mnist'")
+    _check(d.batch_size >= 1, "data.batch_size", d.batch_size, "a positive integer")
+    _check(d.subset is None or 1 <= d.subset <= 60000, "data.subset", d.subset,
+           "null (all 60,000 training images) or between 1 and 60000")
+    _check(d.test_subset is None or 1 <= d.test_subset <= 10000, "data.test_subset", d.test_subset,
+           "null (all 10,000 test images) or between 1 and 10000")
+    _check(t.epochs >= 1, "trainer.epochs", t.epochs, "a positive integer")
+    _check(t.max_steps is None or t.max_steps >= 1, "trainer.max_steps", t.max_steps, "null or a positive integer")
+    for key in ("sample_every", "checkpoint_every", "log_every"):
+        _check(t[key] >= 1, f"trainer.{key}", t[key], "a positive integer")
+    _check(t.device.split(":")[0] in DEVICE_PREFIXES, "trainer.device", t.device,
+           "auto, cpu, cuda, cuda:N or mps")
+    _check(t.precision in PRECISIONS, "trainer.precision", t.precision, f"one of {list(PRECISIONS)}")
+    _check(t.objective_direction in ("auto", "minimize", "maximize"), "trainer.objective_direction",
+           t.objective_direction, "auto, minimize or maximize")
+    _check(t.threads is None or t.threads >= 1, "trainer.threads", t.threads, "null or a positive integer")

@@ -1,0 +1,110 @@
+"""The run-directory contract: the one place that knows the file names a run writes and analysis reads.
+
+    RUN/
+      .hydra/config.yaml      the composed config (Hydra's own; overrides.yaml beside it)
+      history.csv             one row per epoch: epoch, step, elapsed_s, images, every loss
+      summary.json            model, params, status, final losses, metrics, timings, device, versions
+      samples/epoch_0005.png  5x5 grids from the run's 25 fixed latent vectors
+      losses.png              the loss curves
+      checkpoints/last.pt     everything needed to continue or to sample (weights_only-loadable)
+
+Reading functions never import training code, so analysis can read runs made elsewhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HISTORY = "history.csv"
+SUMMARY = "summary.json"
+SAMPLES = "samples"
+LOSS_PLOT = "losses.png"
+CHECKPOINT = Path("checkpoints") / "last.pt"
+HYDRA_CONFIG = Path(".hydra") / "config.yaml"
+HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
+
+STATUSES = ("running", "completed", "failed", "diverged")
+
+
+def atomic_write_bytes(path: Path, write) -> None:
+    """Write through a temporary file in the same directory, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_safe(value: Any) -> Any:
+    # JSON has no NaN/inf; write them as strings so the file stays valid JSON for any reader.
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:
+    text = json.dumps(_json_safe(summary), indent=2, sort_keys=False) + "\n"
+    atomic_write_bytes(Path(run_dir) / SUMMARY, lambda f: f.write(text.encode()))
+
+
+def read_summary(run_dir: Path) -> dict[str, Any] | None:
+    path = Path(run_dir) / SUMMARY
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def write_history(run_dir: Path, rows: list[dict[str, float]]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    for row in rows[1:]:
+        columns += [c for c in row if c not in columns]
+
+    def write(f):
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        f.write(text.getvalue().encode())
+
+    atomic_write_bytes(Path(run_dir) / HISTORY, write)
+
+
+def read_history(run_dir: Path) -> list[dict[str, float]]:
+    path = Path(run_dir) / HISTORY
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return [{k: float(v) if v not in ("", None) else math.nan for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def sample_path(run_dir: Path, epoch: int) -> Path:
+    return Path(run_dir) / SAMPLES / f"epoch_{epoch:04d}.png"
+
+
+def sample_grids(run_dir: Path) -> dict[int, Path]:
+    """Saved sample grids by epoch, in epoch order."""
+    found = sorted(Path(run_dir, SAMPLES).glob("epoch_*.png"))
+    return {int(p.stem.split("_")[1]): p for p in found}
+
+
+def is_run_dir(path: Path) -> bool:
+    return (Path(path) / SUMMARY).is_file() or (Path(path) / HYDRA_CONFIG).is_file()

@@ -1,0 +1,126 @@
+"""One run, start to end: validate -> train -> (evaluate) -> summary.json -> the objective a sweeper minimises.
+
+Failure is data: a failed or diverged run still writes summary.json with its status and reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import platform
+import socket
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+
+from gvc import rundir
+from gvc.config import ConfigError, validate
+from gvc.training.loop import Diverged, Trainer
+
+log = logging.getLogger(__name__)
+
+MINIMIZE, MAXIMIZE = "minimize", "maximize"
+
+
+def library_versions() -> dict[str, str]:
+    import hydra
+    import numpy
+    import torchvision
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "hydra": hydra.__version__, "numpy": numpy.__version__}
+
+
+def objective_name(cfg: DictConfig, family: str, metrics: dict[str, float]) -> str:
+    if cfg.trainer.objective != "auto":
+        return cfg.trainer.objective
+    if "fid" in metrics:
+        return "fid"
+    return "test_loss" if family == "vae" else "loss_g"
+
+
+def objective_direction(cfg: DictConfig, name: str) -> str:
+    if cfg.trainer.objective_direction != "auto":
+        return cfg.trainer.objective_direction
+    return MINIMIZE  # every loss and the default metric (FID) are better when smaller
+
+
+def worst_value(direction: str) -> float:
+    """What a failed trial reports to the sweeper: the worst possible value, so it is never chosen."""
+    return math.inf if direction == MINIMIZE else -math.inf
+
+
+def check_run_dir(run_dir: Path, resume: bool) -> None:
+    """Refuse to overwrite a run a user already produced; resuming is explicit."""
+    summary = rundir.read_summary(run_dir)
+    has_checkpoint = (run_dir / rundir.CHECKPOINT).is_file()
+    if (summary is not None or has_checkpoint) and not resume:
+        raise ConfigError(
+            f"{run_dir} already holds a run (status {summary.get('status') if summary else 'unknown'}); "
+            "refusing to overwrite it. Continue it with trainer.resume=true, or choose a new hydra.run.dir."
+        )
+
+
+def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, raise_on_failure: bool = True) -> float:
+    """Train one configuration into `run_dir` and return the objective (the worst value if it failed)."""
+    validate(cfg)
+    run_dir = Path(run_dir)
+    check_run_dir(run_dir, cfg.trainer.resume)
+    started = time.perf_counter()
+    summary: dict[str, Any] = {
+        "model": cfg.model.name,
+        "status": "running",
+        "reason": None,
+        "seed": cfg.trainer.seed,
+        "overrides": list(overrides or []),
+        "started_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+        "versions": library_versions(),
+    }
+    trainer = Trainer(cfg, run_dir)  # config and data errors surface here, before any training
+    summary.update(family=trainer.model.family, params=trainer.model.parameter_counts(), device=str(trainer.device))
+    rundir.write_summary(run_dir, summary)
+    log.info("%s (%s parameters) on %s -> %s", cfg.model.name, f"{summary['params']['total']:,}", trainer.device, run_dir)
+    metrics: dict[str, float] = {}
+    error: BaseException | None = None
+    try:
+        trainer.fit()
+        summary["status"] = "completed"
+    except Diverged as e:
+        summary.update(status="diverged", reason=str(e), diverged_at={"epoch": e.epoch, "step": e.step})
+        log.error("diverged: %s (the last good checkpoint is kept)", e)
+        error = e
+    except Exception as e:  # noqa: BLE001 - any failure is recorded, then re-raised or reported to the sweeper
+        summary.update(status="failed", reason=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+        error = e
+    state = trainer.state
+    history = state.history
+    name = objective_name(cfg, trainer.model.family, metrics)
+    direction = objective_direction(cfg, name)
+    final = {k: v for k, v in (history[-1] if history else {}).items() if k not in ("epoch", "step", "elapsed_s", "images")}
+    value = {**final, **metrics}.get(name) if summary["status"] == "completed" else None
+    if summary["status"] == "completed" and value is None:
+        summary.update(status="failed", reason=f"objective {name!r} was not measured; choose one of {sorted({**final, **metrics})}")
+    value = float(value) if value is not None and math.isfinite(value) else worst_value(direction)
+    images = sum(row["images"] for row in history)
+    summary.update(
+        epochs=state.epoch,
+        steps=state.step,
+        final=final,
+        metrics=metrics,
+        objective={"name": name, "direction": direction, "value": value},
+        train_time_s=round(state.elapsed, 3),
+        wall_time_s=round(time.perf_counter() - started, 3),
+        images_per_s=round(images / state.elapsed, 1) if state.elapsed > 0 else None,
+        finished_at=dt.datetime.now().isoformat(timespec="seconds"),
+    )
+    rundir.write_summary(run_dir, summary)
+    log.info("%s: %s = %.4f (%s)", summary["status"], name, value, direction)
+    if error is not None and raise_on_failure:
+        raise error
+    return value

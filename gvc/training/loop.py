@@ -1,0 +1,253 @@
+"""The one training loop shared by GANs and VAEs: epochs, logging, samples, checkpoints, history.
+
+A GAN and a VAE differ only in their step (gan.py, vae.py); everything else lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torchvision.utils import save_image
+from tqdm import tqdm
+
+from gvc import rundir
+from gvc.data import DeviceBatches, load_mnist, to_model_range
+from gvc.models import GAN, VAE, build_model
+from gvc.training.gan import GANStep
+from gvc.training.vae import VAEStep, test_negative_elbo
+
+log = logging.getLogger(__name__)
+
+N_FIXED_SAMPLES = 25  # a 5x5 grid, as the paper
+
+
+class Diverged(RuntimeError):
+    def __init__(self, epoch: int, step: int, losses: dict[str, float]):
+        super().__init__(f"non-finite loss at epoch {epoch}, step {step}: {losses}")
+        self.epoch, self.step, self.losses = epoch, step, losses
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"trainer.device={name!r} but CUDA is not available here; use trainer.device=auto or cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"trainer.device={name!r} but MPS is not available here; use trainer.device=auto or cpu")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds CUDA
+
+
+def make_model(cfg: DictConfig) -> GAN | VAE:
+    m = cfg.model
+    return build_model(m.name, m.latent_dim, list(m.widths), m.dropout, m.negative_slope)
+
+
+def make_optimizers(model: GAN | VAE, cfg: DictConfig) -> dict[str, torch.optim.Optimizer]:
+    o = cfg.optimizer
+    kinds = {
+        "adam": partial(torch.optim.Adam, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay),
+        "adamw": partial(torch.optim.AdamW, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay),
+        "sgd": partial(torch.optim.SGD, momentum=o.momentum, weight_decay=o.weight_decay),
+        "rmsprop": partial(torch.optim.RMSprop, eps=o.eps, momentum=o.momentum, weight_decay=o.weight_decay),
+    }
+    make = kinds[o.name]
+    if isinstance(model, GAN):
+        return {"generator": make(model.generator.parameters(), lr=o.lr),
+                "discriminator": make(model.discriminator.parameters(), lr=o.lr)}
+    return {"vae": make(model.parameters(), lr=o.lr)}
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "numpy": list(np.random.get_state()[1].tolist()),
+             "numpy_pos": int(np.random.get_state()[2]), "python": list(random.getstate()[1])}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(("MT19937", np.array(state["numpy"], dtype=np.uint32), state["numpy_pos"], 0, 0.0))
+    random.setstate((3, tuple(state["python"]), None))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0  # epochs completed
+    step: int = 0
+    elapsed: float = 0.0  # training seconds so far, summed over resumed segments
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def plot_losses(history: list[dict[str, float]], names: tuple[str, ...], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    epochs = [row["epoch"] for row in history]
+    for name in names + (("test_loss",) if "test_loss" in history[0] else ()):
+        ax.plot(epochs, [row[name] for row in history], marker="o", ms=3, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (epoch mean)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+class Trainer:
+    """Builds everything from a validated config and trains into `run_dir`."""
+
+    def __init__(self, cfg: DictConfig, run_dir: Path):
+        self.cfg, self.run_dir, t = cfg, Path(run_dir), cfg.trainer
+        if t.threads is not None:
+            torch.set_num_threads(t.threads)
+        self.device = resolve_device(t.device)
+        seed_everything(t.seed)
+        self.model = make_model(cfg).to(self.device)
+        if t.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.optimizers = make_optimizers(self.model, cfg)
+        self.state = TrainState()
+        # Fixed latents from their own generator, on the CPU: the same grid on every device.
+        self.fixed_z = torch.randn(N_FIXED_SAMPLES, self.model.latent_dim,
+                                   generator=torch.Generator().manual_seed(t.seed)).to(self.device)
+        self.shuffle = torch.Generator(device=self.device).manual_seed(t.seed)
+        enabled = t.precision == "bf16"
+        self.autocast = lambda: torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
+        self.step_fn = (GANStep if isinstance(self.model, GAN) else VAEStep)(self.model, self.optimizers, self.autocast)
+        self.train_data, self.test_data = self._load_data()
+        self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle)
+
+    def _load_data(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        d = self.cfg.data
+        train = load_mnist(d.root, train=True, download=d.download).images
+        if d.subset is not None:
+            train = train[: d.subset]  # the first N images: transparent, and nearly class-balanced
+        to_device = lambda x: to_model_range(x.to(self.device), self.model.output_range).contiguous(
+            memory_format=torch.channels_last if self.cfg.trainer.channels_last else torch.contiguous_format)
+        test = None
+        if isinstance(self.model, VAE):
+            test = load_mnist(d.root, train=False, download=d.download).images
+            test = to_device(test if d.test_subset is None else test[: d.test_subset])
+        return to_device(train), test
+
+    # -- checkpoints -----------------------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "model_name": self.cfg.model.name,
+            "model": self.model.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "rng": rng_state(),
+            "shuffle_rng": self.shuffle.get_state(),
+            "epoch": self.state.epoch,
+            "step": self.state.step,
+            "elapsed": self.state.elapsed,
+            "history": self.state.history,
+            "fixed_z": self.fixed_z.cpu(),
+            "config": OmegaConf.to_container(self.cfg, resolve=True),
+        }
+
+    def save_checkpoint(self) -> None:
+        ckpt = self.checkpoint()
+        rundir.atomic_write_bytes(self.run_dir / rundir.CHECKPOINT, lambda f: torch.save(ckpt, f))
+
+    def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(ckpt["optimizers"][name])
+        set_rng_state(ckpt["rng"])
+        self.shuffle.set_state(ckpt["shuffle_rng"])
+        self.fixed_z = ckpt["fixed_z"].to(self.device)
+        self.state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["elapsed"], list(ckpt["history"]))
+
+    # -- outputs ---------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def save_samples(self, epoch: int) -> None:
+        was_training = self.model.training
+        self.model.eval()
+        images = self.model.generate(self.fixed_z).float().clamp(0, 1)
+        self.model.train(was_training)
+        path = rundir.sample_path(self.run_dir, epoch)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(images, path, nrow=5, padding=2, pad_value=1.0)
+
+    # -- the loop --------------------------------------------------------------------------------------
+    def fit(self) -> TrainState:
+        t, state = self.cfg.trainer, self.state
+        names = self.step_fn.loss_names
+        self.model.train()
+        while state.epoch < t.epochs and not self._step_limit_reached():
+            epoch = state.epoch + 1
+            started = time.perf_counter()
+            totals = torch.zeros(len(names), device=self.device)
+            seen = 0
+            bar = tqdm(self.batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}", leave=False,
+                       disable=not t.progress, unit="batch", dynamic_ncols=True)
+            for batch in bar:
+                losses = self.step_fn(batch)
+                totals += torch.stack([losses[n] for n in names]) * batch.shape[0]  # stays on the device
+                seen += batch.shape[0]
+                state.step += 1
+                if state.step % t.log_every == 0:  # the only host syncs inside an epoch
+                    self._check_finite(epoch, dict(zip(names, (totals / seen).tolist())))
+                    if t.progress:
+                        bar.set_postfix({n: f"{v:.3f}" for n, v in zip(names, (totals / seen).tolist())})
+                if self._step_limit_reached():
+                    break
+            bar.close()
+            means = dict(zip(names, (totals / max(seen, 1)).tolist()))
+            self._check_finite(epoch, means)
+            state.elapsed += time.perf_counter() - started
+            state.epoch = epoch
+            row = {"epoch": epoch, "step": state.step, "elapsed_s": round(state.elapsed, 3), "images": seen, **means}
+            if self.test_data is not None:
+                row.update(test_negative_elbo(self.model, self.test_data, self.cfg.data.batch_size, self.autocast))
+                self._check_finite(epoch, row)
+            state.history.append(row)
+            log.info("epoch %d/%d  step %d  %s  (%.1fs)", epoch, t.epochs, state.step,
+                     "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "step", "elapsed_s", "images")),
+                     time.perf_counter() - started)
+            last = state.epoch >= t.epochs or self._step_limit_reached()
+            if epoch % t.sample_every == 0 or last:
+                self.save_samples(epoch)
+            rundir.write_history(self.run_dir, state.history)
+            if epoch % t.checkpoint_every == 0 or last:
+                self.save_checkpoint()
+        plot_losses(state.history, names, self.run_dir / rundir.LOSS_PLOT)
+        return state
+
+    def _step_limit_reached(self) -> bool:
+        return self.cfg.trainer.max_steps is not None and self.state.step >= self.cfg.trainer.max_steps
+
+    def _check_finite(self, epoch: int, losses: dict[str, float]) -> None:
+        if not all(math.isfinite(v) for v in losses.values()):
+            raise Diverged(epoch, self.state.step, losses)
