@@ -1,0 +1,42 @@
+"""Shared fixtures: composed configs (Hydra's compose API, no subprocess) and a real-MNIST cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF = ROOT / "conf"
+DATA_ROOT = os.environ.get("GVC_DATA", str(Path("~/.cache/gvc/data").expanduser()))
+MODEL_NAMES = ["linear_gan", "dcgan", "linear_vae", "conv_vae"]
+# Tiny real-MNIST budget: a few steps on a small slice, small test split for the VAEs' test -ELBO.
+TINY = ["trainer=smoke", "data.subset=256", "data.test_subset=128", "trainer.progress=false"]
+
+
+def make_config(overrides: list[str]) -> DictConfig:
+    from gvc.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        return compose(config_name="config", overrides=[f"data.root={DATA_ROOT}", *overrides])
+
+
+def run_gvc(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m gvc ARGS` in a subprocess, as a user runs it."""
+    env = {**os.environ, "GVC_DATA": DATA_ROOT, "HYDRA_FULL_ERROR": "0"}
+    return subprocess.run([sys.executable, "-m", "gvc", *args], cwd=cwd or ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> str:
+    from gvc.data import prepare_mnist
+
+    prepare_mnist(DATA_ROOT)
+    return DATA_ROOT

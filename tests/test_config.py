@@ -1,0 +1,64 @@
+"""Config composition: every model composes with the paper's defaults, and overrides reach the schema."""
+
+import pytest
+from omegaconf import OmegaConf
+
+from gvc.config import ConfigError, validate
+from tests.conftest import MODEL_NAMES, make_config
+
+PAPER = {  # model: (lr, batch size)
+    "linear_gan": (2e-4, 128), "dcgan": (2e-4, 128), "linear_vae": (1e-4, 64), "conv_vae": (1e-4, 128),
+}
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_each_model_composes_with_its_paper_settings(name):
+    cfg = make_config([f"model={name}"])
+    validate(cfg)
+    lr, batch = PAPER[name]
+    assert cfg.model.name == name
+    assert cfg.optimizer.name == "adam" and cfg.optimizer.lr == lr
+    assert list(cfg.optimizer.betas) == [0.9, 0.999]
+    assert cfg.data.batch_size == batch
+    assert cfg.trainer.epochs == 100 and cfg.trainer.sample_every == 5
+
+
+def test_overrides_win_over_paper_defaults():
+    cfg = make_config(["model=linear_vae", "optimizer.lr=3e-3", "data.batch_size=32", "model.dropout=0.2"])
+    assert (cfg.optimizer.lr, cfg.data.batch_size, cfg.model.dropout) == (3e-3, 32, 0.2)
+
+
+def test_optimizer_presets_compose():
+    cfg = make_config(["model=dcgan", "optimizer=adam_dcgan"])
+    assert list(cfg.optimizer.betas) == [0.5, 0.999]
+    for preset in ("adamw", "rmsprop"):
+        validate(make_config([f"optimizer={preset}"]))
+
+
+def test_trainer_presets_compose():
+    assert make_config(["trainer=smoke"]).trainer.max_steps == 5
+    cpu = make_config(["trainer=cpu"])
+    validate(cpu)
+    assert cpu.trainer.epochs < 100
+
+
+def test_schema_is_typed():
+    cfg = make_config([])
+    assert OmegaConf.get_type(cfg.trainer).__name__ == "TrainerConfig"
+    with pytest.raises(Exception, match="lr"):
+        make_config(["optimizer.lr=fast"])
+    with pytest.raises(Exception, match="epoch"):
+        make_config(["trainer.epoch=3"])  # a typo of an existing key
+
+
+@pytest.mark.parametrize("override, key", [
+    ("optimizer.lr=-1e-4", "optimizer.lr"),
+    ("optimizer.lr=0", "optimizer.lr"),
+    ("data.batch_size=0", "data.batch_size"),
+    ("data.subset=60001", "data.subset"),
+    ("trainer.device=tpu", "trainer.device"),
+    ("model.dropout=1.0", "model.dropout"),
+])
+def test_validate_names_the_bad_key(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        validate(make_config([override]))

