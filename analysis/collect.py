@@ -1,0 +1,396 @@
+"""Run directories -> one tidy table (one row per run) and one long history table (one row per run-epoch).
+
+Reads only the run-directory contract (gvc.rundir); never imports training code, so runs made on another
+machine or by an older gvc can be analysed here.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from gvc import rundir
+
+BOOKKEEPING = ("epoch", "step", "elapsed_s", "images")
+# The losses the training steps log. Any other history column is an evaluated metric (e.g. fid on some epochs).
+LOSS_COLUMNS = ("loss_d", "loss_g", "d_real", "d_fake", "loss", "bce", "kl", "test_loss", "test_bce", "test_kl")
+# Config keys that change how a run is executed or logged, never what it learns: not "swept parameters".
+NOT_HYPERPARAMETERS = frozenset({
+    "data.root", "data.download", "data.name", "trainer.device", "trainer.progress", "trainer.log_every",
+    "trainer.resume", "trainer.sample_every", "trainer.checkpoint_every", "trainer.threads", "trainer.objective",
+    "trainer.objective_direction", "trainer.compile", "trainer.channels_last", "model.name",
+})
+FLOOR_PREFIX = "floor_"
+SKIP_DIRS = frozenset({rundir.SAMPLES, "checkpoints", "__pycache__"})
+
+
+class NoRunsError(RuntimeError):
+    """None of the given paths holds a run directory."""
+
+
+def to_float(value: Any) -> float:
+    """summary.json numbers, including the strings "nan"/"inf" it uses for non-finite floats; else NaN."""
+    if isinstance(value, bool) or value is None:
+        return math.nan
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+def _resolve(node: Any) -> Any:
+    """A plain container from an OmegaConf node, resolving what resolves and keeping the rest as raw text.
+
+    Hydra saves config.yaml unresolved (e.g. `lr: ${model.paper.lr}`); custom resolvers of the training
+    process may be unknown here, so one unresolvable value must not lose the whole config.
+    """
+    if isinstance(node, DictConfig):
+        raw = OmegaConf.to_container(node, resolve=False)
+        out = {}
+        for key in node.keys():
+            try:
+                value = node[key]
+            except Exception:  # noqa: BLE001 - an interpolation this process cannot resolve
+                value = raw[key]
+            out[str(key)] = _resolve(value)
+        return out
+    if isinstance(node, ListConfig):
+        raw = OmegaConf.to_container(node, resolve=False)
+        out_list = []
+        for i in range(len(node)):
+            try:
+                value = node[i]
+            except Exception:  # noqa: BLE001
+                value = raw[i]
+            out_list.append(_resolve(value))
+        return out_list
+    return node
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists become compact text so that table cells stay hashable."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + "."))
+        elif isinstance(value, (list, tuple)):
+            flat[name] = "[" + ", ".join(str(v) for v in value) + "]"
+        else:
+            flat[name] = value
+    return flat
+
+
+@dataclass
+class Run:
+    """Everything read from one run directory."""
+
+    path: Path
+    name: str
+    model: str
+    family: str
+    status: str
+    reason: str
+    config: dict[str, Any]
+    overrides: list[str]
+    summary: dict[str, Any]
+    history: pd.DataFrame
+    sweep: str = ""
+    job: int | None = None
+
+    @property
+    def checkpoint(self) -> Path | None:
+        path = self.path / rundir.CHECKPOINT
+        return path if path.is_file() else None
+
+    @property
+    def sample_grids(self) -> dict[int, Path]:
+        return rundir.sample_grids(self.path)
+
+
+@dataclass
+class Collection:
+    """All runs, as records and as tidy tables, plus which columns are metrics, losses, floors, parameters."""
+
+    runs: list[Run]
+    table: pd.DataFrame  # one row per run
+    history: pd.DataFrame  # one row per (run, epoch)
+    inputs: list[Path]
+    metric_names: list[str] = field(default_factory=list)  # from summary.metrics, floors excluded
+    loss_names: list[str] = field(default_factory=list)  # from summary.final, not also a metric
+    floor_names: list[str] = field(default_factory=list)
+    param_names: list[str] = field(default_factory=list)  # flattened config keys
+    history_metric_names: list[str] = field(default_factory=list)  # per-epoch evaluated metrics
+
+    def run(self, name: str) -> Run:
+        return next(r for r in self.runs if r.name == name)
+
+
+# -- discovery -----------------------------------------------------------------------------------------------
+def find_run_dirs(path: Path) -> list[Path]:
+    """`path` itself if it is a run directory, else every run directory below it (not descending into runs)."""
+    path = Path(path)
+    if rundir.is_run_dir(path):
+        return [path]
+    found = []
+    for root, dirs, _ in os.walk(path):
+        root_path = Path(root)
+        if root_path != path and rundir.is_run_dir(root_path):
+            found.append(root_path)
+            dirs[:] = []  # a run does not contain runs; its samples/ and checkpoints/ need no walk
+            continue
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+    return sorted(found, key=_natural_key)
+
+
+def _natural_key(path: Path) -> list[Any]:
+    # "10_dcgan" after "9_dcgan": numbered Hydra job directories sort by job number.
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(path))]
+
+
+def latest_multirun(root: Path) -> Path | None:
+    """The newest `multirun/DATE/TIME` that holds runs (Hydra's names sort chronologically)."""
+    if not root.is_dir():
+        return None
+    candidates = [time for date in root.iterdir() if date.is_dir() for time in date.iterdir() if time.is_dir()]
+    for candidate in sorted(candidates, key=lambda p: (p.parent.name, p.name), reverse=True):
+        if find_run_dirs(candidate):
+            return candidate
+    return None
+
+
+def newest_run_per_model(root: Path) -> list[Path]:
+    """For `outputs/`: the most recently started run of each model, so that the default report compares models."""
+    newest: dict[str, tuple[str, Path]] = {}
+    for run_dir in find_run_dirs(root) if root.is_dir() else []:
+        summary = _read_summary(run_dir)[0] or {}
+        model = summary.get("model") or run_dir.parent.name
+        started = str(summary.get("started_at") or run_dir.name)
+        if model not in newest or started > newest[model][0]:
+            newest[model] = (started, run_dir)
+    return sorted((p for _, p in newest.values()), key=_natural_key)
+
+
+def default_inputs(cwd: Path | None = None) -> list[Path]:
+    """No paths given: the latest multirun under ./multirun, else the newest run of each model under ./outputs."""
+    cwd = Path(cwd or Path.cwd())
+    multirun = latest_multirun(cwd / "multirun")
+    if multirun is not None:
+        return [multirun]
+    runs = newest_run_per_model(cwd / "outputs")
+    if runs:
+        return runs
+    raise NoRunsError(f"no runs found: neither {cwd / 'multirun'} nor {cwd / 'outputs'} holds a run directory; "
+                      "pass run or multirun directories as arguments")
+
+
+# -- reading one run -----------------------------------------------------------------------------------------
+def _read_summary(run_dir: Path) -> tuple[dict[str, Any] | None, str]:
+    try:
+        summary = rundir.read_summary(run_dir)
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
+        return None, f"{rundir.SUMMARY} is unreadable ({type(e).__name__}: {e})"
+    if summary is not None and not isinstance(summary, dict):
+        return None, f"{rundir.SUMMARY} does not hold a JSON object"
+    return summary, ""
+
+
+def _read_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / rundir.HYDRA_CONFIG
+    if path.is_file():
+        try:
+            config = _resolve(OmegaConf.load(path))
+            return config if isinstance(config, dict) else {}
+        except Exception:  # noqa: BLE001 - a damaged config.yaml leaves the config columns blank
+            return {}
+    return {}
+
+
+def _read_overrides(run_dir: Path, summary: dict[str, Any]) -> list[str]:
+    path = run_dir / rundir.HYDRA_OVERRIDES
+    if path.is_file():
+        try:
+            return [str(o) for o in OmegaConf.load(path)]
+        except Exception:  # noqa: BLE001
+            pass
+    return [str(o) for o in summary.get("overrides") or []]
+
+
+def _read_history(run_dir: Path) -> pd.DataFrame:
+    try:
+        rows = rundir.read_history(run_dir)
+    except (OSError, ValueError, csv.Error):
+        rows = []  # a history being written by a live run, or damaged: the run is listed without curves
+    return pd.DataFrame(rows, dtype=float)
+
+
+def _read_index(sweep_dir: Path) -> dict[str, dict[str, str]]:
+    """The sweep's index.csv (when the sweep wrote one), by run directory name."""
+    path = sweep_dir / "index.csv"
+    if not path.is_file():
+        return {}
+    try:
+        with open(path, newline="") as f:
+            return {Path(row.get("run_dir") or "").name: row for row in csv.DictReader(f) if row.get("run_dir")}
+    except (OSError, csv.Error):
+        return {}
+
+
+def _family(model: str) -> str:
+    try:
+        from gvc.models import MODELS
+
+        return MODELS[model].family
+    except (ImportError, KeyError):
+        return "unknown"
+
+
+def read_run(run_dir: Path, name: str, index: dict[str, dict[str, str]] | None = None) -> Run:
+    run_dir = Path(run_dir)
+    summary, problem = _read_summary(run_dir)
+    config = _read_config(run_dir)
+    history = _read_history(run_dir)
+    if summary is None:
+        row = (index or {}).get(run_dir.name, {})
+        status = row.get("status") or "unknown"
+        reason = problem or (f"no {rundir.SUMMARY}: the job stopped before training started, or has not started")
+        summary = {}
+    else:
+        status = str(summary.get("status") or "unknown")
+        reason = str(summary.get("reason") or "")
+    model = str(summary.get("model") or config.get("model", {}).get("name") or "unknown")
+    family = str(summary.get("family") or _family(model))
+    if status == "running":
+        reason = reason or "unfinished: still running, or stopped without recording why"
+    sweep = run_dir.parent
+    is_sweep = (sweep / "multirun.yaml").is_file() or (sweep / "index.csv").is_file()
+    match = re.match(r"^(\d+)_", run_dir.name)
+    return Run(
+        path=run_dir, name=name, model=model, family=family, status=status, reason=reason, config=config,
+        overrides=_read_overrides(run_dir, summary), summary=summary, history=history,
+        sweep=str(sweep) if is_sweep else "", job=int(match.group(1)) if (is_sweep and match) else None,
+    )
+
+
+def _run_names(run_dirs: list[Path]) -> list[str]:
+    """Short unique names: each run's path relative to what all runs share."""
+    if len(run_dirs) == 1:
+        return [run_dirs[0].name]
+    common = Path(os.path.commonpath([str(p) for p in run_dirs]))
+    return [p.relative_to(common).as_posix() for p in run_dirs]
+
+
+# -- the tables ----------------------------------------------------------------------------------------------
+def _row(run: Run) -> dict[str, Any]:
+    s = run.summary
+    objective = s.get("objective") or {}
+    row: dict[str, Any] = {
+        "run": run.name, "model": run.model, "family": run.family, "status": run.status, "reason": run.reason,
+        "seed": to_float(s.get("seed", run.config.get("trainer", {}).get("seed"))),
+        "sweep": run.sweep, "job": run.job, "overrides": " ".join(run.overrides),
+        "objective_name": objective.get("name") or "", "objective_direction": objective.get("direction") or "",
+        "objective": to_float(objective.get("value")),
+        "epochs": to_float(s.get("epochs")), "steps": to_float(s.get("steps")),
+        "train_time_s": to_float(s.get("train_time_s")), "wall_time_s": to_float(s.get("wall_time_s")),
+        "images_per_s": to_float(s.get("images_per_s")), "device": s.get("device") or "",
+        "started_at": s.get("started_at") or "", "finished_at": s.get("finished_at") or "",
+    }
+    for part, count in (s.get("params") or {}).items():
+        row[f"params.{part}"] = to_float(count)
+    # Final losses and metrics share one namespace, metrics taking precedence (as the objective does in gvc.task).
+    for name, value in {**(s.get("final") or {}), **(s.get("metrics") or {})}.items():
+        row[name] = to_float(value)
+    row.update(flatten(run.config))
+    row["run_dir"] = str(run.path)
+    row["checkpoint"] = str(run.checkpoint or "")
+    grids = run.sample_grids
+    row["sample_epochs"] = len(grids)
+    row["final_samples"] = str(grids[max(grids)]) if grids else ""
+    return row
+
+
+def collect(paths: list[Path] | list[str]) -> Collection:
+    """Every run under `paths` (run directories or directories holding them) as one Collection."""
+    inputs = [Path(p).expanduser().resolve() for p in paths]
+    missing = [p for p in inputs if not p.exists()]
+    if missing:
+        raise NoRunsError(f"no such file or directory: {', '.join(map(str, missing))}")
+    run_dirs: list[Path] = []
+    for path in inputs:
+        for run_dir in find_run_dirs(path):
+            if run_dir not in run_dirs:
+                run_dirs.append(run_dir)
+    if not run_dirs:
+        raise NoRunsError(f"no run directories (with {rundir.SUMMARY} or {rundir.HYDRA_CONFIG}) under "
+                          f"{', '.join(map(str, inputs))}")
+    indexes: dict[Path, dict[str, dict[str, str]]] = {}
+    runs = []
+    for run_dir, name in zip(run_dirs, _run_names(run_dirs)):
+        if run_dir.parent not in indexes:
+            indexes[run_dir.parent] = _read_index(run_dir.parent)
+        runs.append(read_run(run_dir, name, indexes[run_dir.parent]))
+    return _tabulate(runs, inputs)
+
+
+def _tabulate(runs: list[Run], inputs: list[Path]) -> Collection:
+    table = pd.DataFrame([_row(r) for r in runs])
+    metric_names: list[str] = []
+    loss_names: list[str] = []
+    for r in runs:
+        for name in r.summary.get("metrics") or {}:
+            if name not in metric_names:
+                metric_names.append(name)
+        for name in r.summary.get("final") or {}:
+            if name not in loss_names:
+                loss_names.append(name)
+    floors = [m for m in metric_names if m.startswith(FLOOR_PREFIX)]
+    metric_names = [m for m in metric_names if m not in floors]
+    loss_names = [n for n in loss_names if n not in metric_names and n not in floors]
+    params = sorted({k for r in runs for k in flatten(r.config)})
+    histories = []
+    for r in runs:
+        if not r.history.empty:
+            h = r.history.copy()
+            h.insert(0, "run", r.name)
+            h.insert(1, "model", r.model)
+            h.insert(2, "family", r.family)
+            histories.append(h)
+    history = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(columns=["run", "model", "family"])
+    history_metrics = [c for c in history.columns
+                       if c not in ("run", "model", "family", *BOOKKEEPING, *LOSS_COLUMNS)]
+    return Collection(runs=runs, table=table, history=history, inputs=inputs, metric_names=metric_names,
+                      loss_names=loss_names, floor_names=floors, param_names=params,
+                      history_metric_names=history_metrics)
+
+
+def swept_parameters(collection: Collection, model: str) -> list[str]:
+    """Hyperparameters that take more than one value across the runs of `model` (seed last)."""
+    rows = collection.table[collection.table["model"] == model]
+    varying = []
+    for name in collection.param_names:
+        if name in NOT_HYPERPARAMETERS or name not in rows:
+            continue
+        if rows[name].map(_cell_key).nunique(dropna=False) > 1:
+            varying.append(name)
+    seed = [p for p in varying if p == "trainer.seed"]
+    return [p for p in varying if p != "trainer.seed"] + seed
+
+
+def _cell_key(value: Any) -> str:
+    # NaN, None and "null" are one value (the config's null); numbers compare by value, not by spelling.
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "null"
+    return repr(float(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
