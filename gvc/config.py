@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 
 class ConfigError(ValueError):
@@ -105,6 +106,11 @@ def validate(cfg: DictConfig) -> None:
     """Range and choice checks that types alone cannot express. Raises ConfigError naming the key."""
     from gvc.models import MODELS
 
+    try:  # `+key=value` bypasses Hydra's struct check; an unknown key is a typo, not a setting
+        OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.to_container(cfg, resolve=False))
+    except OmegaConfBaseException as e:
+        raise ConfigError(f"unknown or mistyped config key: {str(e).splitlines()[0]}. "
+                          "Run `python -m gvc --cfg job` to see every key.") from None
     m, o, d, t = cfg.model, cfg.optimizer, cfg.data, cfg.trainer
     _check(m.name in MODELS, "model.name", m.name, f"one of {sorted(MODELS)} (choose with model=NAME)")
     _check(m.latent_dim >= 1, "model.latent_dim", m.latent_dim, "a positive integer")
