@@ -108,3 +108,60 @@ def sample_grids(run_dir: Path) -> dict[int, Path]:
 
 def is_run_dir(path: Path) -> bool:
     return (Path(path) / SUMMARY).is_file() or (Path(path) / HYDRA_CONFIG).is_file()
+
+
+# -- multirun index --------------------------------------------------------------------------------------
+INDEX = "index.csv"
+INDEX_COLUMNS = ["job", "run_dir", "overrides", "status", "objective", "objective_value", "reason"]
+
+
+def find_run_dirs(root: Path) -> list[Path]:
+    """Run directories at or below `root`, in job order where the names carry a job number."""
+    root = Path(root)
+    if is_run_dir(root):
+        return [root]
+    found = {p.parent.parent if p.name == "config.yaml" else p.parent
+             for pattern in (SUMMARY, str(HYDRA_CONFIG)) for p in root.rglob(pattern)}
+    def order(p: Path):
+        head = p.name.split("_", 1)[0]
+        return (str(p.parent), int(head) if head.isdigit() else 1 << 30, p.name)
+    return sorted(found, key=order)
+
+
+def read_overrides(run_dir: Path) -> list[str]:
+    path = Path(run_dir) / HYDRA_OVERRIDES
+    if not path.is_file():
+        return []
+    import yaml
+
+    return list(yaml.safe_load(path.read_text()) or [])
+
+
+def index_rows(sweep_dir: Path) -> list[dict[str, Any]]:
+    rows = []
+    for run in find_run_dirs(sweep_dir):
+        summary = read_summary(run) or {}
+        objective = summary.get("objective") or {}
+        head = run.name.split("_", 1)[0]
+        rows.append({
+            "job": int(head) if head.isdigit() else "",
+            "run_dir": run.relative_to(sweep_dir).as_posix(),
+            "overrides": " ".join(read_overrides(run)),
+            "status": summary.get("status", "not started"),
+            "objective": objective.get("name", ""),
+            "objective_value": objective.get("value", ""),
+            "reason": (summary.get("reason") or "").splitlines()[0] if summary.get("reason") else "",
+        })
+    return rows
+
+
+def write_multirun_index(sweep_dir: Path) -> Path:
+    """index.csv in a multirun directory: one row per trial, rebuilt from what the trials wrote to disk."""
+    sweep_dir = Path(sweep_dir)
+    rows = index_rows(sweep_dir)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=INDEX_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(sweep_dir / INDEX, lambda f: f.write(text.getvalue().encode()))
+    return sweep_dir / INDEX
