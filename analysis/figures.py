@@ -1,0 +1,323 @@
+"""Plots of the comparison (matplotlib Figures without pyplot, seaborn styling; PNG files).
+
+Each function returns the Artifacts it wrote, or an empty list when its data is absent (no swept pair, no
+per-epoch metrics, ...), so a partial set of runs yields a partial but valid report.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from analysis.artifact import Artifact, save
+from analysis.collect import LOSS_COLUMNS, Collection, _cell_key, swept_parameters
+from analysis.stats import MINIMIZE, expected_best_of_n
+from analysis.tables import COMPLETED, _sort_values, fmt, models_in_order, objective_frame
+
+MAX_PANELS_PER_ROW = 4
+# `orientation` replaced boxplot's `vert` in matplotlib 3.10; older versions only know `vert` (default vertical).
+VERTICAL = {"orientation": "vertical"} if "orientation" in inspect.signature(Axes.boxplot).parameters else {}
+
+
+@contextmanager
+def styled() -> Iterator[None]:
+    # Temporary styling: importing or calling analysis must not change a caller's matplotlib defaults.
+    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.85):
+        yield
+
+
+def model_colors(models: list[str]) -> dict[str, tuple[float, float, float]]:
+    return dict(zip(models, sns.color_palette("deep", max(len(models), 1))))
+
+
+def _grid(n: int, width: float = 4.0, height: float = 3.0) -> tuple[Figure, list]:
+    cols = min(n, MAX_PANELS_PER_ROW)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel()).tolist()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def _direction_word(direction: str) -> str:
+    return "lower is better" if direction == MINIMIZE else "higher is better"
+
+
+def best_runs(collection: Collection) -> dict[str, str]:
+    """model -> its best completed run by the model's objective (the run whose curves are drawn bold)."""
+    obj = objective_frame(collection)
+    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
+    out = {}
+    for model, rows in done.groupby("model", sort=False):
+        i = rows["value"].idxmin() if rows["direction"].iloc[0] == MINIMIZE else rows["value"].idxmax()
+        out[model] = rows.loc[i, "run"]
+    return out
+
+
+def _curves(collection: Collection, columns: list[str], x: str, path: Path, title: str, caption: str,
+            ylabel: Callable[[str], str] = str) -> list[Artifact]:
+    history = collection.history
+    models = models_in_order(collection)
+    colors = model_colors(models)
+    best = best_runs(collection)
+    with styled():
+        fig, axes = _grid(len(columns))
+        for ax, column in zip(axes, columns):
+            for (run, model), rows in history.groupby(["run", "model"], sort=False):
+                rows = rows[[x, column]].dropna()
+                if rows.empty:
+                    continue
+                bold = best.get(model) == run
+                ax.plot(rows[x], rows[column], color=colors[model], lw=2.0 if bold else 0.9,
+                        alpha=1.0 if bold else 0.35, marker="o", ms=3 if bold else 2, zorder=3 if bold else 2)
+            ax.set_title(column)
+            ax.set_xlabel(x.replace("_", " "))
+            ax.set_ylabel(ylabel(column))
+        handles = [axes[0].plot([], [], color=colors[m], lw=2, label=m)[0] for m in models
+                   if m in set(history["model"])]
+        fig.legend(handles=handles, loc="outside lower center", ncols=max(len(handles), 1), frameon=False)
+        fig.suptitle(title)
+        save(fig, path)
+    return [Artifact(path, title, caption)]
+
+
+def training_curves(collection: Collection, out: Path) -> list[Artifact]:
+    """Every loss against epoch, all models overlaid; each model's best run bold, its other runs faint."""
+    history = collection.history
+    columns = [c for c in LOSS_COLUMNS if c in history.columns and history[c].notna().any()]
+    if not columns:
+        return []
+    return _curves(collection, columns, "epoch", out / "training_curves.png", "Training curves",
+                   "Epoch-mean training losses (and, for VAEs, the test −ELBO and its parts, nats/image) of every "
+                   "run. Each model's best run by its objective is drawn bold, its other runs faint.",
+                   ylabel=lambda c: "nats / image" if c in ("loss", "bce", "kl") or c.startswith("test_") else "")
+
+
+def metrics_vs_epoch(collection: Collection, out: Path) -> list[Artifact]:
+    """Evaluated metrics logged during training (extra history columns), against epoch."""
+    history = collection.history
+    columns = [c for c in collection.history_metric_names if history[c].notna().any()]
+    if not columns:
+        return []
+    return _curves(collection, columns, "epoch", out / "metrics_vs_epoch.png", "Metrics during training",
+                   "Quality metrics evaluated during training, at the epochs where they were measured, "
+                   "for every run (best run per model bold).")
+
+
+def objective_distribution(collection: Collection, out: Path) -> list[Artifact]:
+    """Box and strip plot of the objective per model over all its completed trials."""
+    obj = objective_frame(collection)
+    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
+    if done.empty:
+        return []
+    names = list(dict.fromkeys(done["objective_name"]))
+    models = models_in_order(collection)
+    colors = model_colors(models)
+    with styled():
+        fig, axes = _grid(len(names), width=max(3.0, 1.4 * done["model"].nunique() + 1.5), height=3.4)
+        for ax, name in zip(axes, names):
+            part = done[done["objective_name"] == name]
+            order = [m for m in models if m in set(part["model"])]
+            data = [part.loc[part["model"] == m, "value"].to_numpy() for m in order]
+            # matplotlib directly: seaborn 0.13's boxplot passes `vert`, deprecated since matplotlib 3.11.
+            boxes = ax.boxplot(data, positions=range(len(order)), widths=0.6, showfliers=False, patch_artist=True,
+                               medianprops={"color": "black"}, **VERTICAL)
+            for patch, model in zip(boxes["boxes"], order):
+                patch.set_facecolor(colors[model])
+                patch.set_alpha(0.5)
+            rng = np.random.default_rng(0)  # jitter only; fixed so the figure is reproducible
+            for k, values in enumerate(data):
+                ax.scatter(k + rng.uniform(-0.15, 0.15, len(values)), values, color="black", s=12, zorder=3)
+            ax.set_xticks(range(len(order)), order)
+            ax.set_ylabel(f"{name} ({_direction_word(part['direction'].iloc[0])})")
+            ax.set_xlabel("")
+        fig.suptitle("Objective per model across trials")
+        path = save(fig, out / "objective_by_model.png")
+    failed = obj[obj["status"] != COMPLETED].groupby("model").size()
+    note = ("; not completed (not shown): " + ", ".join(f"{m} {n}" for m, n in failed.items())) if len(failed) else ""
+    return [Artifact(path, "Objective per model across trials",
+                     "Each dot is one completed trial (seeds and hyperparameter settings together); boxes span the "
+                     f"quartiles{note}.")]
+
+
+def expected_best(collection: Collection, out: Path) -> list[Artifact]:
+    """Expected best objective of n trials against n, per model (exact, from order statistics)."""
+    obj = objective_frame(collection)
+    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
+    if done.empty:
+        return []
+    names = list(dict.fromkeys(done["objective_name"]))
+    models = models_in_order(collection)
+    colors = model_colors(models)
+    with styled():
+        fig, axes = _grid(len(names), width=4.5, height=3.4)
+        for ax, name in zip(axes, names):
+            part = done[done["objective_name"] == name]
+            direction = part["direction"].iloc[0]
+            for model in [m for m in models if m in set(part["model"])]:
+                values = part.loc[part["model"] == model, "value"].to_numpy()
+                mean, std = expected_best_of_n(values, direction)
+                n = np.arange(1, len(mean) + 1)
+                ax.plot(n, mean, color=colors[model], marker="o", ms=3, label=f"{model} (N={len(values)})")
+                ax.fill_between(n, mean - std, mean + std, color=colors[model], alpha=0.15, lw=0)
+            ax.set_xlabel("number of trials n")
+            ax.set_ylabel(f"expected best {name}")
+            ax.set_title(_direction_word(direction))
+            ax.legend(fontsize="small")
+        fig.suptitle("Expected best objective vs number of trials")
+        path = save(fig, out / "expected_best_of_n.png")
+    return [Artifact(path, "Expected best objective vs number of trials",
+                     "For each n, the expected best objective among n of a model's N completed trials drawn at random "
+                     "without replacement, computed exactly from order statistics (Lucic et al., 2018); the band is "
+                     "± one standard deviation of that best value. A curve that is still falling at n = N says more "
+                     "trials would likely help; comparing models at equal n compares them at equal tuning budget.")]
+
+
+def quality_vs_time(collection: Collection, out: Path) -> list[Artifact]:
+    """Objective against training time: per-epoch trajectories where logged, and every run's final value."""
+    obj = objective_frame(collection)
+    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"]) & np.isfinite(obj["train_time_s"])]
+    if done.empty:
+        return []
+    names = list(dict.fromkeys(done["objective_name"]))
+    models = models_in_order(collection)
+    colors = model_colors(models)
+    history = collection.history
+    with styled():
+        fig, axes = _grid(len(names), width=4.5, height=3.4)
+        for ax, name in zip(axes, names):
+            part = done[done["objective_name"] == name]
+            if name in history.columns and "elapsed_s" in history.columns:
+                for run, rows in history[history["run"].isin(part["run"])].groupby("run", sort=False):
+                    rows = rows[["elapsed_s", name]].dropna()
+                    model = part.loc[part["run"] == run, "model"].iloc[0]
+                    ax.plot(rows["elapsed_s"], rows[name], color=colors[model], lw=0.8, alpha=0.4)
+            for model in [m for m in models if m in set(part["model"])]:
+                rows = part[part["model"] == model]
+                ax.scatter(rows["train_time_s"], rows["value"], color=colors[model], s=22, label=model, zorder=3)
+            ax.set_xlabel("training time (s)")
+            ax.set_ylabel(f"{name} ({_direction_word(part['direction'].iloc[0])})")
+            ax.legend(fontsize="small")
+        fig.suptitle("Quality against training time")
+        path = save(fig, out / "quality_vs_time.png")
+    return [Artifact(path, "Quality against training time",
+                     "Each point is a completed run's final objective against its training time (evaluation "
+                     "excluded); thin lines follow a run's per-epoch value where the history logs it.")]
+
+
+def _pair(params: list[str]) -> tuple[str, str] | None:
+    # lr x batch size when both were swept (the usual grid); otherwise the first two swept parameters.
+    hyper = [p for p in params if p != "trainer.seed"]
+    if "optimizer.lr" in hyper and "data.batch_size" in hyper:
+        return "optimizer.lr", "data.batch_size"
+    return (hyper[0], hyper[1]) if len(hyper) >= 2 else None
+
+
+def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
+    """Per model: mean objective over two swept parameters (averaged over seeds and any other swept values)."""
+    obj = objective_frame(collection).set_index("run")
+    t = collection.table
+    artifacts = []
+    for model in models_in_order(collection):
+        params = swept_parameters(collection, model)
+        pair = _pair(params)
+        if pair is None:
+            continue
+        x, y = pair
+        runs = t[t["model"] == model]
+        xs = _sort_values(list({_cell_key(v): v for v in runs[x]}.values()))
+        ys = _sort_values(list({_cell_key(v): v for v in runs[y]}.values()))
+        values = np.full((len(ys), len(xs)), np.nan)
+        labels = np.full((len(ys), len(xs)), "", dtype=object)
+        for i, yv in enumerate(ys):
+            for j, xv in enumerate(xs):
+                at = runs[(runs[x].map(_cell_key) == _cell_key(xv)) & (runs[y].map(_cell_key) == _cell_key(yv))]
+                if at.empty:
+                    continue
+                o = obj.loc[at["run"]]
+                ok = o[(o["status"] == COMPLETED) & np.isfinite(o["value"])]["value"]
+                if len(ok):
+                    values[i, j] = ok.mean()
+                    labels[i, j] = f"{fmt(ok.mean(), 3)}\n(n={len(ok)})"
+                else:
+                    labels[i, j] = f"failed\n({len(at)})"
+        if np.isnan(values).all():
+            continue
+        name, direction = obj.loc[runs["run"].iloc[0], ["objective_name", "direction"]]
+        others = [p for p in params if p not in pair]
+        with styled():
+            fig = Figure(figsize=(1.3 * len(xs) + 2.5, 0.8 * len(ys) + 1.8), layout="constrained")
+            ax = fig.subplots()
+            frame = pd.DataFrame(values, index=[fmt(v) or "null" for v in ys], columns=[fmt(v) or "null" for v in xs])
+            sns.heatmap(frame, annot=labels, fmt="", cmap="viridis_r" if direction == MINIMIZE else "viridis",
+                        ax=ax, cbar_kws={"label": f"mean {name} ({_direction_word(direction)})"}, linewidths=0.5,
+                        annot_kws={"fontsize": 8})
+            ax.grid(False)
+            ax.set_xlabel(x)
+            ax.set_ylabel(y)
+            ax.set_title(model)
+            path = save(fig, out / f"heatmap_{model}.png")
+        averaged = f" (averaged over {', '.join(others)})" if others else ""
+        artifacts.append(Artifact(path, f"{model}: {name} over {x} × {y}",
+                                  f"Mean {name} of {model}'s completed runs at each {x} × {y} setting{averaged}; n is "
+                                  "the number of completed runs; 'failed' cells had runs but none completed."))
+    return artifacts
+
+
+def sensitivity(collection: Collection, out: Path) -> list[Artifact]:
+    """Per model: the objective against each swept parameter (dots = runs, line = mean over completed runs)."""
+    obj = objective_frame(collection).set_index("run")
+    t = collection.table
+    artifacts = []
+    colors = model_colors(models_in_order(collection))
+    for model in models_in_order(collection):
+        params = swept_parameters(collection, model)
+        if not params:
+            continue
+        runs = t[t["model"] == model]
+        name, direction = obj.loc[runs["run"].iloc[0], ["objective_name", "direction"]]
+        rng = np.random.default_rng(0)  # jitter only; fixed so the figure is reproducible
+        with styled():
+            fig, axes = _grid(len(params), width=3.6, height=3.0)
+            for ax, param in zip(axes, params):
+                values = _sort_values(list({_cell_key(v): v for v in runs[param]}.values()))
+                means, ticks = [], []
+                for k, v in enumerate(values):
+                    at = runs[runs[param].map(_cell_key) == _cell_key(v)]
+                    o = obj.loc[at["run"]]
+                    ok = o[(o["status"] == COMPLETED) & np.isfinite(o["value"])]["value"].to_numpy()
+                    ax.scatter(k + rng.uniform(-0.08, 0.08, len(ok)), ok, color=colors[model], s=14, alpha=0.7)
+                    means.append(ok.mean() if len(ok) else np.nan)
+                    bad = len(at) - len(ok)
+                    ticks.append((fmt(v) or "null") + (f"\n({bad} failed)" if bad else ""))
+                ax.plot(range(len(values)), means, color="black", marker="_", ms=14, lw=1)
+                ax.set_xticks(range(len(values)), ticks)
+                ax.set_xlabel(param)
+                ax.set_ylabel(name)
+            fig.suptitle(f"{model}: {name} ({_direction_word(direction)}) per swept parameter")
+            path = save(fig, out / f"sensitivity_{model}.png")
+        artifacts.append(Artifact(path, f"{model}: sensitivity to each swept parameter",
+                                  f"{name} of every completed {model} run against each parameter that varies across "
+                                  "its runs (other parameters vary too); the black line joins the means."))
+    return artifacts
+
+
+ALL = (training_curves, metrics_vs_epoch, objective_distribution, expected_best, quality_vs_time, heatmaps,
+       sensitivity)
+
+
+def all_figures(collection: Collection, out: Path) -> list[Artifact]:
+    artifacts: list[Artifact] = []
+    for make in ALL:
+        artifacts += make(collection, out)
+    return artifacts

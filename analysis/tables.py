@@ -1,0 +1,238 @@
+"""The comparison as tables: per-model results, hyperparameter sensitivity, run overview and problems.
+
+Statistics are over *completed* runs only (failed, diverged and unfinished runs are counted and listed, but
+their last numbers are not results). "std" is the sample standard deviation (ddof=1), blank for one run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.collect import FLOOR_PREFIX, Collection, _cell_key, swept_parameters
+from analysis.stats import MINIMIZE, describe, direction_of
+
+COMPLETED = "completed"
+
+
+# -- formatting ----------------------------------------------------------------------------------------------
+def fmt(value: Any, digits: int = 4) -> str:
+    """Numbers to short text; NaN/None to a blank cell."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return ""
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        if float(value).is_integer() and abs(value) < 1e9:
+            return str(int(value))
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def mean_std(mean: float, std: float, digits: int = 4) -> str:
+    if not math.isfinite(mean):
+        return ""
+    return f"{fmt(mean, digits)} ± {fmt(std, 2)}" if math.isfinite(std) else fmt(mean, digits)
+
+
+def to_markdown(df: pd.DataFrame, index: bool = False) -> str:
+    """A GitHub-flavoured Markdown table (no tabulate dependency); cells are formatted with fmt()."""
+    if index:
+        df = df.reset_index()
+    header = [str(c) for c in df.columns]
+    rows = [[fmt(v).replace("|", "\\|").replace("\n", " ") for v in row] for row in df.itertuples(index=False)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# -- objectives ----------------------------------------------------------------------------------------------
+def objective_directions(collection: Collection) -> dict[str, str]:
+    """metric name -> direction, as the runs' own summaries state it (for their objectives)."""
+    t = collection.table
+    pairs = Counter(zip(t["objective_name"], t["objective_direction"]))
+    out: dict[str, str] = {}
+    for (name, direction), _ in pairs.most_common():
+        if name and direction and name not in out:
+            out[name] = direction
+    return out
+
+
+def model_objective(collection: Collection, model: str) -> tuple[str, str]:
+    """The objective a model's runs were optimised for (the most common among its completed runs)."""
+    rows = collection.table[collection.table["model"] == model]
+    pool = rows[rows["status"] == COMPLETED] if (rows["status"] == COMPLETED).any() else rows
+    names = [n for n in pool["objective_name"] if n]
+    if not names:
+        return "", MINIMIZE
+    name = Counter(names).most_common(1)[0][0]
+    return name, direction_of(name, objective_directions(collection)) or MINIMIZE
+
+
+def objective_frame(collection: Collection) -> pd.DataFrame:
+    """One row per run: its model's objective (name, direction) and the run's value of it."""
+    t = collection.table
+    rows = []
+    for model in models_in_order(collection):
+        name, direction = model_objective(collection, model)
+        for _, r in t[t["model"] == model].iterrows():
+            value = r[name] if name and name in t.columns else math.nan
+            if (not isinstance(value, float) or math.isnan(value)) and r["objective_name"] == name:
+                value = r["objective"]
+            rows.append({"run": r["run"], "model": model, "family": r["family"], "status": r["status"],
+                         "objective_name": name, "direction": direction, "value": float(value),
+                         "train_time_s": r["train_time_s"]})
+    return pd.DataFrame(rows, columns=["run", "model", "family", "status", "objective_name", "direction", "value",
+                                       "train_time_s"])
+
+
+PAPER_ORDER = ("linear_gan", "dcgan", "linear_vae", "conv_vae")
+
+
+def models_in_order(collection: Collection) -> list[str]:
+    """The paper's order first, then any other model by name."""
+    present = list(dict.fromkeys(collection.table["model"]))
+    return [m for m in PAPER_ORDER if m in present] + sorted(m for m in present if m not in PAPER_ORDER)
+
+
+# -- results -------------------------------------------------------------------------------------------------
+def results_table(collection: Collection) -> pd.DataFrame:
+    """Long format: one row per (model, metric) with n, mean, std, best (and which run), and the data floor."""
+    t = collection.table
+    directions = objective_directions(collection)
+    rows = []
+    for model in models_in_order(collection):
+        runs = t[t["model"] == model]
+        done = runs[runs["status"] == COMPLETED]
+        for kind, names in (("metric", collection.metric_names), ("loss", collection.loss_names)):
+            for metric in names:
+                if metric not in t.columns or runs[metric].isna().all():
+                    continue
+                stats = describe(done[metric])
+                direction = direction_of(metric, directions)
+                best, best_run = math.nan, ""
+                if direction and stats["n"]:
+                    values = done[metric].astype(float).where(np.isfinite(done[metric].astype(float)))
+                    i = values.idxmin() if direction == MINIMIZE else values.idxmax()
+                    best, best_run = float(values[i]), str(done.loc[i, "run"])
+                floor_name = FLOOR_PREFIX + metric
+                floor = describe(runs[floor_name])["mean"] if floor_name in t.columns else math.nan
+                rows.append({"model": model, "metric": metric, "kind": kind, "direction": direction or "",
+                             "n": stats["n"], "mean": stats["mean"], "std": stats["std"], "best": best,
+                             "best_run": best_run, "floor": floor})
+    return pd.DataFrame(rows, columns=["model", "metric", "kind", "direction", "n", "mean", "std", "best",
+                                       "best_run", "floor"])
+
+
+def results_wide(results: pd.DataFrame, kind: str, value: str = "mean_std") -> pd.DataFrame:
+    """Models as rows, metrics as columns: 'mean ± std (n)' or the best value; a 'real data' row of floors."""
+    part = results[results["kind"] == kind]
+    if part.empty:
+        return pd.DataFrame()
+    metrics = list(dict.fromkeys(part["metric"]))
+    models = list(dict.fromkeys(part["model"]))
+    table = pd.DataFrame(index=models, columns=metrics, dtype=object)
+    for _, r in part.iterrows():
+        if value == "best":
+            cell = fmt(r["best"])
+        else:
+            cell = f"{mean_std(r['mean'], r['std'])} (n={r['n']})" if r["n"] else "not measured"
+        table.loc[r["model"], r["metric"]] = cell
+    floors = part.groupby("metric", sort=False)["floor"].mean()
+    if floors.notna().any():
+        table.loc["real data (floor)"] = [fmt(floors.get(m, math.nan)) for m in metrics]
+    table = table.fillna("")
+    table.index.name = "model"
+    return table
+
+
+# -- runs ----------------------------------------------------------------------------------------------------
+def overview_table(collection: Collection) -> pd.DataFrame:
+    """Per model: how many runs in each state, epochs trained, training time, size."""
+    t = collection.table
+    rows = []
+    for model in models_in_order(collection):
+        runs = t[t["model"] == model]
+        counts = Counter(runs["status"])
+        epochs = runs["epochs"].dropna()
+        rows.append({
+            "model": model, "family": runs["family"].iloc[0], "runs": len(runs), "completed": counts[COMPLETED],
+            "failed": counts["failed"], "diverged": counts["diverged"], "running": counts["running"],
+            "other": sum(v for k, v in counts.items() if k not in (COMPLETED, "failed", "diverged", "running")),
+            "epochs": (f"{fmt(epochs.min())}–{fmt(epochs.max())}" if epochs.min() != epochs.max() else fmt(epochs.min()))
+            if len(epochs) else "",
+            "train time (s, total)": float(runs["train_time_s"].sum(min_count=1)),
+            "parameters": float(runs["params.total"].max()) if "params.total" in runs else math.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def problems_table(collection: Collection) -> pd.DataFrame:
+    """Every run that did not complete, with its status and reason."""
+    t = collection.table
+    bad = t[t["status"] != COMPLETED]
+    columns = ["run", "model", "status", "reason", "epochs", "run_dir"]
+    return bad[columns].reset_index(drop=True) if len(bad) else pd.DataFrame(columns=columns)
+
+
+RUN_COLUMNS = ["run", "model", "status", "seed", "objective_name", "objective", "epochs", "train_time_s",
+               "images_per_s"]
+
+
+def runs_display_table(collection: Collection) -> pd.DataFrame:
+    """The per-run table for the report: identity, status, objective, timing and every swept parameter."""
+    t = collection.table
+    swept = list(dict.fromkeys(p for m in models_in_order(collection) for p in swept_parameters(collection, m)
+                               if p != "trainer.seed"))
+    return t[[c for c in RUN_COLUMNS + swept if c in t.columns]]
+
+
+# -- sensitivity ---------------------------------------------------------------------------------------------
+def _sort_values(values: list[Any]) -> list[Any]:
+    """Numbers by value, then text, then null (the config's "not set")."""
+    def order(v: Any) -> tuple[int, float, str]:
+        if _cell_key(v) == "null":
+            return (2, 0.0, "")
+        try:
+            return (0, float(v), "")
+        except (TypeError, ValueError):
+            return (1, 0.0, str(v))
+
+    return sorted(values, key=order)
+
+
+def sensitivity_table(collection: Collection) -> pd.DataFrame:
+    """For each model and each swept parameter: the objective over completed runs at each value."""
+    objectives = objective_frame(collection).set_index("run")
+    t = collection.table
+    rows = []
+    for model in models_in_order(collection):
+        runs = t[t["model"] == model]
+        for param in swept_parameters(collection, model):
+            keys = runs[param].map(_cell_key)
+            distinct: dict[str, Any] = {}
+            for v in runs[param]:
+                distinct.setdefault(_cell_key(v), v)  # NaN != NaN: deduplicate by key, not by value
+            for key in _sort_values(list(distinct.values())):
+                at = runs[keys == _cell_key(key)]
+                obj = objectives.loc[at["run"]]
+                done = obj[obj["status"] == COMPLETED]
+                stats = describe(done["value"])
+                direction = obj["direction"].iloc[0]
+                best = stats["min"] if direction == MINIMIZE else stats["max"]
+                rows.append({"model": model, "parameter": param, "value": "null" if _cell_key(key) == "null" else fmt(key),
+                             "runs": len(at), "completed": int((at["status"] == COMPLETED).sum()),
+                             "objective": obj["objective_name"].iloc[0], "direction": direction,
+                             "mean": stats["mean"], "std": stats["std"], "best": best})
+    return pd.DataFrame(rows, columns=["model", "parameter", "value", "runs", "completed", "objective", "direction",
+                                       "mean", "std", "best"])
