@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from analysis.artifact import Artifact, save
 from analysis.collect import LOSS_COLUMNS, Collection, _cell_key, swept_parameters
 from analysis.stats import MINIMIZE, expected_best_of_n
-from analysis.tables import COMPLETED, _sort_values, fmt, models_in_order, objective_frame
+from analysis.tables import COMPLETED, _sort_values, best_runs, fmt, models_in_order, objective_frame
 
 MAX_PANELS_PER_ROW = 4
 # `orientation` replaced boxplot's `vert` in matplotlib 3.10; older versions only know `vert` (default vertical).
@@ -51,17 +51,6 @@ def _grid(n: int, width: float = 4.0, height: float = 3.0) -> tuple[Figure, list
 
 def _direction_word(direction: str) -> str:
     return "lower is better" if direction == MINIMIZE else "higher is better"
-
-
-def best_runs(collection: Collection) -> dict[str, str]:
-    """model -> its best completed run by the model's objective (the run whose curves are drawn bold)."""
-    obj = objective_frame(collection)
-    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
-    out = {}
-    for model, rows in done.groupby("model", sort=False):
-        i = rows["value"].idxmin() if rows["direction"].iloc[0] == MINIMIZE else rows["value"].idxmax()
-        out[model] = rows.loc[i, "run"]
-    return out
 
 
 def _curves(collection: Collection, columns: list[str], x: str, path: Path, title: str, caption: str,

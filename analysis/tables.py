@@ -105,6 +105,17 @@ def models_in_order(collection: Collection) -> list[str]:
     return [m for m in PAPER_ORDER if m in present] + sorted(m for m in present if m not in PAPER_ORDER)
 
 
+def best_runs(collection: Collection) -> dict[str, str]:
+    """model -> its best completed run by the model's objective (the run whose curves are drawn bold)."""
+    obj = objective_frame(collection)
+    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
+    out = {}
+    for model, rows in done.groupby("model", sort=False):
+        i = rows["value"].idxmin() if rows["direction"].iloc[0] == MINIMIZE else rows["value"].idxmax()
+        out[model] = rows.loc[i, "run"]
+    return out
+
+
 # -- results -------------------------------------------------------------------------------------------------
 def results_table(collection: Collection) -> pd.DataFrame:
     """Long format: one row per (model, metric) with n, mean, std, best (and which run), and the data floor."""

@@ -1,0 +1,366 @@
+"""Pictures of what the models make, read from checkpoints and saved sample grids; nothing is trained.
+
+One run stands for each model: its best completed run by the model's objective (else the latest run with a
+checkpoint, e.g. a diverged run's last good weights; else any run with saved samples).
+
+Latent vectors are shared: `shared_z(d, n, seed)` draws them from a CPU generator seeded with `seed`, exactly
+as training draws its 25 fixed vectors, so every model with the same latent size gets the same z, and with
+seed 0 a seed-0 run's regenerated grid equals its own final saved grid.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from PIL import Image
+
+from analysis.artifact import Artifact, save
+from analysis.collect import Collection, Run
+from analysis.figures import styled
+from analysis.stats import describe
+from analysis.tables import best_runs, models_in_order
+
+N_GRID = 25  # the 5x5 sample grid of training
+TILE, PAD = 28, 2  # torchvision save_image(nrow=5, padding=2) geometry of samples/epoch_XXXX.png
+MAX_EPOCH_ROWS = 10
+EPOCH_COLUMNS = 10  # the first 10 of the 25 fixed latents: the same latent in every row of a column
+INTERPOLATION_STEPS = 10
+N_STATISTICS = 512  # samples (and real test images) for the image statistics
+ENCODED_PAIR = (3, 8)  # VAEs also interpolate between the encodings of a test 3 and a test 8
+
+
+@dataclass
+class Representative:
+    model: str
+    run: Run
+    why: str
+
+
+def representatives(collection: Collection) -> dict[str, Representative]:
+    best = best_runs(collection)
+    chosen = {}
+    for model in models_in_order(collection):
+        runs = [r for r in collection.runs if r.model == model]
+        if model in best:
+            chosen[model] = Representative(model, collection.run(best[model]), "best completed run by its objective")
+            continue
+        with_ckpt = sorted((r for r in runs if r.checkpoint), key=lambda r: str(r.summary.get("started_at", "")))
+        with_samples = [r for r in runs if r.sample_grids]
+        if with_ckpt:
+            r = with_ckpt[-1]
+            chosen[model] = Representative(model, r, f"no completed run; latest checkpoint (status {r.status})")
+        elif with_samples:
+            r = with_samples[-1]
+            chosen[model] = Representative(model, r, f"no completed run; saved samples (status {r.status})")
+    return chosen
+
+
+def shared_z(latent_dim: int, n: int = N_GRID, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+
+
+class Models:
+    """Loads each run's checkpoint once (CPU, weights only); remembers why one could not be loaded."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, torch.nn.Module | None] = {}
+        self.problems: dict[Path, str] = {}
+
+    def get(self, run: Run) -> torch.nn.Module | None:
+        if run.path not in self._cache:
+            self._cache[run.path] = self._load(run)
+        return self._cache[run.path]
+
+    def _load(self, run: Run) -> torch.nn.Module | None:
+        from gvc.models import build_model
+
+        path = run.checkpoint
+        if path is None:
+            self.problems[run.path] = "no checkpoint"
+            return None
+        try:
+            ckpt = torch.load(path, weights_only=True, map_location="cpu")
+            m = (ckpt.get("config") or {}).get("model") or run.config.get("model") or {}
+            model = build_model(ckpt.get("model_name") or m["name"], int(m["latent_dim"]), list(m["widths"]),
+                                float(m.get("dropout", 0.0)), float(m.get("negative_slope", 0.2)))
+            model.load_state_dict(ckpt["model"])
+        except Exception as e:  # noqa: BLE001 - a damaged or foreign checkpoint falls back to saved samples
+            self.problems[run.path] = f"checkpoint unreadable ({type(e).__name__}: {e})"
+            return None
+        return model.eval()
+
+
+@torch.no_grad()
+def generate(model: torch.nn.Module, z: torch.Tensor) -> np.ndarray:
+    return model.generate(z).float().clamp(0, 1).view(-1, TILE, TILE).numpy()
+
+
+def read_grid(path: Path) -> np.ndarray:
+    """A saved sample grid as a float image in [0, 1]."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+def grid_tiles(grid: np.ndarray, nrow: int = 5) -> np.ndarray | None:
+    """The 28x28 images of a save_image grid, row-major; None if the picture has another geometry."""
+    cell = TILE + PAD
+    rows, cols = (grid.shape[0] - PAD) // cell, (grid.shape[1] - PAD) // cell
+    if cols != nrow or grid.shape != (PAD + rows * cell, PAD + cols * cell):
+        return None
+    return np.stack([grid[PAD + r * cell: PAD + r * cell + TILE, PAD + c * cell: PAD + c * cell + TILE]
+                     for r in range(rows) for c in range(cols)])
+
+
+def compose(rows: list[np.ndarray], ncols: int | None = None) -> np.ndarray:
+    """Rows of 28x28 tiles into one picture with white 2-pixel gutters (as save_image draws them)."""
+    ncols = ncols or max(len(r) for r in rows)
+    cell = TILE + PAD
+    canvas = np.ones((PAD + len(rows) * cell, PAD + ncols * cell), dtype=np.float32)
+    for i, row in enumerate(rows):
+        for j, tile in enumerate(row[:ncols]):
+            canvas[PAD + i * cell: PAD + i * cell + TILE, PAD + j * cell: PAD + j * cell + TILE] = tile
+    return canvas
+
+
+def _labelled_rows(rows: list[tuple[str, np.ndarray]], path: Path, title: str, xlabels: list[str] | None = None) -> Path:
+    canvas = compose([tiles for _, tiles in rows])
+    cell = TILE + PAD
+    height, width = canvas.shape
+    with styled():
+        fig = Figure(figsize=(width / 40 + 1.6, height / 40 + 0.8), layout="constrained")
+        ax = fig.subplots()
+        ax.imshow(canvas, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_yticks([PAD + i * cell + TILE / 2 for i in range(len(rows))], [label for label, _ in rows])
+        if xlabels:
+            ax.set_xticks([PAD + j * cell + TILE / 2 for j in range(len(xlabels))], xlabels)
+        else:
+            ax.set_xticks([])
+        ax.grid(False)
+        for side in ax.spines.values():
+            side.set_visible(False)
+        ax.set_title(title)
+        return save(fig, path)
+
+
+# -- the pictures ----------------------------------------------------------------------------------------------
+def final_samples(collection: Collection, reps: dict[str, Representative], models: Models, out: Path,
+                  seed: int, notes: list[str]) -> list[Artifact]:
+    """Every model's samples side by side: regenerated from the shared z, else the run's last saved grid."""
+    panels = []
+    for model, rep in reps.items():
+        net = models.get(rep.run)
+        if net is not None:
+            z = shared_z(net.latent_dim, N_GRID, seed)
+            tiles = generate(net, z)
+            panels.append((model, compose([tiles[i: i + 5] for i in range(0, N_GRID, 5)]),
+                           f"{rep.run.name}, epoch {rep.run.summary.get('epochs', '?')}, z: seed {seed}, d={net.latent_dim}"))
+        elif rep.run.sample_grids:
+            epoch, grid = max(rep.run.sample_grids.items())
+            panels.append((model, read_grid(grid), f"{rep.run.name}, saved grid of epoch {epoch} "
+                                                   f"({models.problems.get(rep.run.path, 'no checkpoint')})"))
+        else:
+            notes.append(f"{model}: no checkpoint and no saved samples, so no final samples to show.")
+    if not panels:
+        return []
+    with styled():
+        fig = Figure(figsize=(3.0 * len(panels), 3.6), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(1, len(panels), squeeze=False).ravel())
+        for ax, (model, image, _) in zip(axes, panels):
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_title(model)
+            ax.axis("off")
+        path = save(fig, out / "samples_final.png")
+    sources = "; ".join(f"{m}: {note}" for m, _, note in panels)
+    return [Artifact(path, "Final samples, side by side",
+                     "Each model's final 5×5 samples. Regenerated from the checkpoint with one shared set of 25 "
+                     "latent vectors per latent size (models with the same latent size get identical z); where "
+                     f"there is no usable checkpoint, the run's last saved grid is shown instead. Sources — {sources}.",
+                     section="images")]
+
+
+def _epoch_rows(run: Run) -> list[tuple[str, np.ndarray]]:
+    grids = run.sample_grids
+    epochs = sorted(grids)
+    if len(epochs) > MAX_EPOCH_ROWS:  # evenly spaced, always the first and the last
+        picks = np.unique(np.linspace(0, len(epochs) - 1, MAX_EPOCH_ROWS).round().astype(int))
+        epochs = [epochs[i] for i in picks]
+    rows = []
+    for epoch in epochs:
+        try:
+            tiles = grid_tiles(read_grid(grids[epoch]))
+        except OSError:
+            continue  # a grid being written right now, or damaged: that epoch is left out
+        if tiles is not None:
+            rows.append((f"epoch {epoch}", tiles[:EPOCH_COLUMNS]))
+    return rows
+
+
+def samples_over_epochs(collection: Collection, reps: dict[str, Representative], out: Path,
+                        notes: list[str]) -> list[Artifact]:
+    """Per model: rows = epochs (from samples/), columns = the same fixed latent vectors."""
+    artifacts = []
+    for model, rep in reps.items():
+        run = rep.run if rep.run.sample_grids else next((r for r in collection.runs if r.model == model
+                                                         and r.sample_grids), None)
+        rows = _epoch_rows(run) if run else []
+        if not rows:
+            notes.append(f"{model}: no readable saved sample grids (samples/epoch_XXXX.png), so no samples over epochs.")
+            continue
+        path = _labelled_rows(rows, out / f"samples_over_epochs_{model}.png", f"{model} ({run.name})")
+        artifacts.append(Artifact(path, f"{model}: samples over training",
+                                  f"Samples of {run.name} saved during training: each row an epoch, each column one "
+                                  f"of the run's first {EPOCH_COLUMNS} fixed latent vectors, so a column shows one "
+                                  "sample evolving (the paper's figures 3, 4, 7 and 8).", section="images"))
+    return artifacts
+
+
+class TestImages:
+    """MNIST test images (loaded once, lazily) from the runs' data.root; None with a reason if unavailable."""
+
+    def __init__(self, collection: Collection) -> None:
+        self.collection = collection
+        self._data: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.problem = ""
+        self._tried = False
+
+    def get(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(images in [0, 1] as (N, 1, 28, 28), labels) or None."""
+        if not self._tried:
+            self._tried = True
+            from gvc.data import DataError, load_mnist, to_model_range
+
+            roots = [r.config.get("data", {}).get("root") for r in self.collection.runs]
+            root = next((str(r) for r in roots if isinstance(r, str) and "${" not in r), "~/.cache/gvc/data")
+            try:
+                split = load_mnist(Path(root).expanduser(), train=False)
+                self._data = (to_model_range(split.images, (0.0, 1.0)), split.labels)
+            except (DataError, OSError, RuntimeError) as e:
+                self.problem = f"MNIST test set not available ({e})"
+        return self._data
+
+    def first_of_each_digit(self) -> tuple[torch.Tensor, list[int]] | None:
+        data = self.get()
+        if data is None:
+            return None
+        images, labels = data
+        index = [int((labels == d).nonzero()[0]) for d in range(10)]
+        return images[index], index
+
+
+@torch.no_grad()
+def reconstructions(reps: dict[str, Representative], models: Models, test: TestImages, out: Path,
+                    notes: list[str]) -> list[Artifact]:
+    """VAEs: the first test image of each digit (top row) and each VAE's reconstruction below it."""
+    vaes = [(m, rep, models.get(rep.run)) for m, rep in reps.items() if rep.run.family == "vae"]
+    usable = [(m, rep, net) for m, rep, net in vaes if net is not None]
+    for m, rep, net in vaes:
+        if net is None:
+            notes.append(f"{m}: {models.problems.get(rep.run.path, 'no checkpoint')}, so no reconstructions.")
+    if not usable:
+        return []
+    originals = test.first_of_each_digit()
+    if originals is None:
+        notes.append(f"Reconstructions skipped: {test.problem}.")
+        return []
+    x, _ = originals
+    rows = [("test images", x.view(-1, TILE, TILE).numpy())]
+    for model, rep, net in usable:
+        mu, _ = net.encode(x)
+        rows.append((model, net.decode(mu).clamp(0, 1).view(-1, TILE, TILE).numpy()))
+    path = _labelled_rows(rows, out / "reconstructions.png", "VAE reconstructions")
+    return [Artifact(path, "VAE reconstructions",
+                     "Top: the first MNIST test image of each digit 0–9; below: each VAE's reconstruction, decoded "
+                     "from the encoder's mean (no sampling), shown as Bernoulli means.", section="images")]
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation: Gaussian latents live near a sphere, and slerp stays near it where the
+    straight line between two samples passes through the improbable region around the origin."""
+    t = t.view(-1, 1)
+    cos = torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1.0, 1.0)
+    omega = torch.arccos(cos)
+    if omega.abs() < 1e-6:  # (anti)parallel ends: the line is as good
+        return (1 - t) * z0 + t * z1
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+@torch.no_grad()
+def interpolations(reps: dict[str, Representative], models: Models, test: TestImages, out: Path, seed: int,
+                   notes: list[str]) -> list[Artifact]:
+    """Every model: slerp between two prior samples; VAEs also: a line between two test encodings."""
+    t = torch.linspace(0, 1, INTERPOLATION_STEPS)
+    rows = []
+    encoded = False
+    for model, rep in reps.items():
+        net = models.get(rep.run)
+        if net is None:
+            notes.append(f"{model}: {models.problems.get(rep.run.path, 'no checkpoint')}, so no interpolation.")
+            continue
+        z = shared_z(net.latent_dim, N_GRID, seed)
+        rows.append((f"{model}: prior", generate(net, slerp(z[0], z[1], t))))
+        pair = test.first_of_each_digit() if rep.run.family == "vae" else None
+        if pair is not None:
+            mu, _ = net.encode(pair[0][list(ENCODED_PAIR)])
+            path_z = (1 - t.view(-1, 1)) * mu[0] + t.view(-1, 1) * mu[1]
+            rows.append((f"{model}: {ENCODED_PAIR[0]}→{ENCODED_PAIR[1]}", generate(net, path_z)))
+            encoded = True
+    if not rows:
+        return []
+    path = _labelled_rows(rows, out / "interpolations.png", "Latent interpolations",
+                          xlabels=[f"{v:.2g}" for v in t.tolist()])
+    extra = (f" VAE rows marked {ENCODED_PAIR[0]}→{ENCODED_PAIR[1]} interpolate linearly between the encoder means of "
+             f"the first test {ENCODED_PAIR[0]} and the first test {ENCODED_PAIR[1]}.") if encoded else ""
+    return [Artifact(path, "Latent interpolations",
+                     "Rows marked 'prior' interpolate spherically (slerp) between two shared latent vectors (the "
+                     f"first two of the shared z, seed {seed}: the first two images of the final-samples grid), "
+                     f"t = 0 … 1 in {INTERPOLATION_STEPS} steps." + extra, section="images")]
+
+
+# -- image statistics ------------------------------------------------------------------------------------------
+def gray_and_speckle(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per image: the share of ink that is mid-gray (a blur proxy), and of bright pixels that are isolated
+    (no bright 4-neighbour: a salt-noise proxy). Images with no ink give NaN."""
+    x = images.reshape(-1, TILE, TILE)
+    gray = ((x > 0.25) & (x < 0.75)).sum(axis=(1, 2))
+    ink = (x > 0.25).sum(axis=(1, 2))
+    bright = x >= 0.5
+    padded = np.pad(bright, ((0, 0), (1, 1), (1, 1)))
+    neighbours = padded[:, :-2, 1:-1] | padded[:, 2:, 1:-1] | padded[:, 1:-1, :-2] | padded[:, 1:-1, 2:]
+    isolated = (bright & ~neighbours).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.where(ink > 0, gray / np.maximum(ink, 1), np.nan),
+                np.where(bright.sum(axis=(1, 2)) > 0, isolated / np.maximum(bright.sum(axis=(1, 2)), 1), np.nan))
+
+
+def _stat_row(label: str, run: str, source: str, images: np.ndarray) -> dict[str, object]:
+    gray, speckle = gray_and_speckle(images)
+    row: dict[str, object] = {"model": label, "run": run, "source": source}
+    for name, values in (("gray_fraction", gray), ("speckle_fraction", speckle)):
+        d = describe(values)
+        row[name] = d["mean"]
+        row[f"{name}_se"] = d["std"] / math.sqrt(d["n"]) if d["n"] > 1 else math.nan
+        row["n"] = d["n"]
+    return row
+
+
+def image_statistics(reps: dict[str, Representative], models: Models, test: TestImages, seed: int,
+                     n: int = N_STATISTICS) -> pd.DataFrame:
+    """Blur and speckle proxies of n samples per model (shared z), and of n real test images for reference."""
+    rows = []
+    for model, rep in reps.items():
+        net = models.get(rep.run)
+        if net is not None:
+            rows.append(_stat_row(model, rep.run.name, f"{n} samples, z seed {seed}",
+                                  generate(net, shared_z(net.latent_dim, n, seed))))
+    data = test.get()
+    if rows and data is not None:
+        rows.append(_stat_row("real data", "", f"first {n} MNIST test images", data[0][:n].numpy()))
+    columns = ["model", "run", "source", "n", "gray_fraction", "gray_fraction_se", "speckle_fraction",
+               "speckle_fraction_se"]
+    return pd.DataFrame(rows, columns=columns)
