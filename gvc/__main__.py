@@ -11,17 +11,16 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from gvc.config import ConfigError, register_configs
+from gvc.config import ROOT, ConfigError, register_configs
 from gvc.data import DataError
+from gvc.rundir import CheckpointError
 
-# An absolute path: with `python -m`, a relative config_path would be looked up inside the package.
-ROOT = Path(__file__).resolve().parent.parent
-OmegaConf.register_new_resolver("gvc_root", lambda: ROOT.as_posix(), replace=True)
 register_configs()
 
 
+# An absolute path: with `python -m`, a relative config_path would be looked up inside the package.
 @hydra.main(version_base="1.3", config_path=str(ROOT / "conf"), config_name="config")
 def main(cfg: DictConfig) -> float:
     from gvc.task import run
@@ -31,9 +30,7 @@ def main(cfg: DictConfig) -> float:
     try:
         # In a sweep, a failed trial is recorded and reported as the worst value; the sweep goes on.
         return run(cfg, Path(hc.runtime.output_dir), list(hc.overrides.task), raise_on_failure=not multirun)
-    except (ConfigError, DataError) as e:
-        if multirun:
-            raise
+    except (ConfigError, DataError, CheckpointError) as e:
         sys.exit(f"gvc: error: {e}")
 
 

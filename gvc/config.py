@@ -7,6 +7,7 @@ ranges and choices afterwards, before any data is loaded or any compute is spent
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -84,7 +85,12 @@ class Config:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
+ROOT = Path(__file__).resolve().parent.parent  # the checkout (or editable install) holding conf/ and sweeps/
+
+
 def register_configs() -> None:
+    """Schemas into Hydra's ConfigStore; `${gvc_root:}` for the search path of the top-level sweeps/."""
+    OmegaConf.register_new_resolver("gvc_root", lambda: ROOT.as_posix(), replace=True)
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
     for group, node in [("model", ModelConfig), ("optimizer", OptimizerConfig), ("data", DataConfig),

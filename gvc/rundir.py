@@ -165,3 +165,42 @@ def write_multirun_index(sweep_dir: Path) -> Path:
     writer.writerows(rows)
     atomic_write_bytes(sweep_dir / INDEX, lambda f: f.write(text.getvalue().encode()))
     return sweep_dir / INDEX
+
+
+# -- checkpoints ------------------------------------------------------------------------------------------
+CHECKPOINT_FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be read, or belongs to another model or format."""
+
+
+def read_checkpoint(path: Path, model: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Load a checkpoint safely (weights_only: tensors and plain containers, no code) and check it.
+
+    `model`, if given, is the model config the caller is about to use; a checkpoint of another
+    architecture is refused rather than half-loaded.
+    """
+    import torch
+
+    path = Path(path)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds for a bad file
+        raise CheckpointError(f"cannot read checkpoint {path}: {type(e).__name__}: {str(e).splitlines()[0][:200]}. "
+                              "It is corrupt or not a gvc checkpoint; delete it to start the run afresh.") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a gvc checkpoint of format {CHECKPOINT_FORMAT}")
+    if model is not None:
+        saved = ckpt["config"]["model"]
+        for key in ("name", "latent_dim", "widths"):
+            if list_or_value(saved.get(key)) != list_or_value(model[key]):
+                raise CheckpointError(
+                    f"{path} holds a {saved.get('name')} with model.{key}={saved.get(key)!r}, but this run is a "
+                    f"{model['name']} with model.{key}={model[key]!r}; resume with the checkpoint's model config "
+                    "or start a new run directory")
+    return ckpt
+
+
+def list_or_value(v: Any) -> Any:
+    return list(v) if isinstance(v, (list, tuple)) else v

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from gvc import rundir
 from gvc.config import ConfigError, validate
+from gvc.data import DataError
+from gvc.rundir import CheckpointError
 from gvc.training.loop import Diverged, Trainer
 
 log = logging.getLogger(__name__)
@@ -66,12 +68,17 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
         )
 
 
+SETUP_ERRORS = (ConfigError, DataError, CheckpointError, ValueError)
+
+
 def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, raise_on_failure: bool = True) -> float:
-    """Train one configuration into `run_dir` and return the objective (the worst value if it failed)."""
-    validate(cfg)
+    """Train one configuration into `run_dir` and return the objective (the worst value if it failed).
+
+    With raise_on_failure=False (a sweep's trial) every failure, bad input included, is recorded in
+    summary.json and reported as the worst value, so the other trials go on.
+    """
     run_dir = Path(run_dir)
-    check_run_dir(run_dir, cfg.trainer.resume)
-    started = time.perf_counter()
+    check_run_dir(run_dir, cfg.trainer.resume)  # never caught: nothing may be written over a user's run
     summary: dict[str, Any] = {
         "model": cfg.model.name,
         "status": "running",
@@ -82,7 +89,31 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         "host": socket.gethostname(),
         "versions": library_versions(),
     }
-    trainer = Trainer(cfg, run_dir)  # config and data errors surface here, before any training
+    try:
+        validate(cfg)
+        previous = rundir.read_summary(run_dir) if cfg.trainer.resume else None
+        if previous and previous.get("status") == "completed":
+            log.info("%s already completed; not retraining (its objective is reported again)", run_dir)
+            return float(previous["objective"]["value"])
+        checkpoint = None
+        if cfg.trainer.resume and (run_dir / rundir.CHECKPOINT).is_file():
+            model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+            checkpoint = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT, model_cfg)  # before any compute
+        trainer = Trainer(cfg, run_dir)  # device and data errors surface here, before any training
+    except SETUP_ERRORS as e:
+        if raise_on_failure:
+            raise
+        direction = cfg.trainer.objective_direction if cfg.trainer.objective_direction in (MINIMIZE, MAXIMIZE) else MINIMIZE
+        summary.update(status="failed", reason=f"{type(e).__name__}: {e}",
+                       objective={"name": cfg.trainer.objective, "direction": direction, "value": worst_value(direction)})
+        rundir.write_summary(run_dir, summary)
+        log.error("trial refused: %s", e)
+        return worst_value(direction)
+    started = time.perf_counter()
+    if checkpoint is not None:
+        trainer.load_checkpoint(checkpoint)
+        summary["resumed_from"] = {"epoch": trainer.state.epoch, "step": trainer.state.step}
+        log.info("resuming %s from epoch %d, step %d", run_dir, trainer.state.epoch, trainer.state.step)
     summary.update(family=trainer.model.family, params=trainer.model.parameter_counts(), device=str(trainer.device))
     rundir.write_summary(run_dir, summary)
     log.info("%s (%s parameters) on %s -> %s", cfg.model.name, f"{summary['params']['total']:,}", trainer.device, run_dir)

@@ -162,7 +162,7 @@ class Trainer:
     # -- checkpoints -----------------------------------------------------------------------------------
     def checkpoint(self) -> dict[str, Any]:
         return {
-            "format": 1,
+            "format": rundir.CHECKPOINT_FORMAT,
             "model_name": self.cfg.model.name,
             "model": self.model.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
