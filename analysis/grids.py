@@ -22,6 +22,7 @@ from PIL import Image
 
 from analysis.artifact import Artifact, save
 from analysis.collect import Collection, Run
+from analysis.conclusions import REAL_DATA
 from analysis.figures import styled
 from analysis.stats import describe
 from analysis.tables import best_runs, models_in_order
@@ -360,7 +361,7 @@ def image_statistics(reps: dict[str, Representative], models: Models, test: Test
                                   generate(net, shared_z(net.latent_dim, n, seed))))
     data = test.get()
     if rows and data is not None:
-        rows.append(_stat_row("real data", "", f"first {n} MNIST test images", data[0][:n].numpy()))
+        rows.append(_stat_row(REAL_DATA, "", f"first {n} MNIST test images", data[0][:n].numpy()))
     columns = ["model", "run", "source", "n", "gray_fraction", "gray_fraction_se", "speckle_fraction",
                "speckle_fraction_se"]
     return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,172 @@
+"""The paper's conclusions, each set beside what the measured numbers say.
+
+Each claim is a list of comparisons "model A is better than model B on metric m". A comparison
+
+* is "not measured" when either side lacks the metric,
+* "supports" or "contradicts" the claim when the difference exceeds two standard errors of the difference
+  (run metrics: standard error over completed runs; image statistics: over images of one run),
+* is "not separable" when it does not,
+* and is marked "tentative" when no spread is known (a single run on a side): a direction, not evidence.
+
+A claim's verdict only summarises its comparisons; nothing is concluded from a metric that is absent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis.stats import MINIMIZE, better, direction_of, separable
+from analysis.tables import fmt
+
+RUN_METRIC, IMAGE_STAT = "runs", "images"
+REAL_DATA = "real data"  # the image-statistics row measured on MNIST test images
+DESCRIPTIONS = {
+    "fid": "FID (lower is better)", "kid_mean": "KID (lower is better)", "precision": "precision (fidelity)",
+    "recall": "recall (diversity)", "density": "density (fidelity)", "coverage": "coverage (diversity)",
+    "test_nll_iw": "test NLL, importance-weighted (nats)", "test_nelbo": "test −ELBO (nats)",
+    "test_loss": "final test −ELBO (nats)",
+    "gray_fraction": "gray share of ink (blur proxy, computed here)",
+    "speckle_fraction": "isolated bright pixels (noise proxy, computed here)",
+}
+
+
+@dataclass
+class Value:
+    mean: float
+    se: float
+    n: int
+    kind: str
+
+    def text(self) -> str:
+        if self.kind == IMAGE_STAT:
+            return f"{fmt(self.mean, 3)} (se {fmt(self.se, 2)}, {self.n} images of one run)"
+        spread = f"sd {fmt(self.se * math.sqrt(self.n), 2)}, " if self.n > 1 else ""
+        return f"{fmt(self.mean, 4)} ({spread}{self.n} run{'s' if self.n != 1 else ''})"
+
+
+@dataclass
+class Evidence:
+    metric: str
+    comparison: str
+    values: str
+    outcome: str
+
+
+@dataclass
+class Claim:
+    claim: str
+    question: str
+    evidence: list[Evidence] = field(default_factory=list)
+    verdict: str = "not measured"
+
+
+class Numbers:
+    """Per-model values of run metrics (from the results table) and image statistics."""
+
+    def __init__(self, results: pd.DataFrame, image_stats: pd.DataFrame, directions: dict[str, str]):
+        self.values: dict[tuple[str, str], Value] = {}
+        self.directions = directions
+        for _, r in results.iterrows():
+            if r["n"] > 0 and math.isfinite(r["mean"]):
+                se = r["std"] / math.sqrt(r["n"]) if r["n"] > 1 else math.nan
+                self.values[(r["model"], r["metric"])] = Value(float(r["mean"]), float(se), int(r["n"]), RUN_METRIC)
+        self.reference: dict[str, Value] = {}  # real data, shown beside the image statistics for scale
+        for _, r in image_stats.iterrows():
+            for metric in ("gray_fraction", "speckle_fraction"):
+                if math.isfinite(r[metric]):
+                    value = Value(float(r[metric]), float(r[f"{metric}_se"]), int(r["n"]), IMAGE_STAT)
+                    if r["model"] == REAL_DATA:
+                        self.reference[metric] = value
+                    else:
+                        self.values[(r["model"], metric)] = value
+        self.models = {m for m, _ in self.values} | set(results["model"])
+
+    def get(self, model: str, metric: str) -> Value | None:
+        return self.values.get((model, metric))
+
+    def direction(self, metric: str) -> str:
+        return direction_of(metric, self.directions) or MINIMIZE
+
+
+def compare(numbers: Numbers, metric: str, a: str, b: str) -> Evidence | None:
+    """Evidence for "a is better than b on metric"; None when neither model has the metric (nothing to say)."""
+    va, vb = numbers.get(a, metric), numbers.get(b, metric)
+    label = DESCRIPTIONS.get(metric, metric)
+    if va is None and vb is None:
+        return None
+    if va is None or vb is None:
+        missing = a if va is None else b
+        why = "no runs of it" if missing not in numbers.models else "not measured for it"
+        return Evidence(label, f"{a} vs {b}", f"{missing}: {why}", "not measured")
+    values = f"{a} {va.text()}; {b} {vb.text()}"
+    if metric in numbers.reference:
+        values += f"; real data {fmt(numbers.reference[metric].mean, 3)}"
+    direction = numbers.direction(metric)
+    sep = separable(va.mean, va.se, vb.mean, vb.se)
+    a_better = better(va.mean, vb.mean, direction)
+    relation = f"{a} {'<' if va.mean < vb.mean else '>' if va.mean > vb.mean else '='} {b}"
+    if va.mean == vb.mean or sep is False:
+        outcome = "not separable"
+    else:
+        outcome = "supports" if a_better else "contradicts"
+        if sep is None:
+            outcome += " (tentative: one run)"
+    return Evidence(label, relation, values, outcome)
+
+
+def verdict(evidence: list[Evidence]) -> str:
+    outcomes = Counter(e.outcome.split(" (")[0] for e in evidence)
+    tentative = any("tentative" in e.outcome for e in evidence)
+    sup, con, flat = outcomes["supports"], outcomes["contradicts"], outcomes["not separable"]
+    if sup + con + flat == 0:
+        return "not measured"
+    if sup and con:
+        text = "mixed"
+    elif sup:
+        text = "supported" if not flat else "partly supported (some differences within noise)"
+    elif con:
+        text = "contradicted" if not flat else "partly contradicted (some differences within noise)"
+    else:
+        return "not separable: differences within run-to-run noise"
+    return text + (" — tentative: single runs, no spread estimate" if tentative else "")
+
+
+GAN_PAIRS = [("dcgan", "linear_gan")]
+VAE_PAIRS = [("conv_vae", "linear_vae")]
+FAMILY_PAIRS = [("linear_gan", "linear_vae"), ("dcgan", "conv_vae")]
+QUALITY = ["fid", "kid_mean", "precision", "recall", "density", "coverage"]
+
+
+def _claim(claim: str, question: str, numbers: Numbers, pairs: list[tuple[str, str]], metrics: list[str]) -> Claim:
+    c = Claim(claim, question)
+    for metric in metrics:
+        for a, b in pairs:
+            e = compare(numbers, metric, a, b)
+            if e is not None:
+                c.evidence.append(e)
+    c.verdict = verdict(c.evidence)
+    return c
+
+
+def paper_claims(results: pd.DataFrame, image_stats: pd.DataFrame, directions: dict[str, str]) -> list[Claim]:
+    numbers = Numbers(results, image_stats, directions)
+    others = sorted(m for m in numbers.models if m != "dcgan") or ["linear_gan", "linear_vae", "conv_vae"]
+    return [
+        _claim("DCGAN produces the sharpest images.",
+               "Is DCGAN better than every other model on fidelity metrics and the blur proxy?",
+               numbers, [("dcgan", m) for m in others], ["fid", "kid_mean", "precision", "density", "gray_fraction"]),
+        _claim("The linear models are noisy.",
+               "Do the linear models have more isolated specks and lower precision than their convolutional "
+               "counterparts?", numbers, GAN_PAIRS + VAE_PAIRS, ["speckle_fraction", "precision"]),
+        _claim("Convolution helps.",
+               "Is each convolutional model better than its linear counterpart (DCGAN vs linear GAN, conv VAE vs "
+               "linear VAE)?", numbers, GAN_PAIRS + VAE_PAIRS,
+               QUALITY + ["test_nll_iw", "test_nelbo", "test_loss"]),
+        _claim("VAEs are blurrier than GANs.",
+               "Does each GAN have less gray ink (the blur proxy), and better FID and precision, than the VAE of "
+               "the same architecture type?", numbers, FAMILY_PAIRS, ["gray_fraction", "fid", "precision"]),
+    ]

@@ -1,0 +1,292 @@
+"""build_report: runs -> tables, figures, image grids -> report.md and a self-contained report.html.
+
+Where the report goes: by default `report/` inside the single input directory, or inside the common parent
+of several inputs. A directory that already holds something is never silently replaced:
+
+* a gvc report built from the same inputs is refreshed in place (it is the same report, regenerated);
+* any other non-empty directory leaves it untouched and writes a fresh `report-YYYYmmdd-HHMMSS/` beside it;
+* `force=True` replaces an existing gvc report built from other inputs, but never a directory that is not a
+  gvc report (recognised by its `.gvc-report.json` marker).
+
+The report is built in a hidden temporary directory and moved into place at the end, so an interrupted build
+leaves no half-written report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import figures, grids
+from analysis.artifact import Artifact
+from analysis.collect import Collection, NoRunsError, collect, default_inputs
+from analysis.conclusions import paper_claims
+from analysis.document import Block, Bullets, Heading, Image, Table, Text, to_html, to_md
+from analysis.stats import expected_best_of_n
+from analysis.tables import (COMPLETED, models_in_order, objective_directions, objective_frame, overview_table,
+                             problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
+                             to_markdown)
+
+log = logging.getLogger(__name__)
+
+MARKER = ".gvc-report.json"
+MAX_INLINE_RUNS = 60  # longer run lists stay in tables/runs.md and runs.csv only
+
+
+class ReportError(RuntimeError):
+    """The report cannot be written where asked."""
+
+
+# -- where ---------------------------------------------------------------------------------------------------
+def default_out(inputs: list[Path]) -> Path:
+    if len(inputs) == 1:
+        base = inputs[0] if inputs[0].is_dir() else inputs[0].parent
+    else:
+        base = Path(os.path.commonpath([str(p) for p in inputs]))
+    return base / "report"
+
+
+def choose_out(out: Path, inputs: list[Path], force: bool) -> Path:
+    """The directory to write (see the module docstring for the rules)."""
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return out
+    if not out.is_dir():
+        raise ReportError(f"{out} exists and is not a directory; choose another --out")
+    marker = out / MARKER
+    if marker.is_file():
+        try:
+            previous = json.loads(marker.read_text()).get("inputs")
+        except (json.JSONDecodeError, OSError, AttributeError):
+            previous = None
+        if force or previous == [str(p) for p in inputs]:
+            return out
+    elif force:
+        raise ReportError(f"{out} is not a gvc report (no {MARKER}); refusing to replace it even with --force. "
+                          "Choose another --out.")
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    fresh = out.with_name(f"{out.name}-{stamp}")
+    k = 2
+    while fresh.exists():
+        fresh = out.with_name(f"{out.name}-{stamp}-{k}")
+        k += 1
+    log.warning("%s already holds a different report or other files; writing %s instead (--force replaces a "
+                "gvc report)", out, fresh)
+    return fresh
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    if out.exists():
+        trash = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+        os.replace(out, trash / out.name)
+        os.replace(tmp, out)
+        shutil.rmtree(trash)
+    else:
+        os.replace(tmp, out)
+
+
+# -- tables --------------------------------------------------------------------------------------------------
+def _write_table(frame: pd.DataFrame, directory: Path, name: str, index: bool = False) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    csv, md = directory / f"{name}.csv", directory / f"{name}.md"
+    frame.to_csv(csv, index=index)
+    md.write_text(to_markdown(frame, index=index) + "\n")
+    return [csv, md]
+
+
+def expected_best_table(collection: Collection) -> pd.DataFrame:
+    obj = objective_frame(collection)
+    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
+    rows = []
+    for (model, name), part in done.groupby(["model", "objective_name"], sort=False):
+        mean, std = expected_best_of_n(part["value"], part["direction"].iloc[0])
+        rows += [{"model": model, "objective": name, "direction": part["direction"].iloc[0], "n": n + 1,
+                  "trials": len(part), "expected_best": mean[n], "std": std[n]} for n in range(len(mean))]
+    return pd.DataFrame(rows, columns=["model", "objective", "direction", "n", "trials", "expected_best", "std"])
+
+
+# -- the document --------------------------------------------------------------------------------------------
+def _link(path: Path, root: Path) -> str:
+    rel = path.relative_to(root).as_posix()
+    return f"[{rel}]({rel})"
+
+
+def _document(collection: Collection, root: Path, artifacts: list[Artifact], results: pd.DataFrame,
+              image_stats: pd.DataFrame, claims: list, sensitivity: pd.DataFrame, notes: list[str],
+              files: list[Path], reps: dict) -> list[Block]:
+    t = collection.table
+    counts = Counter(t["status"])
+    b: list[Block] = [Heading(1, "GAN vs VAE: comparison report")]
+    b.append(Text(f"{len(t)} runs of {t['model'].nunique()} models "
+                  f"({', '.join(f'{n} {s}' for s, n in counts.most_common())}) from "
+                  + ", ".join(f"`{p}`" for p in collection.inputs)
+                  + f". Generated {dt.datetime.now().isoformat(timespec='seconds')}."))
+
+    b += [Heading(2, "Runs"), Table(overview_table(collection))]
+    problems = problems_table(collection)
+    if len(problems):
+        b += [Text("**Runs that did not complete** (listed, and left out of every statistic):"), Table(problems)]
+    runs = runs_display_table(collection)
+    if len(runs) <= MAX_INLINE_RUNS:
+        b += [Text("Every run (swept parameters as columns; the full table with all config values, metrics and "
+                   "paths is [tables/runs.csv](tables/runs.csv)):"), Table(runs)]
+    else:
+        b.append(Text(f"{len(runs)} runs: see [tables/runs.md](tables/runs.md) and [tables/runs.csv](tables/runs.csv)."))
+
+    b += [Heading(2, "Results"),
+          Text("Mean ± standard deviation (sample, ddof = 1) over each model's completed runs — seeds and trials "
+               "together — with n the number of runs that measured the metric; **best** is the best single run; "
+               "**real data (floor)** is the metric computed between real images, the value a perfect model would "
+               "reach. Long form with the best run's name: [tables/results.csv](tables/results.csv).")]
+    metrics = results_wide(results, "metric")
+    if metrics.empty:
+        b.append(Text("**No quality metrics** (FID, KID, precision, recall, …) were measured in these runs (their "
+                      "summary.json `metrics` is empty), so only training losses and the image statistics below can "
+                      "be compared."))
+    else:
+        b += [Heading(3, "Quality metrics: mean ± std (n)"), Table(metrics, index=True),
+              Heading(3, "Quality metrics: best run"), Table(results_wide(results, "metric", "best"), index=True)]
+    losses = results_wide(results, "loss")
+    if not losses.empty:
+        b += [Heading(3, "Final training losses: mean ± std (n)"),
+              Text("The last epoch's losses. GAN losses measure the generator against its own discriminator and are "
+                   "not comparable between runs as quality; the VAEs' test_loss is the test −ELBO in nats per image "
+                   "(lower is better)."), Table(losses, index=True)]
+    if len(image_stats):
+        b += [Heading(3, "Image statistics (computed here)"),
+              Text("Two simple proxies measured on samples regenerated from each model's representative run "
+                   "(shared latent vectors) and on real test images: **gray_fraction**, the share of ink pixels "
+                   "(> 0.25) that are mid-gray (0.25–0.75) — blur spreads ink into gray; **speckle_fraction**, the "
+                   "share of bright pixels (≥ 0.5) with no bright 4-neighbour — isolated specks are noise. Both are "
+                   "lower for crisp digits; compare each with the real-data row. se = standard error over images."),
+              Table(image_stats)]
+
+    b += [Heading(2, "The paper's conclusions against the numbers"),
+          Text("Each claim is checked by comparisons of the form 'A is better than B on a metric'. A difference "
+               "counts only if it exceeds two standard errors of the difference; with one run on a side there is no "
+               "spread estimate, so the direction is reported as tentative. Missing metrics say 'not measured' and "
+               "are not evidence either way.")]
+    for claim in claims:
+        b += [Heading(3, claim.claim), Text(f"*{claim.question}* **Verdict: {claim.verdict}.**")]
+        if claim.evidence:
+            b.append(Table(pd.DataFrame([vars(e) for e in claim.evidence])))
+    epochs = t.loc[t["status"] == COMPLETED, "epochs"].dropna()
+    if len(epochs):
+        span = f"{int(epochs.min())}" if epochs.min() == epochs.max() else f"{int(epochs.min())}–{int(epochs.max())}"
+        b.append(Text(f"These verdicts describe these runs only: the completed runs trained for {span} "
+                      f"epoch{'s' if epochs.max() != 1 else ''}."))
+
+    figs = [a for a in artifacts if a.section == "figures"]
+    images = [a for a in artifacts if a.section == "images"]
+    if figs:
+        b.append(Heading(2, "Figures"))
+        b += [Image(a) for a in figs]
+    if images:
+        b += [Heading(2, "Images"),
+              Text("Each model is represented by one run: "
+                   + "; ".join(f"{m}: {r.run.name} ({r.why})" for m, r in reps.items()) + ".")]
+        b += [Image(a) for a in images]
+
+    if len(sensitivity):
+        b += [Heading(2, "Hyperparameter sensitivity"),
+              Text("For each model, each parameter that takes more than one value across its runs: the model's "
+                   "objective over the completed runs at each value (other parameters may vary too).")]
+        for model in models_in_order(collection):
+            part = sensitivity[sensitivity["model"] == model]
+            for param, rows in part.groupby("parameter", sort=False):
+                b += [Heading(3, f"{model}: {param}"),
+                      Table(rows.drop(columns=["model", "parameter"]).reset_index(drop=True))]
+
+    b += [Heading(2, "Notes"),
+          Bullets(notes + [
+              "Statistics use completed runs only; failed, diverged and unfinished runs are counted and listed above.",
+              "Images come from checkpoints (weights only, on the CPU) or the runs' saved sample grids; nothing is "
+              "retrained. VAE images are decoder means (Bernoulli means), as in the paper.",
+          ])]
+    b += [Heading(2, "Files"), Bullets([_link(p, root) for p in files])]
+    return b
+
+
+# -- the whole report ----------------------------------------------------------------------------------------
+def build_report(paths: list[Path] | list[str] | None = None, out: Path | str | None = None, *, force: bool = False,
+                 z_seed: int = 0) -> Path:
+    """Collect the runs under `paths` (None or [] = the latest multirun, else the newest run of each model under
+    ./outputs), write the report directory, and return it. Raises NoRunsError if there are no runs."""
+    inputs = [Path(p).expanduser().resolve() for p in paths] if paths else default_inputs()
+    collection = collect(inputs)
+    inputs = collection.inputs
+    target = choose_out(Path(out).expanduser().resolve() if out else default_out(inputs), inputs, force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    try:
+        _build(collection, tmp, z_seed)
+        (tmp / MARKER).write_text(json.dumps({"inputs": [str(p) for p in inputs], "runs": len(collection.runs),
+                                              "created": dt.datetime.now().isoformat(timespec="seconds")}, indent=2))
+        _move_into_place(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("report: %s", target / "report.html")
+    return target
+
+
+def _build(collection: Collection, root: Path, z_seed: int) -> None:
+    tables_dir, figures_dir, images_dir = root / "tables", root / "figures", root / "images"
+    log.info("%d runs collected; writing tables", len(collection.runs))
+    results = results_table(collection)
+    sensitivity = sensitivity_table(collection)
+    files = []
+    files += _write_table(collection.table, tables_dir, "runs")
+    files += _write_table(overview_table(collection), tables_dir, "overview")
+    files += _write_table(problems_table(collection), tables_dir, "problems")
+    files += _write_table(results, tables_dir, "results")
+    for kind, name in (("metric", "results_metrics"), ("loss", "results_losses")):
+        wide = results_wide(results, kind)
+        if not wide.empty:
+            files += _write_table(wide, tables_dir, name, index=True)
+            files += _write_table(results_wide(results, kind, "best"), tables_dir, f"{name}_best", index=True)
+    files += _write_table(sensitivity, tables_dir, "sensitivity")
+    files += _write_table(expected_best_table(collection), tables_dir, "expected_best_of_n")
+    if not collection.history.empty:
+        collection.history.to_csv(tables_dir / "history.csv", index=False)
+        files.append(tables_dir / "history.csv")
+
+    log.info("drawing figures")
+    artifacts = figures.all_figures(collection, figures_dir)
+    log.info("drawing image grids")
+    notes: list[str] = []
+    reps = grids.representatives(collection)
+    models = grids.Models()
+    test = grids.TestImages(collection)
+    artifacts += grids.final_samples(collection, reps, models, images_dir, z_seed, notes)
+    artifacts += grids.samples_over_epochs(collection, reps, images_dir, notes)
+    artifacts += grids.reconstructions(reps, models, test, images_dir, notes)
+    artifacts += grids.interpolations(reps, models, test, images_dir, z_seed, notes)
+    image_stats = grids.image_statistics(reps, models, test, z_seed)
+    if len(image_stats):
+        files += _write_table(image_stats, tables_dir, "image_statistics")
+    elif test.problem:
+        notes.append(f"Image statistics skipped: {test.problem}.")
+
+    claims = paper_claims(results, image_stats, objective_directions(collection))
+    conclusions = pd.DataFrame([{"claim": c.claim, "verdict": c.verdict, **vars(e)}
+                                for c in claims for e in (c.evidence or [None]) if e is not None]
+                               + [{"claim": c.claim, "verdict": c.verdict} for c in claims if not c.evidence],
+                               columns=["claim", "verdict", "metric", "comparison", "values", "outcome"])
+    files += _write_table(conclusions, tables_dir, "conclusions")
+    files += [a.path for a in artifacts]
+
+    blocks = _document(collection, root, artifacts, results, image_stats, claims, sensitivity, notes, files, reps)
+    (root / "report.md").write_text(to_md(blocks, root))
+    (root / "report.html").write_text(to_html(blocks, "GAN vs VAE: comparison report"))
+
+
+__all__ = ["build_report", "choose_out", "default_out", "NoRunsError", "ReportError"]
