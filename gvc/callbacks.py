@@ -56,3 +56,14 @@ class MultirunIndex(Callback):
     @staticmethod
     def _write(sweep_dir: Path) -> Path | None:
         return rundir.write_multirun_index(sweep_dir) if sweep_dir.is_dir() else None
+
+
+class OptunaStorageDir(Callback):
+    """Creates the folder of an Optuna sqlite study (sqlite cannot create it) before the sweeper opens it."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from omegaconf import OmegaConf
+
+        storage = OmegaConf.select(config, "hydra.sweeper.storage", default=None)
+        if isinstance(storage, str) and storage.startswith("sqlite:///"):
+            Path(storage[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)

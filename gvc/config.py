@@ -42,7 +42,8 @@ class ModelConfig:
 class OptimizerConfig:
     name: str = "adam"
     lr: float = MISSING
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    beta1: float = 0.9  # Adam's betas, as two keys so that sweeps can vary each
+    beta2: float = 0.999
     eps: float = 1e-8
     weight_decay: float = 0.0
     momentum: float = 0.0  # used by sgd and rmsprop only
@@ -125,8 +126,8 @@ def validate(cfg: DictConfig) -> None:
     _check(m.negative_slope >= 0.0, "model.negative_slope", m.negative_slope, "a non-negative slope")
     _check(o.name in OPTIMIZERS, "optimizer.name", o.name, f"one of {list(OPTIMIZERS)}")
     _check(math.isfinite(o.lr) and o.lr > 0, "optimizer.lr", o.lr, "a positive learning rate")
-    _check(len(o.betas) == 2 and all(0.0 <= b < 1.0 for b in o.betas), "optimizer.betas", list(o.betas),
-           "two numbers in [0, 1)")
+    for key in ("beta1", "beta2"):
+        _check(0.0 <= o[key] < 1.0, f"optimizer.{key}", o[key], "a number in [0, 1)")
     _check(o.eps > 0, "optimizer.eps", o.eps, "a positive number")
     _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "a non-negative number")
     _check(0.0 <= o.momentum < 1.0, "optimizer.momentum", o.momentum, "a number in [0, 1)")

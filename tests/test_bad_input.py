@@ -23,7 +23,7 @@ BAD = [  # (override, words the message must contain)
     ("trainer.epochs=0", ["trainer.epochs", "positive"]),
     ("trainer.epoch=3", ["epoch", "TrainerConfig"]),
     ("+trainer.foo=1", ["foo", "unknown"]),
-    ("optimizer.betas=[0.9,1.5]", ["optimizer.betas"]),
+    ("optimizer.beta2=1.5", ["optimizer.beta2", "[0, 1)"]),
     ("trainer.precision=fp8", ["trainer.precision", "bf16"]),
     ("trainer.sample_every=0", ["trainer.sample_every"]),
 ]

@@ -66,8 +66,8 @@ def make_model(cfg: DictConfig) -> GAN | VAE:
 def make_optimizers(model: GAN | VAE, cfg: DictConfig) -> dict[str, torch.optim.Optimizer]:
     o = cfg.optimizer
     kinds = {
-        "adam": partial(torch.optim.Adam, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay),
-        "adamw": partial(torch.optim.AdamW, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay),
+        "adam": partial(torch.optim.Adam, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay),
+        "adamw": partial(torch.optim.AdamW, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay),
         "sgd": partial(torch.optim.SGD, momentum=o.momentum, weight_decay=o.weight_decay),
         "rmsprop": partial(torch.optim.RMSprop, eps=o.eps, momentum=o.momentum, weight_decay=o.weight_decay),
     }
@@ -213,7 +213,12 @@ class Trainer:
             bar = tqdm(self.batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}", leave=False,
                        disable=not t.progress, unit="batch", dynamic_ncols=True)
             for batch in bar:
-                losses = self.step_fn(batch)
+                try:
+                    losses = self.step_fn(batch)
+                except RuntimeError as e:  # e.g. BCE refuses NaN probabilities once the weights blew up
+                    if not all(torch.isfinite(p).all() for p in self.model.parameters()):
+                        raise Diverged(epoch, state.step + 1, {"error": str(e).splitlines()[0]}) from e
+                    raise
                 totals += torch.stack([losses[n] for n in names]) * batch.shape[0]  # stays on the device
                 seen += batch.shape[0]
                 state.step += 1
@@ -249,5 +254,5 @@ class Trainer:
         return self.cfg.trainer.max_steps is not None and self.state.step >= self.cfg.trainer.max_steps
 
     def _check_finite(self, epoch: int, losses: dict[str, float]) -> None:
-        if not all(math.isfinite(v) for v in losses.values()):
+        if not all(math.isfinite(v) for v in losses.values() if isinstance(v, float)):
             raise Diverged(epoch, self.state.step, losses)

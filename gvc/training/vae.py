@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from gvc.models import VAE
 
@@ -13,7 +12,9 @@ def negative_elbo(model: VAE, x: torch.Tensor, autocast) -> tuple[torch.Tensor, 
     with autocast():
         recon, mu, logvar = model(x)
     recon, mu, logvar = recon.float(), mu.float(), logvar.float()
-    bce = F.binary_cross_entropy(recon, x, reduction="sum")
+    # F.binary_cross_entropy's formula (logs clamped at -100), written out so that a diverged model's NaN
+    # propagates to the loss (and is caught as divergence) instead of failing torch's range check.
+    bce = -(x * torch.log(recon).clamp_min(-100) + (1 - x) * torch.log1p(-recon).clamp_min(-100)).sum()
     kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
     return bce, kl
 
