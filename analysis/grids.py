@@ -24,8 +24,8 @@ from analysis.artifact import Artifact, save
 from analysis.collect import Collection, Run
 from analysis.conclusions import REAL_DATA
 from analysis.figures import styled
-from analysis.stats import describe
-from analysis.tables import best_runs, models_in_order
+from analysis.stats import MINIMIZE, describe
+from analysis.tables import COMPLETED, models_in_order, objective_frame
 
 N_GRID = 25  # the 5x5 sample grid of training
 TILE, PAD = 28, 2  # torchvision save_image(nrow=5, padding=2) geometry of samples/epoch_XXXX.png
@@ -44,21 +44,31 @@ class Representative:
 
 
 def representatives(collection: Collection) -> dict[str, Representative]:
-    best = best_runs(collection)
+    """One run per model to picture: the best completed run by the model's objective that has a checkpoint or
+    saved samples; failing that, the latest run with a checkpoint (a diverged run keeps its last good weights),
+    then any run with saved samples."""
+    obj = objective_frame(collection)
+    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
     chosen = {}
     for model in models_in_order(collection):
-        runs = [r for r in collection.runs if r.model == model]
-        if model in best:
-            chosen[model] = Representative(model, collection.run(best[model]), "best completed run by its objective")
+        part = done[done["model"] == model]
+        ascending = part["direction"].iloc[0] == MINIMIZE if len(part) else True
+        ranked = [collection.run(name) for name in part.sort_values("value", ascending=ascending, kind="stable")["run"]]
+        pictured = [r for r in ranked if r.checkpoint or r.sample_grids]
+        if pictured:
+            why = ("best completed run by its objective" if pictured[0] is ranked[0] else
+                   "best completed run with a checkpoint or saved samples; better runs have neither")
+            chosen[model] = Representative(model, pictured[0], why)
             continue
+        runs = [r for r in collection.runs if r.model == model]
         with_ckpt = sorted((r for r in runs if r.checkpoint), key=lambda r: str(r.summary.get("started_at", "")))
         with_samples = [r for r in runs if r.sample_grids]
         if with_ckpt:
             r = with_ckpt[-1]
-            chosen[model] = Representative(model, r, f"no completed run; latest checkpoint (status {r.status})")
+            chosen[model] = Representative(model, r, f"no completed run with images; latest checkpoint (status {r.status})")
         elif with_samples:
             r = with_samples[-1]
-            chosen[model] = Representative(model, r, f"no completed run; saved samples (status {r.status})")
+            chosen[model] = Representative(model, r, f"no completed run with images; saved samples (status {r.status})")
     return chosen
 
 

@@ -1,0 +1,430 @@
+"""analysis: tables, figures, image grids and the report, from small real runs and hand-made run directories.
+
+Real runs: one Hydra multirun (linear GAN and linear VAE, two seeds, a few steps each) made once per session.
+Hand-made runs: a DCGAN "sweep" with known FIDs (to check every number exactly), a failed run with no
+history, runs without checkpoints, a run with nothing but its Hydra config, missing metrics.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from omegaconf import OmegaConf
+from PIL import Image
+from torchvision.utils import save_image
+
+from analysis import build_report, collect, expected_best_of_n
+from analysis.__main__ import main as cli_main
+from analysis.collect import NoRunsError, default_inputs, find_run_dirs
+from analysis.conclusions import paper_claims
+from analysis.grids import gray_and_speckle, grid_tiles, read_grid, shared_z, slerp
+from analysis.report import MARKER, ReportError, choose_out
+from analysis.tables import results_table, sensitivity_table
+from gvc import rundir
+from gvc.models import build_model
+
+pytestmark = pytest.mark.filterwarnings("error")  # the report must be warning-free (seaborn/matplotlib/pandas)
+
+MODEL_CONFIGS = {
+    "dcgan": {"name": "dcgan", "latent_dim": 100, "widths": [32, 64, 128, 256], "dropout": 0.25,
+              "negative_slope": 0.2, "paper": {"lr": 2e-4, "batch_size": 128}},
+    "conv_vae": {"name": "conv_vae", "latent_dim": 16, "widths": [32, 64, 128, 256], "dropout": 0.25,
+                 "negative_slope": 0.2, "paper": {"lr": 1e-4, "batch_size": 128}},
+}
+
+
+# -- hand-made runs --------------------------------------------------------------------------------------------
+def make_run(path: Path, model: str, *, lr: float = 2e-4, batch_size: int = 128, seed: int = 0,
+             status: str | None = "completed", reason: str | None = None, metrics: dict | None = None,
+             final: dict | None = None, objective: str = "fid", epochs: int = 4, history: bool = True,
+             fid_history: dict[int, float] | None = None, samples: bool = True, checkpoint: bool = False) -> Path:
+    """A run directory as gvc writes it (through gvc.rundir), with made-up numbers."""
+    config = {"model": MODEL_CONFIGS[model],
+              "optimizer": {"name": "adam", "lr": lr, "betas": [0.5, 0.999], "eps": 1e-8, "weight_decay": 0.0,
+                            "momentum": 0.0},
+              "data": {"name": "mnist", "root": "~/.cache/gvc/data", "batch_size": batch_size, "subset": None,
+                       "test_subset": None, "download": False},
+              "trainer": {"epochs": epochs, "max_steps": None, "seed": seed, "device": "cpu"}}
+    (path / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(config), path / rundir.HYDRA_CONFIG)
+    OmegaConf.save(OmegaConf.create([f"optimizer.lr={lr}", f"data.batch_size={batch_size}", f"trainer.seed={seed}"]),
+                   path / rundir.HYDRA_OVERRIDES)
+    family = "gan" if model == "dcgan" else "vae"
+    losses = ["loss_d", "loss_g", "d_real", "d_fake"] if family == "gan" else ["loss", "bce", "kl", "test_loss"]
+    rows = []
+    if history:
+        for e in range(1, epochs + 1):
+            row = {"epoch": e, "step": 10 * e, "elapsed_s": 2.0 * e, "images": 1280}
+            row.update({name: 1.0 + 0.1 * seed + 1.0 / e for name in losses})
+            if fid_history and e in fid_history:
+                row["fid"] = fid_history[e]
+            rows.append(row)
+        rundir.write_history(path, rows)
+    if samples:
+        (path / rundir.SAMPLES).mkdir()
+        for e in range(1, epochs + 1):
+            save_image(torch.rand(25, 1, 28, 28, generator=torch.Generator().manual_seed(e)),
+                       rundir.sample_path(path, e), nrow=5, padding=2, pad_value=1.0)
+    if checkpoint:
+        net = build_model(model, config["model"]["latent_dim"], config["model"]["widths"], 0.25, 0.2)
+        (path / "checkpoints").mkdir()
+        torch.save({"format": 1, "model_name": model, "model": net.state_dict(),
+                    "fixed_z": shared_z(config["model"]["latent_dim"], 25, seed), "config": config, "epoch": epochs,
+                    "step": 10 * epochs, "history": rows}, path / rundir.CHECKPOINT)
+    if status is not None:
+        final = final if final is not None else ({k: v for k, v in rows[-1].items() if k in losses} if rows else {})
+        metrics = metrics or {}
+        value = {**final, **metrics}.get(objective, math.inf) if status == "completed" else math.inf
+        rundir.write_summary(path, {
+            "model": model, "family": family, "status": status, "reason": reason, "seed": seed,
+            "overrides": [], "params": {"generator": 10, "discriminator": 20, "total": 30}, "device": "cpu",
+            "epochs": epochs if history else 0, "steps": 10 * epochs if history else 0, "final": final,
+            "metrics": metrics, "objective": {"name": objective, "direction": "minimize", "value": value},
+            "train_time_s": 2.0 * epochs, "wall_time_s": 2.5 * epochs, "images_per_s": 640.0,
+        })
+    return path
+
+
+# lr, batch size, seed, FID of completed DCGAN runs (one more run diverged); precision for some runs only
+DCGAN_SWEEP = [(1e-4, 64, 0, 30.0), (1e-4, 128, 0, 25.0), (2e-4, 64, 0, 20.0), (2e-4, 128, 0, 12.0),
+               (4e-4, 64, 0, 18.0), (2e-4, 128, 1, 14.0)]
+DCGAN_PRECISION = {0: 0.61, 3: 0.82, 5: 0.78}
+CONV_VAE = [(0, 40.0, 100.0, 0.50), (1, 42.0, 101.0, 0.60), (2, 47.0, 99.0, 0.55)]  # seed, fid, test_loss, precision
+
+
+@pytest.fixture(scope="session")
+def fake_sweep(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("inputs") / "fake"
+    for i, (lr, bs, seed, fid) in enumerate(DCGAN_SWEEP):
+        metrics = {"fid": fid, "floor_fid": 1.5}
+        if i in DCGAN_PRECISION:
+            metrics["precision"] = DCGAN_PRECISION[i]
+        make_run(root / f"{i}_dcgan", "dcgan", lr=lr, batch_size=bs, seed=seed, metrics=metrics,
+                 fid_history={2: fid * 3, 4: fid}, checkpoint=(fid == 12.0))
+    make_run(root / "6_dcgan", "dcgan", lr=4e-4, batch_size=128, status="diverged",
+             reason="non-finite loss at epoch 1, step 3", history=False, samples=False)
+    for i, (seed, fid, test_loss, precision) in enumerate(CONV_VAE):
+        make_run(root / f"vae_{i}", "conv_vae", seed=seed, lr=1e-4, objective="test_loss", samples=(i == 0),
+                 metrics={"fid": fid, "precision": precision, "floor_fid": 1.5},
+                 final={"loss": 1.0, "bce": 1.0, "kl": 0.1, "test_loss": test_loss})
+    make_run(root / "vae_running", "conv_vae", lr=1e-4, status="running", history=False, samples=False)
+    make_run(root / "vae_no_summary", "conv_vae", lr=1e-4, status=None, history=False, samples=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_multirun(tmp_path_factory) -> Path:
+    """Four real few-step runs, one Hydra multirun: {linear_gan, linear_vae} x seed {0, 1}."""
+    base = tmp_path_factory.mktemp("real")
+    sweep = base / "multirun"
+    cmd = [sys.executable, "-m", "gvc", "-m", "model=linear_gan,linear_vae", "trainer=smoke", "trainer.max_steps=3",
+           "data.subset=256", "data.test_subset=128", "trainer.seed=0,1", f"hydra.sweep.dir={sweep}"]
+    done = subprocess.run(cmd, cwd=base, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert len(find_run_dirs(sweep)) == 4
+    return sweep
+
+
+@pytest.fixture(scope="session")
+def real_report(real_multirun) -> Path:
+    return build_report([real_multirun])
+
+
+@pytest.fixture(scope="session")
+def mixed_report(real_multirun, fake_sweep) -> Path:
+    return build_report([real_multirun, fake_sweep])
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+def assert_valid_pngs(paths: list[Path]) -> None:
+    assert paths
+    for path in paths:
+        with Image.open(path) as image:
+            assert image.format == "PNG", path
+            image.verify()
+
+
+def referenced_files(report: Path) -> list[str]:
+    html = (report / "report.html").read_text()
+    refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+    md = re.findall(r"\]\(([^)\s]+)\)", (report / "report.md").read_text())
+    return [unquote(r) for r in refs + md if not r.startswith(("data:", "#"))]
+
+
+# -- statistics ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("values", [[3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0], [2.0], [5.0, 5.0, 5.0], [0.3, -1.2, 7.7, 2.5]])
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_expected_best_of_n_equals_enumeration(values, direction):
+    mean, std = expected_best_of_n(values, direction)
+    pick = min if direction == "minimize" else max
+    for n in range(1, len(values) + 1):
+        bests = [pick(c) for c in itertools.combinations(values, n)]
+        assert mean[n - 1] == pytest.approx(np.mean(bests), rel=1e-12, abs=1e-12)
+        assert std[n - 1] == pytest.approx(np.std(bests), rel=1e-9, abs=1e-9)
+    assert mean[0] == pytest.approx(np.mean(values))  # one trial: the plain mean
+    assert mean[-1] == pick(values)  # all trials: the best
+
+
+def test_expected_best_of_n_ignores_non_finite_and_rejects_bad_direction():
+    mean, _ = expected_best_of_n([1.0, math.inf, 3.0, math.nan])
+    assert mean.tolist() == [2.0, 1.0]
+    with pytest.raises(ValueError):
+        expected_best_of_n([1.0], "up")
+
+
+# -- collection and tables (hand-made runs: every number is known) -------------------------------------------
+def test_collect_lists_every_run_with_status_reason_and_flat_config(fake_sweep):
+    c = collect([fake_sweep])
+    t = c.table.set_index("run")
+    assert len(t) == len(DCGAN_SWEEP) + 1 + len(CONV_VAE) + 2
+    assert t.loc["6_dcgan", "status"] == "diverged"
+    assert "non-finite" in t.loc["6_dcgan", "reason"]
+    assert t.loc["vae_running", "status"] == "running" and t.loc["vae_running", "reason"]
+    assert t.loc["vae_no_summary", "status"] == "unknown" and "summary.json" in t.loc["vae_no_summary", "reason"]
+    assert t.loc["vae_no_summary", "model"] == "conv_vae"  # from its config alone
+    assert t.loc["3_dcgan", "optimizer.lr"] == pytest.approx(2e-4)
+    assert t.loc["3_dcgan", "data.batch_size"] == 128
+    assert t.loc["3_dcgan", "model.widths"] == "[32, 64, 128, 256]"
+    assert math.isnan(t.loc["1_dcgan", "precision"])  # missing metric: a blank, not a crash
+    assert t.loc["3_dcgan", "checkpoint"].endswith("last.pt") and t.loc["2_dcgan", "checkpoint"] == ""
+    assert set(c.metric_names) == {"fid", "precision"} and c.floor_names == ["floor_fid"]
+    assert "fid" in c.history_metric_names
+
+
+def test_results_table_numbers_equal_the_inputs(fake_sweep):
+    res = results_table(collect([fake_sweep])).set_index(["model", "metric"])
+    fids = [fid for *_, fid in DCGAN_SWEEP]  # the diverged run is not a result
+    row = res.loc[("dcgan", "fid")]
+    assert row["n"] == 6
+    assert row["mean"] == pytest.approx(np.mean(fids))
+    assert row["std"] == pytest.approx(np.std(fids, ddof=1))
+    assert row["best"] == 12.0 and row["best_run"] == "3_dcgan"
+    assert row["floor"] == 1.5
+    precision = res.loc[("dcgan", "precision")]
+    assert precision["n"] == 3 and precision["best"] == 0.82
+    assert precision["mean"] == pytest.approx(np.mean(list(DCGAN_PRECISION.values())))
+    vae = res.loc[("conv_vae", "test_loss")]
+    assert vae["mean"] == pytest.approx(100.0) and vae["std"] == pytest.approx(1.0) and vae["best"] == 99.0
+    assert res.loc[("conv_vae", "precision"), "best"] == 0.60  # higher is better for precision
+
+
+def test_sensitivity_table_per_swept_parameter(fake_sweep):
+    s = sensitivity_table(collect([fake_sweep]))
+    dcgan = s[s["model"] == "dcgan"]
+    assert set(dcgan["parameter"]) == {"optimizer.lr", "data.batch_size", "trainer.seed"}
+    lr = dcgan[dcgan["parameter"] == "optimizer.lr"].set_index("value")
+    assert list(lr.index) == ["0.0001", "0.0002", "0.0004"]  # numeric order
+    assert lr.loc["0.0002", "mean"] == pytest.approx(np.mean([20.0, 12.0, 14.0]))
+    assert lr.loc["0.0002", "best"] == 12.0
+    assert lr.loc["0.0004", "runs"] == 2 and lr.loc["0.0004", "completed"] == 1
+    vae = s[s["model"] == "conv_vae"]
+    assert set(vae["parameter"]) == {"trainer.seed"}  # lr is the same in every conv_vae run
+
+
+def test_unresolvable_interpolation_keeps_the_rest_of_the_config(tmp_path):
+    run = make_run(tmp_path / "r", "dcgan", metrics={"fid": 3.0})
+    cfg = OmegaConf.load(run / rundir.HYDRA_CONFIG)
+    cfg.data.root = "${gvc_unknown_resolver:}/data"
+    cfg.optimizer.lr = "${model.paper.lr}"
+    OmegaConf.save(cfg, run / rundir.HYDRA_CONFIG)
+    row = collect([run]).table.iloc[0]
+    assert row["optimizer.lr"] == pytest.approx(2e-4)
+    assert row["data.root"] == "${gvc_unknown_resolver:}/data"
+
+
+# -- the report from real runs -----------------------------------------------------------------------------------
+def test_report_from_a_real_multirun(real_multirun, real_report):
+    assert real_report == real_multirun / "report"
+    for name in ("report.md", "report.html", "tables/runs.csv", "tables/results.csv", "tables/results.md",
+                 "tables/sensitivity.csv", "tables/expected_best_of_n.csv", MARKER):
+        assert (real_report / name).is_file(), name
+    figures = {p.name for p in (real_report / "figures").glob("*.png")}
+    assert {"training_curves.png", "objective_by_model.png", "expected_best_of_n.png", "quality_vs_time.png",
+            "sensitivity_linear_gan.png", "sensitivity_linear_vae.png"} <= figures
+    images = {p.name for p in (real_report / "images").glob("*.png")}
+    assert {"samples_final.png", "samples_over_epochs_linear_gan.png", "samples_over_epochs_linear_vae.png",
+            "reconstructions.png", "interpolations.png"} <= images
+    assert_valid_pngs(list(real_report.rglob("*.png")))
+    runs = pd.read_csv(real_report / "tables" / "runs.csv")
+    assert sorted(runs["model"]) == ["linear_gan", "linear_gan", "linear_vae", "linear_vae"]
+    assert set(runs["status"]) == {"completed"}
+    # the table's final losses are the runs' own numbers
+    for _, r in runs.iterrows():
+        summary = json.loads((Path(r["run_dir"]) / rundir.SUMMARY).read_text())
+        for name, value in summary["final"].items():
+            assert r[name] == pytest.approx(value)
+
+
+def test_real_report_html_references_only_existing_files(real_report):
+    refs = referenced_files(real_report)
+    assert "tables/runs.csv" in refs
+    for ref in refs:
+        assert (real_report / ref).is_file(), ref
+    html = (real_report / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == len(list(real_report.glob("*/*.png")))
+
+
+def test_shared_z_is_the_training_fixed_z_of_seed_runs(real_multirun):
+    for run in find_run_dirs(real_multirun):
+        ckpt = torch.load(run / rundir.CHECKPOINT, weights_only=True, map_location="cpu")
+        seed = ckpt["config"]["trainer"]["seed"]
+        assert torch.equal(ckpt["fixed_z"], shared_z(ckpt["fixed_z"].shape[1], 25, seed))
+
+
+def test_regenerated_samples_match_the_saved_grid(real_multirun):
+    from analysis.grids import Models, generate
+    from analysis.collect import read_run
+
+    run = read_run(find_run_dirs(real_multirun)[0], "r")
+    net = Models().get(run)
+    epoch, grid = max(run.sample_grids.items())
+    saved = grid_tiles(read_grid(grid))
+    regenerated = generate(net, shared_z(net.latent_dim, 25, int(run.summary["seed"])))
+    assert np.abs(saved - regenerated).max() <= 1 / 255 + 1e-6  # PNG quantisation only
+
+
+def test_rebuilding_from_the_same_inputs_refreshes_in_place(real_multirun, real_report):
+    (real_report / "stale.txt").write_text("from an older build")
+    again = build_report([real_multirun])
+    assert again == real_report and not (again / "stale.txt").exists()
+
+
+# -- the report from mixed and partial inputs --------------------------------------------------------------------
+def test_mixed_report_combines_sweeps_and_lists_failures(real_multirun, fake_sweep, mixed_report):
+    assert mixed_report == real_multirun.parent.parent / "report"  # the inputs' common parent
+    runs = pd.read_csv(mixed_report / "tables" / "runs.csv")
+    assert set(runs["model"]) == {"linear_gan", "linear_vae", "dcgan", "conv_vae"}
+    problems = pd.read_csv(mixed_report / "tables" / "problems.csv")
+    assert set(problems["status"]) == {"diverged", "running", "unknown"}
+    md = (mixed_report / "report.md").read_text()
+    assert "non-finite loss at epoch 1, step 3" in md
+    assert (mixed_report / "figures" / "heatmap_dcgan.png").is_file()
+    assert (mixed_report / "figures" / "metrics_vs_epoch.png").is_file()
+    assert_valid_pngs(list(mixed_report.rglob("*.png")))
+    for ref in referenced_files(mixed_report):
+        assert (mixed_report / ref).is_file(), ref
+    results = pd.read_csv(mixed_report / "tables" / "results.csv").set_index(["model", "metric"])
+    assert results.loc[("dcgan", "fid"), "std"] == pytest.approx(np.std([f for *_, f in DCGAN_SWEEP], ddof=1))
+    curve = pd.read_csv(mixed_report / "tables" / "expected_best_of_n.csv")
+    dcgan = curve[curve["model"] == "dcgan"].sort_values("n")
+    fids = [f for *_, f in DCGAN_SWEEP]
+    brute = [np.mean([min(c) for c in itertools.combinations(fids, n)]) for n in range(1, 7)]
+    assert dcgan["expected_best"].to_numpy() == pytest.approx(brute)
+
+
+def test_mixed_report_states_each_paper_claim(mixed_report):
+    md = (mixed_report / "report.md").read_text()
+    for claim in ("DCGAN produces the sharpest images.", "The linear models are noisy.", "Convolution helps.",
+                  "VAEs are blurrier than GANs."):
+        assert f"### {claim}" in md
+    conclusions = pd.read_csv(mixed_report / "tables" / "conclusions.csv")
+    fid = conclusions[(conclusions["claim"] == "Convolution helps.") & conclusions["metric"].str.startswith("FID")]
+    # conv_vae has FIDs, linear_vae (real smoke runs) has none: stated as not measured, not guessed
+    assert fid["outcome"].tolist() == ["not measured", "not measured"]
+
+
+def test_final_samples_fall_back_to_saved_grids(mixed_report):
+    md = (mixed_report / "report.md").read_text()
+    # conv_vae's best run (vae_2) has neither checkpoint nor samples: the best one with samples stands in
+    assert re.search(r"conv_vae: \S*vae_0, saved grid of epoch 4 \(no checkpoint\)", md)
+    assert re.search(r"dcgan: \S*3_dcgan, epoch 4, z: seed 0, d=100", md)
+
+
+def test_claims_follow_the_numbers():
+    def results(rows):
+        return pd.DataFrame([{"model": m, "metric": k, "kind": "metric", "direction": "", "n": n, "mean": mean,
+                              "std": std, "best": mean, "best_run": "", "floor": math.nan}
+                             for m, k, n, mean, std in rows])
+
+    empty = pd.DataFrame(columns=["model", "run", "source", "n", "gray_fraction", "gray_fraction_se",
+                                  "speckle_fraction", "speckle_fraction_se"])
+    clear = results([("dcgan", "fid", 3, 10.0, 1.0), ("linear_gan", "fid", 3, 50.0, 1.0),
+                     ("conv_vae", "fid", 3, 30.0, 1.0), ("linear_vae", "fid", 3, 60.0, 1.0)])
+    claims = {c.claim: c for c in paper_claims(clear, empty, {})}
+    assert claims["Convolution helps."].verdict == "supported"
+    assert claims["DCGAN produces the sharpest images."].verdict == "supported"
+    assert claims["VAEs are blurrier than GANs."].verdict == "supported"  # by FID: every GAN below its VAE
+    assert claims["The linear models are noisy."].verdict == "not measured"
+    noisy = results([("dcgan", "fid", 3, 50.0, 5.0), ("linear_gan", "fid", 3, 51.0, 5.0)])
+    assert paper_claims(noisy, empty, {})[2].verdict.startswith("not separable")
+    reversed_ = results([("dcgan", "fid", 1, 50.0, math.nan), ("linear_gan", "fid", 1, 10.0, math.nan)])
+    verdict = paper_claims(reversed_, empty, {})[2].verdict
+    assert verdict.startswith("contradicted") and "tentative" in verdict
+
+
+def test_image_statistics_proxies():
+    crisp = np.zeros((1, 28, 28))
+    crisp[0, 10:18, 12:16] = 1.0
+    blurry = crisp * 0.5
+    speckled = crisp.copy()
+    speckled[0, 2, 2] = speckled[0, 25, 25] = 1.0
+    gray, speckle = gray_and_speckle(np.concatenate([crisp, blurry, speckled]))
+    assert gray.tolist() == [0.0, 1.0, 0.0]
+    assert speckle[0] == 0.0 and speckle[2] == pytest.approx(2 / 34)
+
+
+def test_slerp_keeps_the_ends_and_the_norm_of_equal_norm_ends():
+    z0, z1 = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 3.0])
+    path = slerp(z0, z1, torch.linspace(0, 1, 5))
+    assert torch.allclose(path[0], z0) and torch.allclose(path[-1], z1, atol=1e-6)
+    assert torch.allclose(path.norm(dim=1), torch.full((5,), 3.0))
+
+
+# -- inputs, output directory and the command line --------------------------------------------------------------
+def test_no_runs_is_a_clear_error_and_nonzero_exit(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli_main([str(empty)]) == 2
+    assert "no run directories" in capsys.readouterr().err
+    assert cli_main([str(tmp_path / "missing")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    with pytest.raises(NoRunsError):
+        default_inputs(tmp_path)
+
+
+def test_default_inputs_latest_multirun_else_newest_per_model(tmp_path):
+    for stamp in ("2026-01-01/10-00-00", "2026-01-02/09-00-00"):
+        make_run(tmp_path / "multirun" / stamp / "0_dcgan", "dcgan", history=False, samples=False)
+    assert default_inputs(tmp_path) == [tmp_path / "multirun" / "2026-01-02" / "09-00-00"]
+    other = tmp_path / "other"
+    for model, stamp in (("dcgan", "2026-01-01_10"), ("dcgan", "2026-01-03_10"), ("conv_vae", "2026-01-02_10")):
+        make_run(other / "outputs" / model / stamp, model, history=False, samples=False)
+    assert default_inputs(other) == [other / "outputs" / "conv_vae" / "2026-01-02_10",
+                                     other / "outputs" / "dcgan" / "2026-01-03_10"]
+
+
+def test_existing_output_is_never_silently_overwritten(tmp_path):
+    inputs = [tmp_path / "runs"]
+    out = tmp_path / "report"
+    assert choose_out(out, inputs, force=False) == out  # absent: used
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    fresh = choose_out(out, inputs, force=False)
+    assert fresh != out and fresh.name.startswith("report-")  # someone's files: a fresh directory beside
+    with pytest.raises(ReportError):
+        choose_out(out, inputs, force=True)  # and --force never deletes what is not a gvc report
+    (out / "notes.txt").unlink()
+    (out / MARKER).write_text(json.dumps({"inputs": [str(tmp_path / "elsewhere")]}))
+    (out / "report.md").write_text("old")
+    assert choose_out(out, inputs, force=False) != out  # a different report: kept
+    assert choose_out(out, inputs, force=True) == out  # unless forced
+    (out / MARKER).write_text(json.dumps({"inputs": [str(p) for p in inputs]}))
+    assert choose_out(out, inputs, force=False) == out  # the same report: refreshed
+
+
+def test_cli_prints_the_report_path(real_multirun, tmp_path, capsys):
+    out = tmp_path / "cli_report"
+    assert cli_main([str(real_multirun), "--out", str(out), "-q"]) == 0
+    assert capsys.readouterr().out.strip() == str(out / "report.html")
+    assert (out / "report.html").is_file()
