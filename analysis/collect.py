@@ -29,6 +29,8 @@ NOT_HYPERPARAMETERS = frozenset({
     "trainer.resume", "trainer.sample_every", "trainer.checkpoint_every", "trainer.threads", "trainer.objective",
     "trainer.objective_direction", "trainer.compile", "trainer.channels_last", "model.name",
 })
+# Keys a family's training never reads (GANs are not evaluated on test images): not swept for that family.
+UNUSED_BY_FAMILY = {"gan": frozenset({"data.test_subset"})}
 FLOOR_PREFIX = "floor_"
 SKIP_DIRS = frozenset({rundir.SAMPLES, "checkpoints", "__pycache__"})
 
@@ -379,9 +381,10 @@ def _tabulate(runs: list[Run], inputs: list[Path]) -> Collection:
 def swept_parameters(collection: Collection, model: str) -> list[str]:
     """Hyperparameters that take more than one value across the runs of `model` (seed last)."""
     rows = collection.table[collection.table["model"] == model]
+    unused = UNUSED_BY_FAMILY.get(str(rows["family"].iloc[0]) if len(rows) else "", frozenset())
     varying = []
     for name in collection.param_names:
-        if name in NOT_HYPERPARAMETERS or name not in rows:
+        if name in NOT_HYPERPARAMETERS or name in unused or name not in rows:
             continue
         if rows[name].map(_cell_key).nunique(dropna=False) > 1:
             varying.append(name)

@@ -69,9 +69,10 @@ def to_md(blocks: list[Block], root: Path) -> str:
 
 # -- HTML ------------------------------------------------------------------------------------------------------
 def inline(text: str) -> str:
-    """Escape, then the three bits of Markdown the report uses: **bold**, `code`, [label](link)."""
+    """Escape, then the bits of Markdown the report uses: **bold**, *italic*, `code`, [label](link)."""
     out = html.escape(text, quote=True)
     out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    out = re.sub(r"(?<![\w*])\*(\S[^*]*?\S)\*(?![\w*])", r"<em>\1</em>", out)
     out = re.sub(r"`(.+?)`", r"<code>\1</code>", out)
     return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', out)
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from analysis import figures, grids
 from analysis.artifact import Artifact
-from analysis.collect import Collection, NoRunsError, collect, default_inputs
+from analysis.collect import Collection, collect, default_inputs
 from analysis.conclusions import paper_claims
 from analysis.document import Block, Bullets, Heading, Image, Table, Text, to_html, to_md
 from analysis.stats import expected_best_of_n
@@ -289,4 +289,4 @@ def _build(collection: Collection, root: Path, z_seed: int) -> None:
     (root / "report.html").write_text(to_html(blocks, "GAN vs VAE: comparison report"))
 
 
-__all__ = ["build_report", "choose_out", "default_out", "NoRunsError", "ReportError"]
+__all__ = ["build_report", "choose_out", "default_out", "ReportError"]
