@@ -26,6 +26,7 @@ from analysis.conclusions import REAL_DATA
 from analysis.figures import styled
 from analysis.stats import MINIMIZE, describe
 from analysis.tables import COMPLETED, models_in_order, objective_frame
+from gvc import rundir
 
 N_GRID = 25  # the 5x5 sample grid of training
 TILE, PAD = 28, 2  # torchvision save_image(nrow=5, padding=2) geometry of samples/epoch_XXXX.png
@@ -96,7 +97,7 @@ class Models:
             self.problems[run.path] = "no checkpoint"
             return None
         try:
-            ckpt = torch.load(path, weights_only=True, map_location="cpu")
+            ckpt = rundir.read_checkpoint(path)  # weights_only, CPU, format-checked
             m = (ckpt.get("config") or {}).get("model") or run.config.get("model") or {}
             model = build_model(ckpt.get("model_name") or m["name"], int(m["latent_dim"]), list(m["widths"]),
                                 float(m.get("dropout", 0.0)), float(m.get("negative_slope", 0.2)))

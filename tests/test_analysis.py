@@ -341,6 +341,19 @@ def test_final_samples_fall_back_to_saved_grids(mixed_report):
     assert re.search(r"dcgan: \S*3_dcgan, epoch 4, z: seed 0, d=100", md)
 
 
+def test_a_corrupt_checkpoint_falls_back_to_the_saved_grid(tmp_path):
+    from analysis.grids import Models, final_samples, representatives
+
+    run = make_run(tmp_path / "r", "dcgan", metrics={"fid": 3.0}, epochs=2)
+    (run / "checkpoints").mkdir()
+    (run / rundir.CHECKPOINT).write_bytes(b"not a checkpoint")
+    c = collect([run])
+    notes: list[str] = []
+    [artifact] = final_samples(c, representatives(c), Models(), tmp_path / "out", 0, notes)
+    assert "saved grid of epoch 2 (checkpoint unreadable" in artifact.caption
+    assert_valid_pngs([artifact.path])
+
+
 def test_claims_follow_the_numbers():
     def results(rows):
         return pd.DataFrame([{"model": m, "metric": k, "kind": "metric", "direction": "", "n": n, "mean": mean,
