@@ -46,9 +46,13 @@ class MNISTClassifier(nn.Module):
         x = self.dropout(x.flatten(1))
         return torch.relu(self.fc1(x))
 
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """Class logits from `features(x)`: lets callers get both from one pass."""
+        return self.fc2(self.dropout(features))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits, (N, 10)."""
-        return self.fc2(self.dropout(self.features(x)))
+        return self.classify(self.features(x))
 
 
 class FeatureExtractor(nn.Module):

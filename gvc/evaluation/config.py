@@ -1,0 +1,61 @@
+"""Evaluation settings: the `eval` config group (conf/eval/default.yaml mirrors these defaults)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+
+@dataclass
+class EvalConfig:
+    enabled: bool = True
+    n_samples: int = 10000  # generated images, and (capped at 10k) test images they are compared with
+    batch_size: int = 500  # images per generator / evaluator forward pass
+    every_epochs: Optional[int] = None  # evaluate every K epochs during training; null = only at the end
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000  # shrunk to N // 2 when N is smaller, so subsets still differ
+    pr_k: int = 3  # neighbours for precision / recall (Kynkaanniemi et al. 2019)
+    dc_k: int = 5  # neighbours for density / coverage (Naeem et al. 2020)
+    class_min_share: float = 0.01  # a class is "covered" if at least this share of samples is classified as it
+    iw_samples: int = 100  # importance samples per test image for the VAE NLL bound
+    nll_images: Optional[int] = 1000  # test images for the VAE -ELBO and NLL bound; null = all compared ones
+    seed: int = 0  # latents, KID subsets and importance samples
+
+    def validate(self) -> "EvalConfig":
+        """Raise ValueError naming the first out-of-range field; returns self for chaining."""
+        checks = [
+            ("n_samples", self.n_samples >= 4, "at least 4 (KID needs two subsets of two)"),
+            ("batch_size", self.batch_size >= 1, "a positive integer"),
+            ("every_epochs", self.every_epochs is None or self.every_epochs >= 1, "null or a positive integer"),
+            ("kid_subsets", self.kid_subsets >= 1, "a positive integer"),
+            ("kid_subset_size", self.kid_subset_size >= 2, "at least 2"),
+            ("pr_k", self.pr_k >= 1, "a positive integer"),
+            ("dc_k", self.dc_k >= 1, "a positive integer"),
+            ("class_min_share", 0.0 < self.class_min_share <= 0.1, "in (0, 0.1]"),
+            ("iw_samples", self.iw_samples >= 1, "a positive integer"),
+            ("nll_images", self.nll_images is None or self.nll_images >= 1, "null or a positive integer"),
+        ]
+        for name, ok, allowed in checks:
+            if not ok:
+                raise ValueError(f"eval.{name}={getattr(self, name)!r} is not allowed: {allowed}")
+        neighbours = max(self.pr_k, self.dc_k)
+        if self.n_samples <= neighbours:
+            raise ValueError(f"eval.n_samples={self.n_samples} must exceed pr_k and dc_k ({neighbours})")
+        return self
+
+
+def as_eval_config(cfg: Any) -> EvalConfig:
+    """An EvalConfig from an EvalConfig, a mapping or an OmegaConf node (e.g. `cfg.eval`), validated."""
+    if isinstance(cfg, EvalConfig):
+        return dataclasses.replace(cfg).validate()
+    if not isinstance(cfg, Mapping):  # DictConfig is a MutableMapping, but be explicit for other node types
+        from omegaconf import OmegaConf
+
+        cfg = OmegaConf.to_container(cfg, resolve=True)
+    known = {f.name for f in dataclasses.fields(EvalConfig)}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise ValueError(f"unknown eval settings {unknown}; known ones are {sorted(known)}")
+    return EvalConfig(**dict(cfg)).validate()

@@ -1,0 +1,80 @@
+"""Images -> evaluator features and logits, with an on-disk cache for the 60k MNIST training images.
+
+The training-set embedding is needed by every evaluation (memorisation looks up nearest training images)
+and costs a 60k-image forward pass, so it is computed once per evaluator checksum and stored beside the data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from gvc.data import LABEL_COUNTS, load_mnist, to_model_range
+from gvc.evaluation.classifier import NUM_CLASSES, NUM_FEATURES, MNISTClassifier
+
+N_TRAIN = sum(LABEL_COUNTS[True])
+
+
+@dataclass
+class Embedding:
+    features: Tensor  # (N, 128), the evaluator's penultimate layer
+    logits: Tensor  # (N, 10)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def subset(self, index: Tensor) -> "Embedding":
+        return Embedding(self.features[index], self.logits[index])
+
+
+@torch.no_grad()
+def embed(evaluator: MNISTClassifier, images: Tensor, batch_size: int, device: torch.device | str) -> Embedding:
+    """Features and logits of float images in [0, 1], (N, 1, 28, 28), in batches; results stay on `device`."""
+    features, logits = [], []
+    for x in images.split(batch_size):
+        f = evaluator.features(x.to(device, torch.float32))
+        features.append(f)
+        logits.append(evaluator.classify(f))
+    return Embedding(torch.cat(features), torch.cat(logits))
+
+
+def cache_dir(data_root: str | os.PathLike) -> Path:
+    """Where evaluation caches live: next to the MNIST cache, so they travel (and get deleted) with it."""
+    return Path(data_root).expanduser() / "gvc-eval"
+
+
+def train_embedding(evaluator: MNISTClassifier, checksum: str, data_root: str | os.PathLike,
+                    batch_size: int, device: torch.device | str) -> Embedding:
+    """Embedding of all 60k training images, from the cache for this evaluator checksum or computed and cached."""
+    path = cache_dir(data_root) / f"train-embedding-{checksum[:16]}.pt"
+    cached = _load(path)
+    if cached is not None:
+        return Embedding(cached.features.to(device), cached.logits.to(device))
+    train = load_mnist(data_root, train=True)
+    result = embed(evaluator, to_model_range(train.images, (0.0, 1.0)), batch_size, device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # unique per process: parallel runs may race
+    torch.save({"features": result.features.cpu(), "logits": result.logits.cpu()}, tmp)
+    os.replace(tmp, path)
+    return result
+
+
+def _load(path: Path) -> Embedding | None:
+    """The cached embedding, or None if absent or not a well-formed 60k embedding (then it is recomputed)."""
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        features, logits = state["features"], state["logits"]
+    except Exception:  # truncated or foreign file: recompute rather than fail
+        return None
+    if features.shape != (N_TRAIN, NUM_FEATURES) or logits.shape != (N_TRAIN, NUM_CLASSES):
+        return None
+    if not (torch.isfinite(features).all() and torch.isfinite(logits).all()):
+        return None
+    return Embedding(features, logits)
+

@@ -1,0 +1,192 @@
+"""evaluate(model, cfg, device, data_root) -> flat dict of quality metrics, beside the real-data floor.
+
+The generated set is compared with MNIST test images; the floor is the same comparison for MNIST *training*
+images, i.e. the best a perfect generator could expect at this N. It depends only on the evaluator and the
+settings, so it is computed once and cached as JSON next to the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gvc.data import load_mnist, to_model_range
+from gvc.evaluation import metrics
+from gvc.evaluation.classifier import evaluator_checksum, load_evaluator
+from gvc.evaluation.config import EvalConfig, as_eval_config
+from gvc.evaluation.embeddings import Embedding, cache_dir, embed, train_embedding
+
+# Which way is better, for every key evaluate() returns (floor_ keys excepted: the floor is a reference).
+# The nearest-training-image distances rise when a model copies less; they are not quality objectives on their
+# own (noise is far from every training image too) and must be read together with FID / precision.
+DIRECTIONS: dict[str, str] = {
+    "fid": "minimize",
+    "kid_mean": "minimize",
+    "kid_std": "minimize",
+    "precision": "maximize",
+    "recall": "maximize",
+    "density": "maximize",
+    "coverage": "maximize",
+    "inception_score": "maximize",
+    "classes_covered": "maximize",
+    "class_kl_uniform": "minimize",
+    "mean_confidence": "maximize",
+    "nn_train_dist_gen": "maximize",
+    "nn_train_dist_test": "maximize",
+    "memorisation_ratio": "maximize",
+    "test_nelbo": "minimize",
+    "test_nll_iw": "minimize",
+}
+# Fixes which real images form the reference sets, independently of eval.seed, so that runs evaluated with
+# different seeds are still compared with the same test images.
+REFERENCE_SEED = 20240917
+# Bump when the floor's definition changes, so stale cached floors are not reused.
+FLOOR_VERSION = 1
+# Generated pixels may overshoot [0, 1] by float round-off only.
+RANGE_TOLERANCE = 1e-4
+
+
+class SampleError(ValueError):
+    """The model produced images outside [0, 1], of the wrong shape, or not finite."""
+
+
+def evaluate(model: nn.Module, cfg: Any, device: torch.device | str, data_root: str | os.PathLike) -> dict[str, float]:
+    """Score `model` (GAN or VAE, see gvc.models.base) with N = cfg.n_samples samples against MNIST test images.
+
+    Returns the metrics named in DIRECTIONS (VAE-only ones for VAEs) and the real floor as floor_<name>.
+    The model is put in eval mode while sampling and restored afterwards; it is not moved to `device`.
+    """
+    cfg = as_eval_config(cfg)
+    device = torch.device(device)
+    evaluator, checksum = load_evaluator(device), evaluator_checksum()
+
+    test = load_mnist(data_root, train=False)
+    reference = reference_indices(len(test.images), min(cfg.n_samples, len(test.images)))
+    real_images = to_model_range(test.images[reference], (0.0, 1.0))
+    real = embed(evaluator, real_images, cfg.batch_size, device)  # once per call, shared by every metric
+    train = train_embedding(evaluator, checksum, data_root, cfg.batch_size, device)
+    floor = real_floor(cfg, real, train, checksum, data_root)
+
+    with eval_mode(model):
+        fake_images = generate(model, cfg.n_samples, cfg.batch_size, cfg.seed, device)
+        fake = embed(evaluator, fake_images, cfg.batch_size, device)
+        results = compare(fake, real, train, cfg, nn_train_dist_test=floor["nn_train_dist_test"])
+        if getattr(model, "family", None) == "vae":
+            n_nll = len(real_images) if cfg.nll_images is None else min(cfg.nll_images, len(real_images))
+            draws = torch.Generator().manual_seed(cfg.seed + 1)  # not the latents' stream
+            nelbo, nll = metrics.vae_bounds(model, real_images[:n_nll].to(device), cfg.iw_samples,
+                                            cfg.batch_size, draws)
+            results.update(test_nelbo=nelbo, test_nll_iw=nll)
+    results.update({f"floor_{name}": value for name, value in floor.items()})
+    return results
+
+
+def compare(fake: Embedding, real: Embedding, train: Embedding, cfg: EvalConfig, nn_train_dist_test: float,
+            exclude: Tensor | None = None) -> dict[str, float]:
+    """All sample metrics of `fake` against `real`. exclude: fake i's own index in `train`, if it is from there.
+
+    FID and KID use the raw features. The nearest-neighbour metrics (P/R/D/C, memorisation) use unit-length
+    features: the raw norm mostly encodes classifier confidence, and the few low-confidence real digits near
+    the origin have k-NN balls wide enough to swallow noise and blur, which would score as "precise".
+    """
+    real_u, fake_u = metrics.unit_rows(real.features), metrics.unit_rows(fake.features)
+    precision, recall = metrics.precision_recall(real_u, fake_u, cfg.pr_k)
+    density, coverage = metrics.density_coverage(real_u, fake_u, cfg.dc_k)
+    kid_mean, kid_std = metrics.kernel_distance(real.features, fake.features, cfg.kid_subsets,
+                                                cfg.kid_subset_size, cfg.seed)
+    # Medians, not means: a few garbage samples far from everything must not hide a block of near-copies.
+    nn_gen = metrics.nearest_distances(fake_u, metrics.unit_rows(train.features), exclude).median().item()
+    return {
+        "fid": metrics.frechet_distance(real.features, fake.features),
+        "kid_mean": kid_mean,
+        "kid_std": kid_std,
+        "precision": precision,
+        "recall": recall,
+        "density": density,
+        "coverage": coverage,
+        **metrics.classifier_scores(fake.logits, cfg.class_min_share),
+        "nn_train_dist_gen": nn_gen,
+        "nn_train_dist_test": nn_train_dist_test,
+        "memorisation_ratio": nn_gen / nn_train_dist_test,
+    }
+
+
+def real_floor(cfg: EvalConfig, real: Embedding, train: Embedding, checksum: str,
+               data_root: str | os.PathLike) -> dict[str, float]:
+    """The metrics of N training images (instead of samples) against the same test images; cached as JSON.
+
+    A training image's nearest training image is taken among the *other* training images, so the floor's
+    memorisation_ratio is that of fresh real data (about 1), not 0.
+    """
+    settings = {
+        "evaluator_sha256": checksum,
+        "n_samples": cfg.n_samples,
+        "n_real": len(real),
+        "kid_subsets": cfg.kid_subsets,
+        "kid_subset_size": cfg.kid_subset_size,
+        "pr_k": cfg.pr_k,
+        "dc_k": cfg.dc_k,
+        "class_min_share": cfg.class_min_share,
+        "seed": cfg.seed,
+        "reference_seed": REFERENCE_SEED,
+        "floor_version": FLOOR_VERSION,
+    }
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    path = cache_dir(data_root) / f"floor-{key}.json"
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text())
+            if stored.get("settings") == settings:
+                return {name: float(value) for name, value in stored["metrics"].items()}
+        except (ValueError, KeyError, TypeError):
+            pass  # unreadable: recompute and overwrite
+    nn_test = metrics.nearest_distances(metrics.unit_rows(real.features), metrics.unit_rows(train.features))
+    nn_test = nn_test.median().item()
+    chosen = reference_indices(len(train), min(cfg.n_samples, len(train))).to(train.features.device)
+    floor = compare(train.subset(chosen), real, train, cfg, nn_train_dist_test=nn_test, exclude=chosen)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"settings": settings, "metrics": floor}, indent=2) + "\n")
+    os.replace(tmp, path)
+    return floor
+
+
+def reference_indices(population: int, n: int) -> Tensor:
+    """A fixed random subset of n indices (all of them, in order, when n == population)."""
+    if n >= population:
+        return torch.arange(population)
+    return torch.randperm(population, generator=torch.Generator().manual_seed(REFERENCE_SEED))[:n].sort().values
+
+
+@torch.no_grad()
+def generate(model: nn.Module, n: int, batch_size: int, seed: int, device: torch.device) -> Tensor:
+    """n images from standard-normal latents drawn on the CPU with `seed` (the same latents on every device)."""
+    z = torch.randn(n, model.latent_dim, generator=torch.Generator().manual_seed(seed))
+    images = torch.cat([model.generate(batch.to(device)).float() for batch in z.split(batch_size)])
+    if images.shape != (n, 1, 28, 28):
+        raise SampleError(f"model.generate returned {tuple(images.shape)} for {n} latents; expected ({n}, 1, 28, 28)")
+    if not torch.isfinite(images).all():
+        raise SampleError("model.generate returned NaN or infinite pixels (has training diverged?)")
+    low, high = images.min().item(), images.max().item()
+    if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
+        raise SampleError(f"model.generate must return pixels in [0, 1]; got [{low:.3f}, {high:.3f}]")
+    return images.clamp_(0, 1)
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """Eval mode (no dropout) while scoring; every submodule's own mode is restored afterwards."""
+    modes = {module: module.training for module in model.modules()}
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes.items():
+            module.train(training)
