@@ -113,6 +113,27 @@ def expected_best_table(collection: Collection) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "objective", "direction", "n", "trials", "expected_best", "std"])
 
 
+# Evaluation settings that change what a metric measures (sample counts bias FID and KID): if they differ
+# between the evaluated runs, their metrics are not directly comparable, and the report says so.
+EVAL_SETTINGS = ("eval.n_samples", "eval.kid_subset_size", "eval.pr_k", "eval.dc_k", "eval.nll_images",
+                 "eval.iw_samples")
+
+
+def evaluation_setting_notes(collection: Collection) -> list[str]:
+    t = collection.table
+    measured = t[t["status"] == COMPLETED]
+    if collection.metric_names:
+        measured = measured[measured[collection.metric_names].notna().any(axis=1)]
+    notes = []
+    for key in EVAL_SETTINGS:
+        if key in measured.columns:
+            values = sorted({str(v) for v in measured[key].dropna()})
+            if len(values) > 1:
+                notes.append(f"**Evaluated with different settings** ({key}: {', '.join(values)}): metrics such as "
+                             "FID and KID depend on them, so compare runs evaluated alike.")
+    return notes
+
+
 # -- the document --------------------------------------------------------------------------------------------
 def _link(path: Path, root: Path) -> str:
     rel = path.relative_to(root).as_posix()
@@ -276,6 +297,7 @@ def _build(collection: Collection, root: Path, z_seed: int) -> None:
     elif test.problem:
         notes.append(f"Image statistics skipped: {test.problem}.")
 
+    notes += evaluation_setting_notes(collection)
     claims = paper_claims(results, image_stats, objective_directions(collection))
     conclusions = pd.DataFrame([{"claim": c.claim, "verdict": c.verdict, **vars(e)}
                                 for c in claims for e in (c.evidence or [None]) if e is not None]

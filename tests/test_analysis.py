@@ -243,6 +243,18 @@ def test_unresolvable_interpolation_keeps_the_rest_of_the_config(tmp_path):
     assert row["data.root"] == "${gvc_unknown_resolver:}/data"
 
 
+def test_runs_evaluated_with_different_settings_are_flagged(tmp_path):
+    from analysis.report import evaluation_setting_notes
+
+    for name, n in (("a", 1000), ("b", 10000)):
+        run = make_run(tmp_path / name, "dcgan", metrics={"fid": 3.0})
+        cfg = OmegaConf.load(run / rundir.HYDRA_CONFIG)
+        cfg.eval = {"n_samples": n, "pr_k": 3}
+        OmegaConf.save(cfg, run / rundir.HYDRA_CONFIG)
+    [note] = evaluation_setting_notes(collect([tmp_path]))
+    assert "eval.n_samples: 1000, 10000" in note
+
+
 # -- the report from real runs -----------------------------------------------------------------------------------
 def test_report_from_a_real_multirun(real_multirun, real_report):
     assert real_report == real_multirun / "report"
