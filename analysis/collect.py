@@ -296,6 +296,10 @@ def _run_names(run_dirs: list[Path]) -> list[str]:
 
 
 # -- the tables ----------------------------------------------------------------------------------------------
+def _last(history: pd.DataFrame, column: str) -> float:
+    return float(history[column].iloc[-1]) if column in history.columns and len(history) else math.nan
+
+
 def _row(run: Run) -> dict[str, Any]:
     s = run.summary
     objective = s.get("objective") or {}
@@ -305,7 +309,9 @@ def _row(run: Run) -> dict[str, Any]:
         "sweep": run.sweep, "job": run.job, "overrides": " ".join(run.overrides),
         "objective_name": objective.get("name") or "", "objective_direction": objective.get("direction") or "",
         "objective": to_float(objective.get("value")),
-        "epochs": to_float(s.get("epochs")), "steps": to_float(s.get("steps")),
+        # An unfinished run's summary has no epoch count yet; its history says how far it got.
+        "epochs": to_float(s.get("epochs", _last(run.history, "epoch"))),
+        "steps": to_float(s.get("steps", _last(run.history, "step"))),
         "train_time_s": to_float(s.get("train_time_s")), "wall_time_s": to_float(s.get("wall_time_s")),
         "images_per_s": to_float(s.get("images_per_s")), "device": s.get("device") or "",
         "started_at": s.get("started_at") or "", "finished_at": s.get("finished_at") or "",

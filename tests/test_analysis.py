@@ -86,13 +86,15 @@ def make_run(path: Path, model: str, *, lr: float = 2e-4, batch_size: int = 128,
         final = final if final is not None else ({k: v for k, v in rows[-1].items() if k in losses} if rows else {})
         metrics = metrics or {}
         value = {**final, **metrics}.get(objective, math.inf) if status == "completed" else math.inf
-        rundir.write_summary(path, {
-            "model": model, "family": family, "status": status, "reason": reason, "seed": seed,
-            "overrides": [], "params": {"generator": 10, "discriminator": 20, "total": 30}, "device": "cpu",
-            "epochs": epochs if history else 0, "steps": 10 * epochs if history else 0, "final": final,
-            "metrics": metrics, "objective": {"name": objective, "direction": "minimize", "value": value},
-            "train_time_s": 2.0 * epochs, "wall_time_s": 2.5 * epochs, "images_per_s": 640.0,
-        })
+        summary = {"model": model, "family": family, "status": status, "reason": reason, "seed": seed,
+                   "overrides": [], "params": {"generator": 10, "discriminator": 20, "total": 30}, "device": "cpu"}
+        if status != "running":  # as gvc.task: the rest is written when the run ends
+            summary.update({
+                "epochs": epochs if history else 0, "steps": 10 * epochs if history else 0, "final": final,
+                "metrics": metrics, "objective": {"name": objective, "direction": "minimize", "value": value},
+                "train_time_s": 2.0 * epochs, "wall_time_s": 2.5 * epochs, "images_per_s": 640.0,
+            })
+        rundir.write_summary(path, summary)
     return path
 
 
@@ -118,7 +120,7 @@ def fake_sweep(tmp_path_factory) -> Path:
         make_run(root / f"vae_{i}", "conv_vae", seed=seed, lr=1e-4, objective="test_loss", samples=(i == 0),
                  metrics={"fid": fid, "precision": precision, "floor_fid": 1.5},
                  final={"loss": 1.0, "bce": 1.0, "kl": 0.1, "test_loss": test_loss})
-    make_run(root / "vae_running", "conv_vae", lr=1e-4, status="running", history=False, samples=False)
+    make_run(root / "vae_running", "conv_vae", lr=1e-4, status="running", samples=False)
     make_run(root / "vae_no_summary", "conv_vae", lr=1e-4, status=None, history=False, samples=False)
     return root
 
@@ -191,6 +193,7 @@ def test_collect_lists_every_run_with_status_reason_and_flat_config(fake_sweep):
     assert t.loc["6_dcgan", "status"] == "diverged"
     assert "non-finite" in t.loc["6_dcgan", "reason"]
     assert t.loc["vae_running", "status"] == "running" and t.loc["vae_running", "reason"]
+    assert t.loc["vae_running", "epochs"] == 4  # from its history: the summary has no count yet
     assert t.loc["vae_no_summary", "status"] == "unknown" and "summary.json" in t.loc["vae_no_summary", "reason"]
     assert t.loc["vae_no_summary", "model"] == "conv_vae"  # from its config alone
     assert t.loc["3_dcgan", "optimizer.lr"] == pytest.approx(2e-4)
