@@ -47,6 +47,7 @@ class OptimizerConfig:
     eps: float = 1e-8
     weight_decay: float = 0.0
     momentum: float = 0.0  # used by sgd and rmsprop only
+    fused: Optional[bool] = None  # Adam/AdamW's fused kernel (same algorithm, one kernel); null = torch's choice
 
 
 @dataclass
@@ -72,9 +73,10 @@ class TrainerConfig:
     objective: str = "auto"  # a metric name from summary.json; auto = fid if evaluated, else the final loss
     objective_direction: str = "auto"  # minimize | maximize | auto (from the metric)
     resume: bool = False
-    precision: str = "fp32"  # fp32 | bf16
-    channels_last: bool = False
-    compile: bool = False
+    precision: str = "fp32"  # fp32 (the paper's numerics) | bf16 (autocast on CPU and CUDA)
+    channels_last: bool = False  # NHWC memory layout for the convolutional models
+    compile: bool = False  # torch.compile the networks (slower on small CPUs; try it on GPUs)
+    tf32: bool = False  # TF32 matmuls and convolutions on CUDA (ignored elsewhere)
     threads: Optional[int] = None  # torch intra-op threads; null = torch's default
 
 

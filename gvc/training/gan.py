@@ -11,13 +11,16 @@ from gvc.models import GAN
 class GANStep:
     loss_names = ("loss_d", "loss_g", "d_real", "d_fake")
 
-    def __init__(self, model: GAN, optimizers: dict[str, torch.optim.Optimizer], autocast):
+    def __init__(self, model: GAN, optimizers: dict[str, torch.optim.Optimizer], autocast, compile: bool = False):
         self.model, self.autocast = model, autocast
         self.opt_g, self.opt_d = optimizers["generator"], optimizers["discriminator"]
         self.d_params = list(model.discriminator.parameters())
+        # Compiled callables live here, not in the model, so checkpoints keep the plain state-dict keys.
+        wrap = torch.compile if compile else (lambda m: m)
+        self.G, self.D = wrap(model.generator), wrap(model.discriminator)
 
     def __call__(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
-        G, D = self.model.generator, self.model.discriminator
+        G, D = self.G, self.D
         b = real.shape[0]
         z = torch.randn(b, self.model.latent_dim, device=real.device)
         with self.autocast():

@@ -65,9 +65,10 @@ def make_model(cfg: DictConfig) -> GAN | VAE:
 
 def make_optimizers(model: GAN | VAE, cfg: DictConfig) -> dict[str, torch.optim.Optimizer]:
     o = cfg.optimizer
+    adam = dict(betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay, fused=o.fused)
     kinds = {
-        "adam": partial(torch.optim.Adam, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay),
-        "adamw": partial(torch.optim.AdamW, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay),
+        "adam": partial(torch.optim.Adam, **adam),
+        "adamw": partial(torch.optim.AdamW, **adam),
         "sgd": partial(torch.optim.SGD, momentum=o.momentum, weight_decay=o.weight_decay),
         "rmsprop": partial(torch.optim.RMSprop, eps=o.eps, momentum=o.momentum, weight_decay=o.weight_decay),
     }
@@ -134,6 +135,9 @@ class Trainer:
         self.model = make_model(cfg).to(self.device)
         if t.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        if t.tf32 and self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
         self.optimizers = make_optimizers(self.model, cfg)
         self.state = TrainState()
         # Fixed latents from their own generator, on the CPU: the same grid on every device.
@@ -142,7 +146,8 @@ class Trainer:
         self.shuffle = torch.Generator(device=self.device).manual_seed(t.seed)
         enabled = t.precision == "bf16"
         self.autocast = lambda: torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
-        self.step_fn = (GANStep if isinstance(self.model, GAN) else VAEStep)(self.model, self.optimizers, self.autocast)
+        step = GANStep if isinstance(self.model, GAN) else VAEStep
+        self.step_fn = step(self.model, self.optimizers, self.autocast, compile=t.compile)
         self.train_data, self.test_data = self._load_data()
         self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle)
 

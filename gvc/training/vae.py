@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from gvc.models import VAE
 
 
-def negative_elbo(model: VAE, x: torch.Tensor, autocast) -> tuple[torch.Tensor, torch.Tensor]:
+def negative_elbo(model: VAE | Callable, x: torch.Tensor, autocast) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed over the batch: (BCE, KL), in nats. The loss is computed in float32 outside autocast."""
     with autocast():
         recon, mu, logvar = model(x)
@@ -22,11 +24,12 @@ def negative_elbo(model: VAE, x: torch.Tensor, autocast) -> tuple[torch.Tensor, 
 class VAEStep:
     loss_names = ("loss", "bce", "kl")
 
-    def __init__(self, model: VAE, optimizers: dict[str, torch.optim.Optimizer], autocast):
+    def __init__(self, model: VAE, optimizers: dict[str, torch.optim.Optimizer], autocast, compile: bool = False):
         self.model, self.autocast, self.opt = model, autocast, optimizers["vae"]
+        self.forward = torch.compile(model) if compile else model
 
     def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        bce, kl = negative_elbo(self.model, x, self.autocast)
+        bce, kl = negative_elbo(self.forward, x, self.autocast)
         loss = bce + kl  # summed over the batch, as pytorch/examples' VAE; reported per image below
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
