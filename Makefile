@@ -18,8 +18,11 @@ $(STAMP): requirements.txt pyproject.toml
 	  || $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# The four models of the paper on real MNIST at a CPU budget (sweeps/demo.yaml), then the report.
+DEMO_DIR := multirun/demo_$(shell date +%Y-%m-%d_%H-%M-%S)
 demo: $(STAMP)
-	$(PY) -m gvc.demo
+	$(PY) -m gvc -m +sweeps=demo hydra.sweep.dir=$(DEMO_DIR)
+	$(PY) -m analysis $(DEMO_DIR)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
