@@ -309,10 +309,11 @@ def test_regenerated_samples_match_the_saved_grid(real_multirun):
     assert np.abs(saved - regenerated).max() <= 1 / 255 + 1e-6  # PNG quantisation only
 
 
-def test_rebuilding_from_the_same_inputs_refreshes_in_place(real_multirun, real_report):
+def test_cli_rebuild_from_the_same_inputs_refreshes_in_place(real_multirun, real_report, capsys):
     (real_report / "stale.txt").write_text("from an older build")
-    again = build_report([real_multirun])
-    assert again == real_report and not (again / "stale.txt").exists()
+    assert cli_main([str(real_multirun), "-q"]) == 0
+    assert capsys.readouterr().out.strip() == str(real_report / "report.html")
+    assert not (real_report / "stale.txt").exists() and (real_report / "report.html").is_file()
 
 
 # -- the report from mixed and partial inputs --------------------------------------------------------------------
@@ -449,10 +450,3 @@ def test_existing_output_is_never_silently_overwritten(tmp_path):
     assert choose_out(out, inputs, force=True) == out  # unless forced
     (out / MARKER).write_text(json.dumps({"inputs": [str(p) for p in inputs]}))
     assert choose_out(out, inputs, force=False) == out  # the same report: refreshed
-
-
-def test_cli_prints_the_report_path(real_multirun, tmp_path, capsys):
-    out = tmp_path / "cli_report"
-    assert cli_main([str(real_multirun), "--out", str(out), "-q"]) == 0
-    assert capsys.readouterr().out.strip() == str(out / "report.html")
-    assert (out / "report.html").is_file()
