@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     except (NoRunsError, ReportError) as e:
         print(f"analysis: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # e.g. an input directory one cannot write a report into: say so, without a traceback
+        print(f"analysis: error: cannot write the report: {e}", file=sys.stderr)
+        return 1
     print(out / "report.html")
     return 0
 
