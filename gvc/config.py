@@ -15,6 +15,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from gvc.evaluation.config import EvalConfig, as_eval_config
+
 
 class ConfigError(ValueError):
     """A configuration value is out of range or not one of the allowed choices."""
@@ -86,6 +88,7 @@ class Config:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     data: DataConfig = field(default_factory=DataConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout (or editable install) holding conf/ and sweeps/
@@ -97,7 +100,7 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
     for group, node in [("model", ModelConfig), ("optimizer", OptimizerConfig), ("data", DataConfig),
-                        ("trainer", TrainerConfig)]:
+                        ("trainer", TrainerConfig), ("eval", EvalConfig)]:
         cs.store(group=group, name=f"{group}_schema", node=node)
 
 
@@ -149,3 +152,7 @@ def validate(cfg: DictConfig) -> None:
     _check(t.objective_direction in ("auto", "minimize", "maximize"), "trainer.objective_direction",
            t.objective_direction, "auto, minimize or maximize")
     _check(t.threads is None or t.threads >= 1, "trainer.threads", t.threads, "null or a positive integer")
+    try:
+        as_eval_config(cfg.eval)
+    except ValueError as e:
+        raise ConfigError(f"{e}. Fix it with `eval.KEY=...` on the command line.") from None

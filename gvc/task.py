@@ -47,9 +47,11 @@ def objective_name(cfg: DictConfig, family: str, metrics: dict[str, float]) -> s
 
 
 def objective_direction(cfg: DictConfig, name: str) -> str:
+    from gvc.evaluation.evaluate import DIRECTIONS
+
     if cfg.trainer.objective_direction != "auto":
         return cfg.trainer.objective_direction
-    return MINIMIZE  # every loss and the default metric (FID) are better when smaller
+    return DIRECTIONS.get(name, MINIMIZE)  # losses are better when smaller
 
 
 def worst_value(direction: str) -> float:
@@ -121,6 +123,7 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
     error: BaseException | None = None
     try:
         trainer.fit()
+        metrics = trainer.metrics
         summary["status"] = "completed"
     except Diverged as e:
         summary.update(status="diverged", reason=str(e), diverged_at={"epoch": e.epoch, "step": e.step})

@@ -16,7 +16,7 @@ CONF = ROOT / "conf"
 DATA_ROOT = os.environ.get("GVC_DATA", str(Path("~/.cache/gvc/data").expanduser()))
 MODEL_NAMES = ["linear_gan", "dcgan", "linear_vae", "conv_vae"]
 # Tiny real-MNIST budget: a few steps on a small slice, small test split for the VAEs' test -ELBO.
-TINY = ["trainer=smoke", "data.subset=256", "data.test_subset=128", "trainer.progress=false"]
+TINY = ["trainer=smoke", "data.subset=256", "data.test_subset=128", "trainer.progress=false", "eval.enabled=false"]
 
 
 def make_config(overrides: list[str]) -> DictConfig:

@@ -140,6 +140,7 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
         self.optimizers = make_optimizers(self.model, cfg)
         self.state = TrainState()
+        self.metrics: dict[str, float] = {}  # the latest evaluation
         # Fixed latents from their own generator, on the CPU: the same grid on every device.
         self.fixed_z = torch.randn(N_FIXED_SAMPLES, self.model.latent_dim,
                                    generator=torch.Generator().manual_seed(t.seed)).to(self.device)
@@ -242,11 +243,16 @@ class Trainer:
             if self.test_data is not None:
                 row.update(test_negative_elbo(self.model, self.test_data, self.cfg.data.batch_size, self.autocast))
                 self._check_finite(epoch, row)
+            last = state.epoch >= t.epochs or self._step_limit_reached()
+            every = self.cfg.eval.every_epochs
+            if self.cfg.eval.enabled and (last or (every and epoch % every == 0)):
+                self.metrics = self.evaluate()
+                if every:  # per-epoch quality curves only when asked for: history stays one row per epoch
+                    row.update(self.metrics)
             state.history.append(row)
             log.info("epoch %d/%d  step %d  %s  (%.1fs)", epoch, t.epochs, state.step,
                      "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "step", "elapsed_s", "images")),
                      time.perf_counter() - started)
-            last = state.epoch >= t.epochs or self._step_limit_reached()
             if epoch % t.sample_every == 0 or last:
                 self.save_samples(epoch)
             rundir.write_history(self.run_dir, state.history)
@@ -254,6 +260,16 @@ class Trainer:
                 self.save_checkpoint()
         plot_losses(state.history, names, self.run_dir / rundir.LOSS_PLOT)
         return state
+
+    def evaluate(self) -> dict[str, float]:
+        """Quality metrics of the current model (gvc.evaluation), with the real-data floor beside them."""
+        from gvc.evaluation.evaluate import evaluate
+
+        started = time.perf_counter()
+        metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root)
+        log.info("evaluated in %.1fs: %s", time.perf_counter() - started,
+                 "  ".join(f"{k} {metrics[k]:.4g}" for k in ("fid", "precision", "recall", "coverage") if k in metrics))
+        return metrics
 
     def _step_limit_reached(self) -> bool:
         return self.cfg.trainer.max_steps is not None and self.state.step >= self.cfg.trainer.max_steps
