@@ -38,3 +38,8 @@ def test_bad_override_is_refused_before_training(override, words, tmp_path):
     for word in words:
         assert word in message, message
     assert not (out / rundir.HISTORY).exists() and not (out / rundir.CHECKPOINT).exists()
+
+
+def test_bad_eval_setting_is_refused(tmp_path):
+    result = run_gvc("model=linear_gan", "eval.n_samples=2", "trainer=smoke", f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode != 0 and "eval.n_samples" in result.stderr

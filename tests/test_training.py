@@ -72,3 +72,26 @@ def test_command_line_run_writes_hydra_config(tmp_path, mnist_root):
     assert (out / rundir.HYDRA_CONFIG).is_file() and (out / rundir.HYDRA_OVERRIDES).is_file()
     summary = json.loads((out / rundir.SUMMARY).read_text())
     assert summary["status"] == "completed" and "model=linear_vae" in summary["overrides"]
+
+
+def test_evaluated_run_writes_metrics_and_uses_fid_as_objective(tmp_path, mnist_root):
+    cfg = make_config(["model=linear_gan", *TINY, "eval=fast", "eval.enabled=true", "eval.n_samples=200",
+                       "eval.every_epochs=1", "trainer.epochs=2", "trainer.max_steps=null", "data.subset=128"])
+    value = run(cfg, tmp_path)
+    summary = rundir.read_summary(tmp_path)
+    metrics = summary["metrics"]
+    assert {"fid", "kid_mean", "precision", "recall", "density", "coverage", "floor_fid"} <= set(metrics)
+    assert summary["objective"] == {"name": "fid", "direction": "minimize", "value": metrics["fid"]} and value == metrics["fid"]
+    assert metrics["fid"] > metrics["floor_fid"]  # two steps of training are far from real digits
+    history = rundir.read_history(tmp_path)
+    assert [row["fid"] for row in history][-1] == pytest.approx(metrics["fid"])  # per-epoch curve, last = final
+    assert len(history) == 2 and all(row["fid"] > 0 for row in history)
+
+
+def test_named_metric_objective_and_direction(tmp_path, mnist_root):
+    cfg = make_config(["model=linear_vae", *TINY, "eval=fast", "eval.enabled=true", "eval.n_samples=200",
+                       "eval.nll_images=50", "eval.iw_samples=4", "trainer.objective=coverage"])
+    value = run(cfg, tmp_path)
+    summary = rundir.read_summary(tmp_path)
+    assert summary["objective"]["direction"] == "maximize" and value == summary["metrics"]["coverage"]
+    assert summary["metrics"]["test_nll_iw"] <= summary["metrics"]["test_nelbo"] + 1e-6
