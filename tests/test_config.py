@@ -62,3 +62,19 @@ def test_schema_is_typed():
 def test_validate_names_the_bad_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         validate(make_config([override]))
+
+
+@pytest.mark.parametrize("sweep", ["demo", "paper", "grid", "optuna", "seeds"])
+def test_named_sweeps_compose(sweep):
+    from hydra import compose, initialize_config_dir
+
+    from tests.conftest import CONF, DATA_ROOT
+    from gvc.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        cfg = compose(config_name="config", overrides=[f"+sweeps={sweep}", f"data.root={DATA_ROOT}"],
+                      return_hydra_config=True)
+    assert cfg.hydra.sweeper.params  # every named sweep sweeps something
+    cfg = OmegaConf.masked_copy(cfg, ["model", "optimizer", "data", "trainer", "eval"])
+    validate(cfg)
