@@ -24,13 +24,14 @@ from analysis.tables import fmt
 
 RUN_METRIC, IMAGE_STAT = "runs", "images"
 REAL_DATA = "real data"  # the image-statistics row measured on MNIST test images
+IMAGE_STATS = ("gray_fraction", "speckles")
 DESCRIPTIONS = {
     "fid": "FID (lower is better)", "kid_mean": "KID (lower is better)", "precision": "precision (fidelity)",
     "recall": "recall (diversity)", "density": "density (fidelity)", "coverage": "coverage (diversity)",
     "test_nll_iw": "test NLL, importance-weighted (nats)", "test_nelbo": "test −ELBO (nats)",
     "test_loss": "final test −ELBO (nats)",
     "gray_fraction": "gray share of ink (blur proxy, computed here)",
-    "speckle_fraction": "isolated bright pixels (noise proxy, computed here)",
+    "speckles": "isolated bright pixels per image (noise proxy, computed here)",
 }
 
 
@@ -76,9 +77,9 @@ class Numbers:
                 self.values[(r["model"], r["metric"])] = Value(float(r["mean"]), float(se), int(r["n"]), RUN_METRIC)
         self.reference: dict[str, Value] = {}  # real data, shown beside the image statistics for scale
         for _, r in image_stats.iterrows():
-            for metric in ("gray_fraction", "speckle_fraction"):
+            for metric in IMAGE_STATS:
                 if math.isfinite(r[metric]):
-                    value = Value(float(r[metric]), float(r[f"{metric}_se"]), int(r["n"]), IMAGE_STAT)
+                    value = Value(float(r[metric]), float(r[f"{metric}_se"]), int(r[f"{metric}_n"]), IMAGE_STAT)
                     if r["model"] == REAL_DATA:
                         self.reference[metric] = value
                     else:
@@ -90,6 +91,9 @@ class Numbers:
 
     def direction(self, metric: str) -> str:
         return direction_of(metric, self.directions) or MINIMIZE
+
+
+PROXY_LABELS = frozenset(DESCRIPTIONS[m] for m in IMAGE_STATS)
 
 
 def compare(numbers: Numbers, metric: str, a: str, b: str) -> Evidence | None:
@@ -121,6 +125,8 @@ def compare(numbers: Numbers, metric: str, a: str, b: str) -> Evidence | None:
 def verdict(evidence: list[Evidence]) -> str:
     outcomes = Counter(e.outcome.split(" (")[0] for e in evidence)
     tentative = any("tentative" in e.outcome for e in evidence)
+    measured = [e for e in evidence if e.outcome != "not measured"]
+    proxies_only = bool(measured) and all(e.metric in PROXY_LABELS for e in measured)
     sup, con, flat = outcomes["supports"], outcomes["contradicts"], outcomes["not separable"]
     if sup + con + flat == 0:
         return "not measured"
@@ -132,7 +138,8 @@ def verdict(evidence: list[Evidence]) -> str:
         text = "contradicted" if not flat else "partly contradicted (some differences within noise)"
     else:
         return "not separable: differences within run-to-run noise"
-    return text + (" — tentative: single runs, no spread estimate" if tentative else "")
+    text += " — tentative: single runs, no spread estimate" if tentative else ""
+    return text + (" — by the image proxies alone (no evaluated metric)" if proxies_only else "")
 
 
 GAN_PAIRS = [("dcgan", "linear_gan")]
@@ -161,7 +168,7 @@ def paper_claims(results: pd.DataFrame, image_stats: pd.DataFrame, directions: d
                numbers, [("dcgan", m) for m in others], ["fid", "kid_mean", "precision", "density", "gray_fraction"]),
         _claim("The linear models are noisy.",
                "Do the linear models have more isolated specks and lower precision than their convolutional "
-               "counterparts?", numbers, GAN_PAIRS + VAE_PAIRS, ["speckle_fraction", "precision"]),
+               "counterparts?", numbers, GAN_PAIRS + VAE_PAIRS, ["speckles", "precision"]),
         _claim("Convolution helps.",
                "Is each convolutional model better than its linear counterpart (DCGAN vs linear GAN, conv VAE vs "
                "linear VAE)?", numbers, GAN_PAIRS + VAE_PAIRS,

@@ -336,28 +336,30 @@ def interpolations(reps: dict[str, Representative], models: Models, test: TestIm
 
 # -- image statistics ------------------------------------------------------------------------------------------
 def gray_and_speckle(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per image: the share of ink that is mid-gray (a blur proxy), and of bright pixels that are isolated
-    (no bright 4-neighbour: a salt-noise proxy). Images with no ink give NaN."""
+    """Per image: the share of ink (> 0.25) that is mid-gray (0.25-0.75), a blur proxy (NaN for an image with
+    no ink); and the number of isolated bright pixels (>= 0.5 with no bright 4-neighbour), a noise proxy."""
     x = images.reshape(-1, TILE, TILE)
     gray = ((x > 0.25) & (x < 0.75)).sum(axis=(1, 2))
     ink = (x > 0.25).sum(axis=(1, 2))
     bright = x >= 0.5
     padded = np.pad(bright, ((0, 0), (1, 1), (1, 1)))
     neighbours = padded[:, :-2, 1:-1] | padded[:, 2:, 1:-1] | padded[:, 1:-1, :-2] | padded[:, 1:-1, 2:]
-    isolated = (bright & ~neighbours).sum(axis=(1, 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (np.where(ink > 0, gray / np.maximum(ink, 1), np.nan),
-                np.where(bright.sum(axis=(1, 2)) > 0, isolated / np.maximum(bright.sum(axis=(1, 2)), 1), np.nan))
+    speckles = (bright & ~neighbours).sum(axis=(1, 2)).astype(float)
+    return np.where(ink > 0, gray / np.maximum(ink, 1), np.nan), speckles
+
+
+IMAGE_STAT_COLUMNS = ["model", "run", "source", "n", "gray_fraction", "gray_fraction_se", "gray_fraction_n",
+                      "speckles", "speckles_se", "speckles_n"]
 
 
 def _stat_row(label: str, run: str, source: str, images: np.ndarray) -> dict[str, object]:
-    gray, speckle = gray_and_speckle(images)
-    row: dict[str, object] = {"model": label, "run": run, "source": source}
-    for name, values in (("gray_fraction", gray), ("speckle_fraction", speckle)):
-        d = describe(values)
+    gray, speckles = gray_and_speckle(images)
+    row: dict[str, object] = {"model": label, "run": run, "source": source, "n": len(images)}
+    for name, values in (("gray_fraction", gray), ("speckles", speckles)):
+        d = describe(values)  # over the images where the statistic is defined
         row[name] = d["mean"]
         row[f"{name}_se"] = d["std"] / math.sqrt(d["n"]) if d["n"] > 1 else math.nan
-        row["n"] = d["n"]
+        row[f"{name}_n"] = d["n"]
     return row
 
 
@@ -373,6 +375,4 @@ def image_statistics(reps: dict[str, Representative], models: Models, test: Test
     data = test.get()
     if rows and data is not None:
         rows.append(_stat_row(REAL_DATA, "", f"first {n} MNIST test images", data[0][:n].numpy()))
-    columns = ["model", "run", "source", "n", "gray_fraction", "gray_fraction_se", "speckle_fraction",
-               "speckle_fraction_se"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=IMAGE_STAT_COLUMNS)

@@ -185,9 +185,11 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
         b += [Heading(3, "Image statistics (computed here)"),
               Text("Two simple proxies measured on samples regenerated from each model's representative run "
                    "(shared latent vectors) and on real test images: **gray_fraction**, the share of ink pixels "
-                   "(> 0.25) that are mid-gray (0.25–0.75) — blur spreads ink into gray; **speckle_fraction**, the "
-                   "share of bright pixels (≥ 0.5) with no bright 4-neighbour — isolated specks are noise. Both are "
-                   "lower for crisp digits; compare each with the real-data row. se = standard error over images."),
+                   "(> 0.25) that are mid-gray (0.25–0.75) — blur spreads ink into gray (images with no ink are left "
+                   "out; gray_fraction_n counts the rest); **speckles**, the number of bright pixels (≥ 0.5) per "
+                   "image with no bright 4-neighbour — isolated specks are noise. Both are lower for crisp digits; "
+                   "compare each with the real-data row. se = standard error over images. They are proxies, not "
+                   "standard metrics, and describe one run per model."),
               Table(image_stats)]
 
     b += [Heading(2, "The paper's conclusions against the numbers"),

@@ -18,7 +18,7 @@ DIRECTIONS = {
     "inception_score": MAXIMIZE, "classes_covered": MAXIMIZE, "mean_confidence": MAXIMIZE,
     "nn_train_dist_gen": MAXIMIZE, "nn_train_dist_test": MAXIMIZE, "memorisation_ratio": MAXIMIZE,
     # image statistics computed by analysis.grids (proxies): less gray, fewer specks = closer to ink on paper
-    "gray_fraction": MINIMIZE, "speckle_fraction": MINIMIZE,
+    "gray_fraction": MINIMIZE, "speckles": MINIMIZE,
 }
 
 

@@ -28,7 +28,7 @@ from analysis import build_report, collect, expected_best_of_n
 from analysis.__main__ import main as cli_main
 from analysis.collect import NoRunsError, default_inputs, find_run_dirs
 from analysis.conclusions import paper_claims
-from analysis.grids import gray_and_speckle, grid_tiles, read_grid, shared_z, slerp
+from analysis.grids import IMAGE_STAT_COLUMNS, gray_and_speckle, grid_tiles, read_grid, shared_z, slerp
 from analysis.report import MARKER, ReportError, choose_out
 from analysis.tables import results_table, sensitivity_table
 from gvc import rundir
@@ -127,11 +127,12 @@ def fake_sweep(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_multirun(tmp_path_factory) -> Path:
-    """Four real few-step runs, one Hydra multirun: {linear_gan, linear_vae} x seed {0, 1}."""
+    """Four real few-step runs, one Hydra multirun: {linear_gan, linear_vae} x seed {0, 1}, quickly evaluated."""
     base = tmp_path_factory.mktemp("real")
     sweep = base / "multirun"
     cmd = [sys.executable, "-m", "gvc", "-m", "model=linear_gan,linear_vae", "trainer=smoke", "trainer.max_steps=3",
-           "data.subset=256", "data.test_subset=128", "trainer.seed=0,1", f"hydra.sweep.dir={sweep}"]
+           "data.subset=256", "data.test_subset=128", "trainer.seed=0,1", "eval=fast", "eval.n_samples=200", "eval.nll_images=50", "eval.iw_samples=4",
+           f"hydra.sweep.dir={sweep}"]
     done = subprocess.run(cmd, cwd=base, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert len(find_run_dirs(sweep)) == 4
@@ -274,11 +275,22 @@ def test_report_from_a_real_multirun(real_multirun, real_report):
     runs = pd.read_csv(real_report / "tables" / "runs.csv")
     assert sorted(runs["model"]) == ["linear_gan", "linear_gan", "linear_vae", "linear_vae"]
     assert set(runs["status"]) == {"completed"}
-    # the table's final losses are the runs' own numbers
+    # the table's final losses and metrics are the runs' own numbers
+    summaries = {}
     for _, r in runs.iterrows():
-        summary = json.loads((Path(r["run_dir"]) / rundir.SUMMARY).read_text())
-        for name, value in summary["final"].items():
-            assert r[name] == pytest.approx(value)
+        summary = summaries[r["run"]] = json.loads((Path(r["run_dir"]) / rundir.SUMMARY).read_text())
+        for name, value in {**summary["final"], **summary["metrics"]}.items():
+            assert r[name] == pytest.approx(float(value), nan_ok=True)
+    # per model: mean, sample std, best and floor of the evaluated FID, from the summaries
+    results = pd.read_csv(real_report / "tables" / "results.csv").set_index(["model", "metric"])
+    for model in ("linear_gan", "linear_vae"):
+        fids = [s["metrics"]["fid"] for s in summaries.values() if s["model"] == model]
+        floors = [s["metrics"]["floor_fid"] for s in summaries.values() if s["model"] == model]
+        row = results.loc[(model, "fid")]
+        assert row["n"] == 2 and row["best"] == pytest.approx(min(fids))
+        assert row["mean"] == pytest.approx(np.mean(fids)) and row["std"] == pytest.approx(np.std(fids, ddof=1))
+        assert row["floor"] == pytest.approx(np.mean(floors))
+    assert "real data (floor)" in (real_report / "tables" / "results_metrics.md").read_text()
 
 
 def test_real_report_html_references_only_existing_files(real_report):
@@ -345,9 +357,14 @@ def test_mixed_report_states_each_paper_claim(mixed_report):
                   "VAEs are blurrier than GANs."):
         assert f"### {claim}" in md
     conclusions = pd.read_csv(mixed_report / "tables" / "conclusions.csv")
-    fid = conclusions[(conclusions["claim"] == "Convolution helps.") & conclusions["metric"].str.startswith("FID")]
-    # conv_vae has FIDs, linear_vae (real smoke runs) has none: stated as not measured, not guessed
-    assert fid["outcome"].tolist() == ["not measured", "not measured"]
+    conv = conclusions[conclusions["claim"] == "Convolution helps."].set_index("metric")
+    # the real linear VAE has an importance-weighted NLL, the hand-made conv VAE none: not measured, not guessed
+    nll = conv.loc["test NLL, importance-weighted (nats)"]
+    assert (nll["comparison"], nll["outcome"]) == ("conv_vae vs linear_vae", "not measured")
+    assert "conv_vae: not measured for it" in nll["values"]
+    # both have FIDs: an outcome, with both numbers shown
+    fid = conv.loc["FID (lower is better)"]
+    assert set(fid["outcome"]) <= {"supports", "contradicts", "not separable"} and len(fid) == 2
 
 
 def test_final_samples_fall_back_to_saved_grids(mixed_report):
@@ -374,10 +391,11 @@ def test_claims_follow_the_numbers():
     def results(rows):
         return pd.DataFrame([{"model": m, "metric": k, "kind": "metric", "direction": "", "n": n, "mean": mean,
                               "std": std, "best": mean, "best_run": "", "floor": math.nan}
-                             for m, k, n, mean, std in rows])
+                             for m, k, n, mean, std in rows],
+                            columns=["model", "metric", "kind", "direction", "n", "mean", "std", "best", "best_run",
+                                     "floor"])
 
-    empty = pd.DataFrame(columns=["model", "run", "source", "n", "gray_fraction", "gray_fraction_se",
-                                  "speckle_fraction", "speckle_fraction_se"])
+    empty = pd.DataFrame(columns=IMAGE_STAT_COLUMNS)
     clear = results([("dcgan", "fid", 3, 10.0, 1.0), ("linear_gan", "fid", 3, 50.0, 1.0),
                      ("conv_vae", "fid", 3, 30.0, 1.0), ("linear_vae", "fid", 3, 60.0, 1.0)])
     claims = {c.claim: c for c in paper_claims(clear, empty, {})}
@@ -390,6 +408,17 @@ def test_claims_follow_the_numbers():
     reversed_ = results([("dcgan", "fid", 1, 50.0, math.nan), ("linear_gan", "fid", 1, 10.0, math.nan)])
     verdict = paper_claims(reversed_, empty, {})[2].verdict
     assert verdict.startswith("contradicted") and "tentative" in verdict
+    # image proxies only: a verdict, but one that says what it rests on; real data is a reference, not a model
+    stats = pd.DataFrame([{"model": m, "run": "", "source": "", "n": 100, "gray_fraction": g, "gray_fraction_se": 0.01,
+                           "gray_fraction_n": 100, "speckles": sp, "speckles_se": 0.1, "speckles_n": 100}
+                          for m, g, sp in (("dcgan", 0.2, 0.5), ("linear_gan", 0.5, 4.0), ("real data", 0.3, 0.0))],
+                         columns=IMAGE_STAT_COLUMNS)
+    claims = {c.claim: c for c in paper_claims(results([]), stats, {})}
+    sharpest = claims["DCGAN produces the sharpest images."]
+    assert sharpest.verdict == "supported — by the image proxies alone (no evaluated metric)"
+    assert [e.comparison for e in sharpest.evidence] == ["dcgan < linear_gan"]
+    assert "real data 0.3" in sharpest.evidence[0].values
+    assert claims["The linear models are noisy."].verdict.startswith("supported")
 
 
 def test_image_statistics_proxies():
@@ -400,7 +429,9 @@ def test_image_statistics_proxies():
     speckled[0, 2, 2] = speckled[0, 25, 25] = 1.0
     gray, speckle = gray_and_speckle(np.concatenate([crisp, blurry, speckled]))
     assert gray.tolist() == [0.0, 1.0, 0.0]
-    assert speckle[0] == 0.0 and speckle[2] == pytest.approx(2 / 34)
+    assert speckle.tolist() == [0.0, 0.0, 2.0]
+    gray, _ = gray_and_speckle(np.zeros((1, 28, 28)))
+    assert math.isnan(gray[0])  # no ink: no blur to measure
 
 
 def test_slerp_keeps_the_ends_and_the_norm_of_equal_norm_ends():
