@@ -103,9 +103,7 @@ def compare(numbers: Numbers, metric: str, a: str, b: str) -> Evidence | None:
     if va is None and vb is None:
         return None
     if va is None or vb is None:
-        missing = a if va is None else b
-        why = "no runs of it" if missing not in numbers.models else "not measured for it"
-        return Evidence(label, f"{a} vs {b}", f"{missing}: {why}", "not measured")
+        return Evidence(label, f"{a} vs {b}", f"{a if va is None else b}: not measured for it", "not measured")
     values = f"{a} {va.text()}; {b} {vb.text()}"
     if metric in numbers.reference:
         values += f"; real data {fmt(numbers.reference[metric].mean, 3)}"
@@ -150,9 +148,13 @@ QUALITY = ["fid", "kid_mean", "precision", "recall", "density", "coverage"]
 
 def _claim(claim: str, question: str, numbers: Numbers, pairs: list[tuple[str, str]], metrics: list[str]) -> Claim:
     c = Claim(claim, question)
+    absent = [(a, b) for a, b in pairs if a not in numbers.models or b not in numbers.models]
+    for a, b in absent:  # one line per pair, not one per metric, when a model has no runs at all
+        missing = " and ".join(m for m in (a, b) if m not in numbers.models)
+        c.evidence.append(Evidence("any", f"{a} vs {b}", f"no {missing} runs", "not measured"))
     for metric in metrics:
         for a, b in pairs:
-            e = compare(numbers, metric, a, b)
+            e = compare(numbers, metric, a, b) if (a, b) not in absent else None
             if e is not None:
                 c.evidence.append(e)
     c.verdict = verdict(c.evidence)
