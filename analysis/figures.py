@@ -17,6 +17,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from analysis.artifact import Artifact, save
 from analysis.collect import LOSS_COLUMNS, Collection, _cell_key, swept_parameters
@@ -61,19 +63,21 @@ def _curves(collection: Collection, columns: list[str], x: str, path: Path, titl
     best = best_runs(collection)
     with styled():
         fig, axes = _grid(len(columns))
+        drawn: set[str] = set()
         for ax, column in zip(axes, columns):
             for (run, model), rows in history.groupby(["run", "model"], sort=False):
                 rows = rows[[x, column]].dropna()
                 if rows.empty:
                     continue
+                drawn.add(model)
                 bold = best.get(model) == run
                 ax.plot(rows[x], rows[column], color=colors[model], lw=2.0 if bold else 0.9,
                         alpha=1.0 if bold else 0.35, marker="o", ms=3 if bold else 2, zorder=3 if bold else 2)
             ax.set_title(column)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel(x.replace("_", " "))
             ax.set_ylabel(ylabel(column))
-        handles = [axes[0].plot([], [], color=colors[m], lw=2, label=m)[0] for m in models
-                   if m in set(history["model"])]
+        handles = [axes[0].plot([], [], color=colors[m], lw=2, label=m)[0] for m in models if m in drawn]
         fig.legend(handles=handles, loc="outside lower center", ncols=max(len(handles), 1), frameon=False)
         fig.suptitle(title)
         save(fig, path)
@@ -159,6 +163,7 @@ def expected_best(collection: Collection, out: Path) -> list[Artifact]:
                 n = np.arange(1, len(mean) + 1)
                 ax.plot(n, mean, color=colors[model], marker="o", ms=3, label=f"{model} (N={len(values)})")
                 ax.fill_between(n, mean - std, mean + std, color=colors[model], alpha=0.15, lw=0)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("number of trials n")
             ax.set_ylabel(f"expected best {name}")
             ax.set_title(_direction_word(direction))
@@ -252,6 +257,10 @@ def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
                         ax=ax, cbar_kws={"label": f"mean {name} ({_direction_word(direction)})"}, linewidths=0.5,
                         annot_kws={"fontsize": 8})
             ax.grid(False)
+            for i, j in zip(*np.nonzero(np.isnan(values) & (labels != ""))):
+                # heatmap leaves NaN cells (runs, but none completed) blank: hatch and label them instead
+                ax.add_patch(Rectangle((j, i), 1, 1, fill=False, hatch="//", edgecolor="0.6", lw=0))
+                ax.text(j + 0.5, i + 0.5, labels[i, j], ha="center", va="center", fontsize=8, color="0.25")
             ax.set_xlabel(x)
             ax.set_ylabel(y)
             ax.set_title(model)
