@@ -222,7 +222,7 @@ class Trainer:
                 try:
                     losses = self.step_fn(batch)
                 except RuntimeError as e:  # e.g. BCE refuses NaN probabilities once the weights blew up
-                    if not all(torch.isfinite(p).all() for p in self.model.parameters()):
+                    if self._blown_up():
                         raise Diverged(epoch, state.step + 1, {"error": str(e).splitlines()[0]}) from e
                     raise
                 totals += torch.stack([losses[n] for n in names]) * batch.shape[0]  # stays on the device
@@ -273,6 +273,13 @@ class Trainer:
 
     def _step_limit_reached(self) -> bool:
         return self.cfg.trainer.max_steps is not None and self.state.step >= self.cfg.trainer.max_steps
+
+    @torch.no_grad()
+    def _blown_up(self) -> bool:
+        """Non-finite weights, or finite weights whose outputs overflow: divergence, not a bug."""
+        if not all(torch.isfinite(p).all() for p in self.model.parameters()):
+            return True
+        return not torch.isfinite(self.model.generate(self.fixed_z)).all().item()
 
     def _check_finite(self, epoch: int, losses: dict[str, float]) -> None:
         if not all(math.isfinite(v) for v in losses.values() if isinstance(v, float)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 
 from gvc.models import VAE
 
@@ -14,9 +15,9 @@ def negative_elbo(model: VAE | Callable, x: torch.Tensor, autocast) -> tuple[tor
     with autocast():
         recon, mu, logvar = model(x)
     recon, mu, logvar = recon.float(), mu.float(), logvar.float()
-    # F.binary_cross_entropy's formula (logs clamped at -100), written out so that a diverged model's NaN
-    # propagates to the loss (and is caught as divergence) instead of failing torch's range check.
-    bce = -(x * torch.log(recon).clamp_min(-100) + (1 - x) * torch.log1p(-recon).clamp_min(-100)).sum()
+    # torch's BCE (logs clamped at -100, a NaN-free backward when the Sigmoid saturates), as the notebooks.
+    # It raises on NaN probabilities; the loop reports that as divergence.
+    bce = F.binary_cross_entropy(recon, x, reduction="sum")
     kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
     return bce, kl
 
