@@ -95,3 +95,18 @@ def test_named_metric_objective_and_direction(tmp_path, mnist_root):
     summary = rundir.read_summary(tmp_path)
     assert summary["objective"]["direction"] == "maximize" and value == summary["metrics"]["coverage"]
     assert summary["metrics"]["test_nll_iw"] <= summary["metrics"]["test_nelbo"] + 1e-6
+
+
+def test_vae_loss_gradient_stays_finite_when_the_sigmoid_saturates():
+    import contextlib
+
+    import torch
+
+    from gvc.training.vae import negative_elbo
+
+    logits = torch.tensor([[-200.0, 200.0, 0.0]], requires_grad=True)
+    mu, logvar = torch.zeros(1, 2, requires_grad=True), torch.zeros(1, 2, requires_grad=True)
+    forward = lambda x: (torch.sigmoid(logits), mu, logvar)  # probabilities of exactly 0 and 1 in float32
+    bce, kl = negative_elbo(forward, torch.tensor([[0.3, 0.7, 0.5]]), contextlib.nullcontext)
+    (bce + kl).backward()
+    assert torch.isfinite(bce) and torch.isfinite(logits.grad).all()
