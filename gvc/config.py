@@ -114,6 +114,24 @@ def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed: {allowed}. Fix it with `{key}=...` on the command line.")
 
 
+# What a run can be judged by: its final losses (per family) and, when evaluated, any quality metric.
+LOSSES = {"gan": ("loss_d", "loss_g", "d_real", "d_fake"), "vae": ("loss", "bce", "kl", "test_loss", "test_bce", "test_kl")}
+
+
+def _check_objective(cfg: DictConfig) -> None:
+    from gvc.evaluation.evaluate import DIRECTIONS
+    from gvc.models import MODELS
+
+    name = cfg.trainer.objective
+    if name == "auto":
+        return
+    losses = LOSSES[MODELS[cfg.model.name].family]
+    _check(name in losses or name in DIRECTIONS, "trainer.objective", name,
+           f"auto, a final loss of this model {list(losses)} or an evaluation metric {sorted(DIRECTIONS)}")
+    _check(name in losses or cfg.eval.enabled, "trainer.objective", name,
+           "an evaluation metric needs eval.enabled=true")
+
+
 def validate(cfg: DictConfig) -> None:
     """Range and choice checks that types alone cannot express. Raises ConfigError naming the key."""
     from gvc.models import MODELS
@@ -152,6 +170,7 @@ def validate(cfg: DictConfig) -> None:
     _check(t.objective_direction in ("auto", "minimize", "maximize"), "trainer.objective_direction",
            t.objective_direction, "auto, minimize or maximize")
     _check(t.threads is None or t.threads >= 1, "trainer.threads", t.threads, "null or a positive integer")
+    _check_objective(cfg)
     try:
         as_eval_config(cfg.eval)
     except ValueError as e:

@@ -26,6 +26,8 @@ BAD = [  # (override, words the message must contain)
     ("optimizer.beta2=1.5", ["optimizer.beta2", "[0, 1)"]),
     ("trainer.precision=fp8", ["trainer.precision", "bf16"]),
     ("trainer.sample_every=0", ["trainer.sample_every"]),
+    ("trainer.objective=fdi", ["trainer.objective", "fid"]),
+    ("trainer.objective=test_loss", ["trainer.objective", "loss_g"]),  # a VAE loss for a GAN
 ]
 
 
