@@ -23,6 +23,7 @@ DEMO_DIR := multirun/demo_$(shell date +%Y-%m-%d_%H-%M-%S)
 demo: $(STAMP)
 	$(PY) -m gvc -m +sweeps=demo hydra.sweep.dir=$(DEMO_DIR)
 	$(PY) -m analysis $(DEMO_DIR)
+	@echo "demo: the runs are in $(DEMO_DIR); the report is in $(DEMO_DIR)/report (report.html, report.md)"
 
 test: $(STAMP)
 	$(PY) -m pytest -q
