@@ -52,6 +52,7 @@ from torch import nn
 from tqdm import tqdm
 
 MODELS = ("linear_gan", "dcgan", "linear_vae", "conv_vae")
+THREADS: list[int | None] = [None]  # --threads, for the composed configs and the start-up runs
 VARIANTS = ("a", "b", "c", "e", "f")
 TITLES = {"a": "notebook", "b": "gvc fp32", "c": "compute", "e": "gvc fused", "f": "gvc fast"}
 TARGETS = {  # (b/c, b/a) per device; None = no target
@@ -70,7 +71,7 @@ def compose(model: str, preset: str, device: str, data_root: str, *extra: str):
     with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
         cfg = hydra_compose(config_name="config", overrides=[
             f"model={model}", f"trainer={preset}", f"trainer.device={device}", f"data.root={data_root}",
-            "trainer.progress=false", "eval.enabled=false", *extra])
+            "trainer.progress=false", "eval.enabled=false", f"trainer.threads={THREADS[0] or 'null'}", *extra])
     validate(cfg)
     return cfg
 
@@ -267,6 +268,20 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def wait_idle(limit: float, threshold: float = 0.1) -> None:
+    """Sleep (in 2 s samples) until other processes use less than `threshold` cores, for at most `limit` s."""
+    waited = 0.0
+    while waited < limit:
+        before = busy_seconds()
+        time.sleep(2.0)
+        waited += 2.0
+        load = other_load(before, busy_seconds(), 2.0)
+        if load is None or load < threshold:
+            return
+    if limit > 0:
+        print(f"  (the machine stayed busy for {limit:g} s; measuring anyway)", flush=True)
+
+
 def window(runner, seconds: float, device: torch.device, min_steps: int = 2) -> tuple[int, float]:
     """Whole steps until `seconds` have passed (at least `min_steps`): (images, seconds), device synced.
 
@@ -355,7 +370,8 @@ runpy.run_module("gvc", run_name="__main__", alter_sys=True)
 def startup_once(data_root: str, device: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-c", STARTUP_WRAPPER, "model=linear_gan", "trainer=smoke", "eval.enabled=false",
-               "trainer.progress=false", f"trainer.device={device}", f"hydra.run.dir={tmp}/run"]
+               "trainer.progress=false", f"trainer.device={device}", f"trainer.threads={THREADS[0] or 'null'}",
+               f"hydra.run.dir={tmp}/run"]
         env = {**os.environ, "GVC_DATA": data_root}
         started = time.time()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp)
@@ -442,10 +458,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.5, help="about how long one variant runs per round")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=("cpu", "cuda"))
     parser.add_argument("--data-root", default=os.environ.get("GVC_DATA", "~/.cache/gvc/data"))
-    parser.add_argument("--startup-runs", type=int, default=3, help="timed start-up runs (0: skip; CPU only)")
+    parser.add_argument("--startup-runs", type=int, default=3, help="timed start-up runs (0: skip)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (and trainer.threads) for every variant; default: torch's")
+    parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                        help="before each model (and the start-up runs), wait up to SECONDS for other processes "
+                             "to use < 0.1 cores; 0: don't wait")
     args = parser.parse_args()
     args.data_root = str(Path(args.data_root).expanduser())
     device = torch.device(args.device)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+        THREADS[0] = args.threads
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda but CUDA is not available here")
 
@@ -454,6 +478,7 @@ def main() -> None:
     tf32_default = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
     results = {}
     for name in args.models:
+        wait_idle(args.wait_idle)
         started = time.perf_counter()
         results[name] = bench_model(name, args, device, tf32_default)
         r, load = results[name]["rates"], results[name]["load"]
@@ -465,6 +490,7 @@ def main() -> None:
         print_table(results, device)
 
     if args.startup_runs > 0:
+        wait_idle(args.wait_idle)
         s, load = bench_startup(args)
         print(f"\nstart-up, python -m gvc model=linear_gan trainer=smoke trainer.device={args.device} (warm data "
               f"cache; median of {args.startup_runs}; seconds since the process was spawned"
