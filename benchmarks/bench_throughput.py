@@ -2,6 +2,7 @@
 
     python benchmarks/bench_throughput.py [--models linear_gan dcgan ...] [--repeats 5] [--device cpu|cuda]
                                           [--seconds 1.5] [--data-root ~/.cache/gvc/data] [--startup-runs 3]
+                                          [--threads N] [--wait-idle SECONDS]
 
 For every model, at its paper batch size and learning rate (Adam, betas 0.9/0.999), in one process:
 
