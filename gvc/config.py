@@ -119,12 +119,12 @@ LOSSES = {"gan": ("loss_d", "loss_g", "d_real", "d_fake"), "vae": ("loss", "bce"
 
 
 def _check_objective(cfg: DictConfig) -> None:
-    from gvc.evaluation.evaluate import DIRECTIONS
-    from gvc.models import MODELS
-
     name = cfg.trainer.objective
     if name == "auto":
         return
+    from gvc.evaluation.evaluate import DIRECTIONS  # imports torchmetrics (~1 s): only when needed
+    from gvc.models import MODELS
+
     losses = LOSSES[MODELS[cfg.model.name].family]
     _check(name in losses or name in DIRECTIONS, "trainer.objective", name,
            f"auto, a final loss of this model {list(losses)} or an evaluation metric {sorted(DIRECTIONS)}")

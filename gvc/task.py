@@ -19,7 +19,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gvc import rundir
-from gvc.config import ConfigError, validate
+from gvc.config import LOSSES, ConfigError, validate
 from gvc.data import DataError
 from gvc.rundir import CheckpointError
 from gvc.training.loop import Diverged, Trainer
@@ -46,12 +46,14 @@ def objective_name(cfg: DictConfig, family: str, metrics: dict[str, float]) -> s
     return "test_loss" if family == "vae" else "loss_g"
 
 
-def objective_direction(cfg: DictConfig, name: str) -> str:
-    from gvc.evaluation.evaluate import DIRECTIONS
-
+def objective_direction(cfg: DictConfig, name: str, family: str) -> str:
     if cfg.trainer.objective_direction != "auto":
         return cfg.trainer.objective_direction
-    return DIRECTIONS.get(name, MINIMIZE)  # losses are better when smaller
+    if name in LOSSES[family]:
+        return MINIMIZE
+    from gvc.evaluation.evaluate import DIRECTIONS  # imports torchmetrics: only for a metric objective
+
+    return DIRECTIONS.get(name, MINIMIZE)
 
 
 def worst_value(direction: str) -> float:
@@ -135,7 +137,7 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
     state = trainer.state
     history = state.history
     name = objective_name(cfg, trainer.model.family, metrics)
-    direction = objective_direction(cfg, name)
+    direction = objective_direction(cfg, name, trainer.model.family)
     final = {k: v for k, v in (history[-1] if history else {}).items() if k not in ("epoch", "step", "elapsed_s", "images")}
     value = {**final, **metrics}.get(name) if summary["status"] == "completed" else None
     if summary["status"] == "completed" and value is None:

@@ -135,9 +135,9 @@ class Trainer:
         self.model = make_model(cfg).to(self.device)
         if t.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        if t.tf32 and self.device.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
+        if self.device.type == "cuda":  # set both ways: cuDNN allows TF32 convolutions by default
+            torch.backends.cuda.matmul.allow_tf32 = t.tf32
+            torch.backends.cudnn.allow_tf32 = t.tf32
         self.optimizers = make_optimizers(self.model, cfg)
         self.state = TrainState()
         self.metrics: dict[str, float] = {}  # the latest evaluation
