@@ -8,8 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
+from torch import nn
+
+from gvc.models.base import VAE
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf"
@@ -40,3 +44,20 @@ def mnist_root() -> str:
 
     prepare_mnist(DATA_ROOT)
     return DATA_ROOT
+
+
+def without_timing(rows: list[dict]) -> list[dict]:
+    """History rows without the wall-clock column, which no rerun can reproduce."""
+    return [{k: v for k, v in row.items() if k != "elapsed_s"} for row in rows]
+
+
+class TinyVAE(VAE):
+    """A small, seeded stand-in VAE on gvc's own VAE base class (encode/decode/generate inherited)."""
+
+    latent_dim = 4
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.Tanh(), nn.Linear(32, 8))
+        self.decoder = nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 784), nn.Sigmoid())

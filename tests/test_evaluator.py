@@ -21,6 +21,7 @@ from gvc.evaluation.classifier import (EvaluatorError, FeatureExtractor, LogitsE
 from gvc.evaluation.config import EvalConfig, as_eval_config
 from gvc.evaluation.embeddings import embed, train_embedding
 from gvc.evaluation.evaluate import DIRECTIONS, SampleError, evaluate, real_floor, reference_indices
+from tests.conftest import TinyVAE
 
 CONF_EVAL = Path(__file__).resolve().parent.parent / "conf" / "eval"
 N = 500
@@ -55,27 +56,6 @@ class UniformNoise(nn.Module):
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         return torch.special.ndtr(z @ self.weight).view(-1, 1, 28, 28)
-
-
-class TinyVAE(nn.Module):
-    family = "vae"
-    latent_dim = 4
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.Tanh(), nn.Linear(32, 8))
-        self.decoder = nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 784), nn.Sigmoid())
-
-    def encode(self, x):
-        mu, logvar = self.encoder(x).chunk(2, dim=1)
-        return mu, logvar
-
-    def decode(self, z):
-        return self.decoder(z).view(-1, 1, 28, 28)
-
-    def generate(self, z):
-        return self.decode(z)
 
 
 @pytest.fixture(scope="session")

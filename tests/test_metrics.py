@@ -13,6 +13,7 @@ from torch import nn
 from torchmetrics.image.inception import InceptionScore
 
 from gvc.evaluation import metrics
+from tests.conftest import TinyVAE
 
 
 def gaussian(n: int, mean: torch.Tensor, cov: torch.Tensor, seed: int) -> torch.Tensor:
@@ -199,24 +200,6 @@ class ConstantDecoderVAE(nn.Module):
 
     def decode(self, z):
         return self.pixels.expand(len(z), -1, -1, -1)
-
-
-class TinyVAE(nn.Module):
-    family = "vae"
-    latent_dim = 4
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.Tanh(), nn.Linear(32, 8))
-        self.decoder = nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 784), nn.Sigmoid())
-
-    def encode(self, x):
-        mu, logvar = self.encoder(x).chunk(2, dim=1)
-        return mu, logvar
-
-    def decode(self, z):
-        return self.decoder(z).view(-1, 1, 28, 28)
 
 
 def images(n: int, seed: int = 0) -> torch.Tensor:

@@ -13,15 +13,11 @@ from gvc import rundir
 from gvc.rundir import CheckpointError
 from gvc.task import run
 from gvc.training.vae import VAEStep
-from tests.conftest import DATA_ROOT, ROOT, TINY, make_config, run_gvc
+from tests.conftest import without_timing, DATA_ROOT, ROOT, TINY, make_config, run_gvc
 
 # Long enough epochs (20k images) that a kill lands inside one.
 KILLABLE = ["model=linear_vae", "data.subset=20000", "data.test_subset=256", "trainer.epochs=3",
             "trainer.progress=false", "trainer.threads=1", f"data.root={DATA_ROOT}"]
-
-
-def without_timing(rows):
-    return [{k: v for k, v in row.items() if k != "elapsed_s"} for row in rows]
 
 
 def test_killed_run_resumes_to_the_same_history(tmp_path, mnist_root):

@@ -7,14 +7,10 @@ from PIL import Image
 
 from gvc import rundir
 from gvc.task import run
-from tests.conftest import MODEL_NAMES, TINY, make_config, run_gvc
+from tests.conftest import without_timing, MODEL_NAMES, TINY, make_config, run_gvc
 
 GAN_COLUMNS = ["loss_d", "loss_g", "d_real", "d_fake"]
 VAE_COLUMNS = ["loss", "bce", "kl", "test_loss", "test_bce", "test_kl"]
-
-
-def without_timing(rows):
-    return [{k: v for k, v in row.items() if k != "elapsed_s"} for row in rows]
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
