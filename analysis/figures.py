@@ -23,7 +23,8 @@ from matplotlib.ticker import MaxNLocator
 from analysis.artifact import Artifact, save
 from analysis.collect import LOSS_COLUMNS, Collection, _cell_key, swept_parameters
 from analysis.stats import MINIMIZE, expected_best_of_n
-from analysis.tables import COMPLETED, _sort_values, best_runs, fmt, models_in_order, objective_frame
+from analysis.tables import (COMPLETED, _sort_values, best_runs, completed_objectives, fmt, models_in_order,
+                             objective_frame)
 
 MAX_PANELS_PER_ROW = 4
 # `orientation` replaced boxplot's `vert` in matplotlib 3.10; older versions only know `vert` (default vertical).
@@ -110,7 +111,7 @@ def metrics_vs_epoch(collection: Collection, out: Path) -> list[Artifact]:
 def objective_distribution(collection: Collection, out: Path) -> list[Artifact]:
     """Box and strip plot of the objective per model over all its completed trials."""
     obj = objective_frame(collection)
-    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
+    done = completed_objectives(obj)
     if done.empty:
         return []
     names = list(dict.fromkeys(done["objective_name"]))
@@ -146,7 +147,7 @@ def objective_distribution(collection: Collection, out: Path) -> list[Artifact]:
 def expected_best(collection: Collection, out: Path) -> list[Artifact]:
     """Expected best objective of n trials against n, per model (exact, from order statistics)."""
     obj = objective_frame(collection)
-    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
+    done = completed_objectives(obj)
     if done.empty:
         return []
     names = list(dict.fromkeys(done["objective_name"]))

@@ -25,7 +25,7 @@ from analysis.collect import Collection, Run
 from analysis.conclusions import REAL_DATA
 from analysis.figures import styled
 from analysis.stats import MINIMIZE, describe
-from analysis.tables import COMPLETED, models_in_order, objective_frame
+from analysis.tables import completed_objectives, models_in_order, objective_frame
 from gvc import rundir
 
 N_GRID = 25  # the 5x5 sample grid of training
@@ -49,7 +49,7 @@ def representatives(collection: Collection) -> dict[str, Representative]:
     saved samples; failing that, the latest run with a checkpoint (a diverged run keeps its last good weights),
     then any run with saved samples."""
     obj = objective_frame(collection)
-    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
+    done = completed_objectives(obj)
     chosen = {}
     for model in models_in_order(collection):
         part = done[done["model"] == model]

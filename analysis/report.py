@@ -32,8 +32,8 @@ from analysis.collect import Collection, collect, default_inputs
 from analysis.conclusions import paper_claims
 from analysis.document import Block, Bullets, Heading, Image, Table, Text, to_html, to_md
 from analysis.stats import expected_best_of_n
-from analysis.tables import (COMPLETED, models_in_order, objective_directions, objective_frame, overview_table,
-                             problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
+from analysis.tables import (COMPLETED, completed_objectives, models_in_order, objective_directions, objective_frame,
+                             overview_table, problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
                              to_markdown)
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def _write_table(frame: pd.DataFrame, directory: Path, name: str, index: bool = 
 
 def expected_best_table(collection: Collection) -> pd.DataFrame:
     obj = objective_frame(collection)
-    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
+    done = completed_objectives(obj)
     rows = []
     for (model, name), part in done.groupby(["model", "objective_name"], sort=False):
         mean, std = expected_best_of_n(part["value"], part["direction"].iloc[0])

@@ -96,6 +96,11 @@ def objective_frame(collection: Collection) -> pd.DataFrame:
                                        "train_time_s"])
 
 
+def completed_objectives(obj: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `objective_frame` that count in statistics: completed runs with a finite objective."""
+    return obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
+
+
 PAPER_ORDER = ("linear_gan", "dcgan", "linear_vae", "conv_vae")
 
 
@@ -108,7 +113,7 @@ def models_in_order(collection: Collection) -> list[str]:
 def best_runs(collection: Collection) -> dict[str, str]:
     """model -> its best completed run by the model's objective (the run whose curves are drawn bold)."""
     obj = objective_frame(collection)
-    done = obj[(obj["status"] == COMPLETED) & np.isfinite(obj["value"])]
+    done = completed_objectives(obj)
     out = {}
     for model, rows in done.groupby("model", sort=False):
         i = rows["value"].idxmin() if rows["direction"].iloc[0] == MINIMIZE else rows["value"].idxmax()
