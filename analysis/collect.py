@@ -20,7 +20,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gvc import rundir
 
-BOOKKEEPING = ("epoch", "step", "elapsed_s", "images")
+BOOKKEEPING = rundir.BOOKKEEPING
 # The losses the training steps log. Any other history column is an evaluated metric (e.g. fid on some epochs).
 LOSS_COLUMNS = ("loss_d", "loss_g", "d_real", "d_fake", "loss", "bce", "kl", "test_loss", "test_bce", "test_kl")
 # Config keys that change how a run is executed or logged, never what it learns: not "swept parameters".

@@ -66,6 +66,8 @@ class DataConfig:
 class TrainerConfig:
     epochs: int = 100
     max_steps: Optional[int] = None  # stop after this many optimisation steps (smoke runs); null = no limit
+    max_images: Optional[int] = None  # stop after the step at which this many training images were seen
+    time_budget_s: Optional[float] = None  # stop after the step at which training time (no eval, no I/O) reaches it
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     sample_every: int = 5  # epochs between sample grids (and always at the end)
@@ -162,6 +164,9 @@ def validate(cfg: DictConfig) -> None:
            "null (all 10,000 test images) or between 1 and 10000")
     _check(t.epochs >= 1, "trainer.epochs", t.epochs, "a positive integer")
     _check(t.max_steps is None or t.max_steps >= 1, "trainer.max_steps", t.max_steps, "null or a positive integer")
+    _check(t.max_images is None or t.max_images >= 1, "trainer.max_images", t.max_images, "null or a positive integer")
+    _check(t.time_budget_s is None or (math.isfinite(t.time_budget_s) and t.time_budget_s > 0), "trainer.time_budget_s",
+           t.time_budget_s, "null or a positive number of seconds")
     for key in ("sample_every", "checkpoint_every", "log_every"):
         _check(t[key] >= 1, f"trainer.{key}", t[key], "a positive integer")
     _check(t.device.split(":")[0] in DEVICE_PREFIXES, "trainer.device", t.device,

@@ -2,7 +2,7 @@
 
     RUN/
       .hydra/config.yaml      the composed config (Hydra's own; overrides.yaml beside it)
-      history.csv             one row per epoch: epoch, step, elapsed_s, images, every loss
+      history.csv             one row per epoch: BOOKKEEPING columns, then every loss (and metric)
       summary.json            model, params, status, final losses, metrics, timings, device, versions
       samples/epoch_0005.png  5x5 grids from the run's 25 fixed latent vectors
       losses.png              the loss curves
@@ -28,6 +28,9 @@ SAMPLES = "samples"
 LOSS_PLOT = "losses.png"
 CHECKPOINT = Path("checkpoints") / "last.pt"
 HYDRA_CONFIG = Path(".hydra") / "config.yaml"
+# history.csv's columns that describe the epoch rather than measure the model. `partial` is 1 for an epoch a
+# budget cut short (trainer.max_steps, max_images or time_budget_s).
+BOOKKEEPING = ("epoch", "step", "elapsed_s", "images", "partial")
 HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 
 STATUSES = ("running", "completed", "failed", "diverged")

@@ -138,15 +138,18 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
     history = state.history
     name = objective_name(cfg, trainer.model.family, metrics)
     direction = objective_direction(cfg, name, trainer.model.family)
-    final = {k: v for k, v in (history[-1] if history else {}).items() if k not in ("epoch", "step", "elapsed_s", "images")}
+    final = {k: v for k, v in (history[-1] if history else {}).items()
+             if k not in rundir.BOOKKEEPING}
     value = {**final, **metrics}.get(name) if summary["status"] == "completed" else None
     if summary["status"] == "completed" and value is None:
         summary.update(status="failed", reason=f"objective {name!r} was not measured; choose one of {sorted({**final, **metrics})}")
     value = float(value) if value is not None and math.isfinite(value) else worst_value(direction)
-    images = sum(row["images"] for row in history)
+    images = state.images
     summary.update(
         epochs=state.epoch,
         steps=state.step,
+        images=images,
+        stopped_by=state.stopped_by,  # which trainer.* budget ended training (null if it did not end normally)
         final=final,
         metrics=metrics,
         objective={"name": name, "direction": direction, "value": value},

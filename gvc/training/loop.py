@@ -97,10 +97,19 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 @dataclass
 class TrainState:
-    epoch: int = 0  # epochs completed
+    epoch: int = 0  # epochs completed (a last epoch cut short by a budget counts, marked partial in history)
     step: int = 0
     elapsed: float = 0.0  # training seconds so far, summed over resumed segments
     history: list[dict[str, float]] = field(default_factory=list)
+    stopped_by: str | None = None  # the budget that ended training: one of BUDGETS
+
+    @property
+    def images(self) -> int:
+        return sum(int(row["images"]) for row in self.history)
+
+
+# The budgets that can end a run, in the order they are checked at the end of a step.
+BUDGETS = ("epochs", "max_steps", "max_images", "time_budget_s")
 
 
 def plot_losses(history: list[dict[str, float]], names: tuple[str, ...], path: Path) -> None:
@@ -208,13 +217,21 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------------------------------
     def fit(self) -> TrainState:
+        """Train until the first budget (epochs, max_steps, max_images, time_budget_s) is spent."""
         t, state = self.cfg.trainer, self.state
         names = self.step_fn.loss_names
-        log_every, max_steps = t.log_every, t.max_steps  # plain ints in the step loop: a DictConfig read costs ~10 µs
+        # Plain numbers in the step loop: a DictConfig read costs ~10 µs.
+        log_every, max_steps, max_images, budget_s = t.log_every, t.max_steps, t.max_images, t.time_budget_s
+        images_before = state.images
+        epoch_size = len(self.batches.data)
         self.model.train()
-        while state.epoch < t.epochs and not self._step_limit_reached():
+        while (stopped_by := self.budget_spent()) is None:
             epoch = state.epoch + 1
             started = time.perf_counter()
+            # Training time only: the budget clock stops for evaluation, samples and checkpoints (outside this epoch
+            # loop). On CUDA the clock reads the host's time, which runs at most a few queued kernels ahead.
+            deadline = None if budget_s is None else started + budget_s - state.elapsed
+            images_left = None if max_images is None else max_images - images_before
             totals = torch.zeros(len(names), device=self.device)
             seen = 0
             bar = tqdm(self.batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}", leave=False,
@@ -233,18 +250,23 @@ class Trainer:
                     self._check_finite(epoch, dict(zip(names, (totals / seen).tolist())))
                     if t.progress:
                         bar.set_postfix({n: f"{v:.3f}" for n, v in zip(names, (totals / seen).tolist())})
-                if max_steps is not None and state.step >= max_steps:  # self._step_limit_reached(), per step
+                # The budgets other than epochs, checked after every step (self.budget_spent() does the same).
+                if ((max_steps is not None and state.step >= max_steps)
+                        or (images_left is not None and seen >= images_left)
+                        or (deadline is not None and time.perf_counter() >= deadline)):
                     break
             bar.close()
             means = dict(zip(names, (totals / max(seen, 1)).tolist()))
             self._check_finite(epoch, means)
             state.elapsed += time.perf_counter() - started
             state.epoch = epoch
-            row = {"epoch": epoch, "step": state.step, "elapsed_s": round(state.elapsed, 3), "images": seen, **means}
+            images_before += seen
+            row = {"epoch": epoch, "step": state.step, "elapsed_s": round(state.elapsed, 3), "images": seen,
+                   "partial": int(seen < epoch_size), **means}
             if self.test_data is not None:
                 row.update(test_negative_elbo(self.model, self.test_data, self.cfg.data.batch_size, self.autocast))
                 self._check_finite(epoch, row)
-            last = state.epoch >= t.epochs or self._step_limit_reached()
+            last = self.budget_spent() is not None
             every = self.cfg.eval.every_epochs
             if self.cfg.eval.enabled and (last or (every and epoch % every == 0)):
                 self.metrics = self.evaluate()
@@ -252,13 +274,16 @@ class Trainer:
                     row.update(self.metrics)
             state.history.append(row)
             log.info("epoch %d/%d  step %d  %s  (%.1fs)", epoch, t.epochs, state.step,
-                     "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "step", "elapsed_s", "images")),
+                     "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in rundir.BOOKKEEPING),
                      time.perf_counter() - started)
             if epoch % t.sample_every == 0 or last:
                 self.save_samples(epoch)
             rundir.write_history(self.run_dir, state.history)
             if epoch % t.checkpoint_every == 0 or last:
                 self.save_checkpoint()
+        state.stopped_by = stopped_by
+        log.info("training stopped by trainer.%s after %d images, %d steps, %.1fs", stopped_by, state.images,
+                 state.step, state.elapsed)
         plot_losses(state.history, names, self.run_dir / rundir.LOSS_PLOT)
         return state
 
@@ -272,8 +297,16 @@ class Trainer:
                  "  ".join(f"{k} {metrics[k]:.4g}" for k in ("fid", "precision", "recall", "coverage") if k in metrics))
         return metrics
 
-    def _step_limit_reached(self) -> bool:
-        return self.cfg.trainer.max_steps is not None and self.state.step >= self.cfg.trainer.max_steps
+    def budget_spent(self) -> str | None:
+        """The first budget in BUDGETS that is spent (the trainer.* key that ends training), or None."""
+        t, state = self.cfg.trainer, self.state
+        spent = {
+            "epochs": state.epoch >= t.epochs,
+            "max_steps": t.max_steps is not None and state.step >= t.max_steps,
+            "max_images": t.max_images is not None and state.images >= t.max_images,
+            "time_budget_s": t.time_budget_s is not None and state.elapsed >= t.time_budget_s,
+        }
+        return next((name for name in BUDGETS if spent[name]), None)
 
     @torch.no_grad()
     def _blown_up(self) -> bool:
