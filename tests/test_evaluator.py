@@ -20,7 +20,7 @@ from gvc.evaluation.classifier import (EvaluatorError, FeatureExtractor, LogitsE
                                        evaluator_metadata, load_evaluator)
 from gvc.evaluation.config import EvalConfig, as_eval_config
 from gvc.evaluation.embeddings import embed, train_embedding
-from gvc.evaluation.evaluate import DIRECTIONS, SampleError, evaluate, real_floor, reference_indices
+from gvc.evaluation.evaluate import DIRECTIONS, SampleError, evaluate, noise_level, real_floor, reference_indices
 from tests.conftest import TinyVAE
 
 CONF_EVAL = Path(__file__).resolve().parent.parent / "conf" / "eval"
@@ -128,9 +128,9 @@ def test_extractors_plug_into_torchmetrics_and_agree_with_the_feature_path(test_
 # ---- evaluate ------------------------------------------------------------------------------------------------
 
 
-def test_evaluate_returns_every_metric_beside_its_floor(held_out_scores):
+def test_evaluate_returns_every_metric_beside_its_floor_and_noise_level(held_out_scores):
     names = set(DIRECTIONS) - VAE_ONLY
-    assert set(held_out_scores) == names | {f"floor_{name}" for name in names}
+    assert set(held_out_scores) == names | {f"{ref}_{name}" for name in names for ref in ("floor", "noise")}
     assert all(isinstance(v, float) and math.isfinite(v) for v in held_out_scores.values())
     assert set(DIRECTIONS.values()) == {"minimize", "maximize"}
 
@@ -155,6 +155,15 @@ def test_uniform_noise_scores_far_worse_than_the_floor(noise_scores):
     assert s["inception_score"] < 2.0 and s["classes_covered"] <= 2.0
     assert s["class_kl_uniform"] > 1.5
     assert s["memorisation_ratio"] > 2.0  # far from every training digit
+
+
+def test_the_noise_level_is_what_a_uniform_noise_generator_scores(noise_scores):
+    s = noise_scores  # another draw of uniform noise than the reference's own images
+    assert s["noise_fid"] == pytest.approx(s["fid"], rel=0.05)
+    assert s["noise_classes_covered"] == s["classes_covered"]
+    for name in ("precision", "recall", "coverage"):
+        assert s[f"noise_{name}"] == pytest.approx(s[name], abs=0.02), name
+    assert s["noise_fid"] > 10 * s["floor_fid"]
 
 
 def test_copying_training_digits_is_flagged_by_memorisation_only(mnist_root, train_split, held_out_scores):
@@ -207,6 +216,22 @@ def test_the_floor_is_cached_per_settings(tmp_path, mnist_root, test_split):
     assert real_floor(cfg, real, train, checksum, tmp_path)["fid"] == -1.0
     real_floor(dataclasses.replace(cfg, pr_k=4), real, train, checksum, tmp_path)
     assert len(list((tmp_path / "gvc-eval").glob("floor-*.json"))) == 2
+
+
+def test_the_noise_level_is_cached_per_settings(tmp_path, mnist_root, test_split):
+    net, checksum = load_evaluator("cpu"), evaluator_checksum()
+    real = embed(net, to_model_range(test_split.images[:200], (0.0, 1.0)), 100, "cpu")
+    train = train_embedding(net, checksum, mnist_root, 1000, "cpu")
+    cfg = dataclasses.replace(FAST, n_samples=200)
+    first = noise_level(cfg, net, real, train, checksum, tmp_path, torch.device("cpu"), 0.5)
+    [path] = (tmp_path / "gvc-eval").glob("noise-*.json")
+    stored = json.loads(path.read_text())
+    assert stored["metrics"] == first and stored["settings"]["noise"] == "uniform[0,1]"
+    stored["metrics"]["fid"] = -1.0  # a recomputation would not give this
+    path.write_text(json.dumps(stored))
+    assert noise_level(cfg, net, real, train, checksum, tmp_path, torch.device("cpu"), 0.5)["fid"] == -1.0
+    noise_level(dataclasses.replace(cfg, dc_k=4), net, real, train, checksum, tmp_path, torch.device("cpu"), 0.5)
+    assert len(list((tmp_path / "gvc-eval").glob("noise-*.json"))) == 2
 
 
 # ---- configuration ---------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """evaluate(model, cfg, device, data_root) -> flat dict of quality metrics, beside the real-data floor.
 
-The generated set is compared with MNIST test images; the floor is the same comparison for MNIST *training*
-images, i.e. the best a perfect generator could expect at this N. It depends only on the evaluator and the
-settings, so it is computed once and cached as JSON next to the data.
+The generated set is compared with MNIST test images. Two references frame every number: the floor is the same
+comparison for MNIST *training* images (the best a perfect generator could expect at this N), and the noise
+level the same comparison for uniform-noise images (what a model that learned nothing scores). Both depend only on
+the evaluator and the settings, so each is computed once and cached as JSON next to the data.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,7 +24,7 @@ from gvc.evaluation.classifier import evaluator_checksum, load_evaluator
 from gvc.evaluation.config import EvalConfig, as_eval_config
 from gvc.evaluation.embeddings import Embedding, cache_dir, embed, train_embedding
 
-# Which way is better, for every key evaluate() returns (floor_ keys excepted: the floor is a reference).
+# Which way is better, for every key evaluate() returns (floor_ and noise_ keys excepted: they are references).
 # The nearest-training-image distances rise when a model copies less; they are not quality objectives on their
 # own (noise is far from every training image too) and must be read together with FID / precision.
 DIRECTIONS: dict[str, str] = {
@@ -47,6 +48,7 @@ DIRECTIONS: dict[str, str] = {
 # Fixes which real images form the reference sets, independently of eval.seed, so that runs evaluated with
 # different seeds are still compared with the same test images.
 REFERENCE_SEED = 20240917
+NOISE_SEED = 7  # the uniform-noise reference images
 # Bump when the floor's definition changes, so stale cached floors are not reused.
 FLOOR_VERSION = 2
 # Generated pixels may overshoot [0, 1] by float round-off only.
@@ -60,7 +62,8 @@ class SampleError(ValueError):
 def evaluate(model: nn.Module, cfg: Any, device: torch.device | str, data_root: str | os.PathLike) -> dict[str, float]:
     """Score `model` (GAN or VAE, see gvc.models.base) with N = cfg.n_samples samples against MNIST test images.
 
-    Returns the metrics named in DIRECTIONS (VAE-only ones for VAEs) and the real floor as floor_<name>.
+    Returns the metrics named in DIRECTIONS (VAE-only ones for VAEs), the real floor as floor_<name> and the
+    uniform-noise level as noise_<name>.
     The model is put in eval mode while sampling and restored afterwards; it is not moved to `device`.
     """
     cfg = as_eval_config(cfg)
@@ -73,6 +76,7 @@ def evaluate(model: nn.Module, cfg: Any, device: torch.device | str, data_root: 
     real = embed(evaluator, real_images, cfg.batch_size, device)  # once per call, shared by every metric
     train = train_embedding(evaluator, checksum, data_root, cfg.batch_size, device)
     floor = real_floor(cfg, real, train, checksum, data_root)
+    noise = noise_level(cfg, evaluator, real, train, checksum, data_root, device, floor["nn_train_dist_test"])
 
     with eval_mode(model):
         fake_images = generate(model, cfg.n_samples, cfg.batch_size, cfg.seed, device)
@@ -85,6 +89,7 @@ def evaluate(model: nn.Module, cfg: Any, device: torch.device | str, data_root: 
                                             cfg.batch_size, draws)
             results.update(test_nelbo=nelbo, test_nll_iw=nll)
     results.update({f"floor_{name}": value for name, value in floor.items()})
+    results.update({f"noise_{name}": value for name, value in noise.items()})
     return results
 
 
@@ -118,17 +123,12 @@ def compare(fake: Embedding, real: Embedding, train: Embedding, cfg: EvalConfig,
     }
 
 
-def real_floor(cfg: EvalConfig, real: Embedding, train: Embedding, checksum: str,
-               data_root: str | os.PathLike) -> dict[str, float]:
-    """The metrics of N training images (instead of samples) against the same test images; cached as JSON.
-
-    A training image's nearest training image is taken among the *other* training images, so the floor's
-    memorisation_ratio is that of fresh real data (about 1), not 0.
-    """
-    settings = {
+def reference_settings(cfg: EvalConfig, n_real: int, checksum: str) -> dict[str, Any]:
+    """Everything a cached reference (floor, noise level) depends on: change any of it and it is recomputed."""
+    return {
         "evaluator_sha256": checksum,
         "n_samples": cfg.n_samples,
-        "n_real": len(real),
+        "n_real": n_real,
         "kid_subsets": cfg.kid_subsets,
         "kid_subset_size": cfg.kid_subset_size,
         "pr_k": cfg.pr_k,
@@ -138,8 +138,13 @@ def real_floor(cfg: EvalConfig, real: Embedding, train: Embedding, checksum: str
         "reference_seed": REFERENCE_SEED,
         "floor_version": FLOOR_VERSION,
     }
+
+
+def cached_reference(kind: str, settings: dict[str, Any], data_root: str | os.PathLike,
+                     compute: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """compute() once per (kind, settings), kept as JSON in the cache; an unreadable or stale file is recomputed."""
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-    path = cache_dir(data_root) / f"floor-{key}.json"
+    path = cache_dir(data_root) / f"{kind}-{key}.json"
     if path.is_file():
         try:
             stored = json.loads(path.read_text())
@@ -147,15 +152,39 @@ def real_floor(cfg: EvalConfig, real: Embedding, train: Embedding, checksum: str
                 return {name: float(value) for name, value in stored["metrics"].items()}
         except (ValueError, KeyError, TypeError):
             pass  # unreadable: recompute and overwrite
-    nn_test = metrics.nearest_distances(metrics.unit_rows(real.features), metrics.unit_rows(train.features))
-    nn_test = nn_test.median().item()
-    chosen = reference_indices(len(train), min(cfg.n_samples, len(train))).to(train.features.device)
-    floor = compare(train.subset(chosen), real, train, cfg, nn_train_dist_test=nn_test, exclude=chosen)
+    values = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"settings": settings, "metrics": floor}, indent=2) + "\n")
+    tmp.write_text(json.dumps({"settings": settings, "metrics": values}, indent=2) + "\n")
     os.replace(tmp, path)
-    return floor
+    return values
+
+
+def real_floor(cfg: EvalConfig, real: Embedding, train: Embedding, checksum: str,
+               data_root: str | os.PathLike) -> dict[str, float]:
+    """The metrics of N training images (instead of samples) against the same test images; cached as JSON.
+
+    A training image's nearest training image is taken among the *other* training images, so the floor's
+    memorisation_ratio is that of fresh real data (about 1), not 0.
+    """
+    def compute() -> dict[str, float]:
+        nn_test = metrics.nearest_distances(metrics.unit_rows(real.features), metrics.unit_rows(train.features))
+        chosen = reference_indices(len(train), min(cfg.n_samples, len(train))).to(train.features.device)
+        return compare(train.subset(chosen), real, train, cfg, nn_train_dist_test=nn_test.median().item(),
+                       exclude=chosen)
+
+    return cached_reference("floor", reference_settings(cfg, len(real), checksum), data_root, compute)
+
+
+def noise_level(cfg: EvalConfig, evaluator: nn.Module, real: Embedding, train: Embedding, checksum: str,
+                data_root: str | os.PathLike, device: torch.device, nn_train_dist_test: float) -> dict[str, float]:
+    """The metrics of N uniform-noise images against the same test images: what learning nothing scores. Cached."""
+    def compute() -> dict[str, float]:
+        noise = torch.rand(cfg.n_samples, 1, 28, 28, generator=torch.Generator().manual_seed(NOISE_SEED))
+        return compare(embed(evaluator, noise, cfg.batch_size, device), real, train, cfg, nn_train_dist_test)
+
+    settings = {**reference_settings(cfg, len(real), checksum), "noise": "uniform[0,1]", "noise_seed": NOISE_SEED}
+    return cached_reference("noise", settings, data_root, compute)
 
 
 def reference_indices(population: int, n: int) -> Tensor:
