@@ -18,7 +18,8 @@ For every model, at its paper batch size and learning rate (Adam, betas 0.9/0.99
   (c) compute   the compute-only bound: (a)'s plain model and stock step on one fixed batch, reused.
   (e) fused     (b) with `optimizer.fused=true` (Adam's single-kernel implementation; same algorithm, results
                 differ from the default for-loop Adam in the last bits).
-  (f) fast      (b) with the fast preset: `trainer=cpu_fast` (bf16 autocast + channels-last) on a CPU,
+  (f) fast      (b) with the fast preset: `trainer=cpu_fast` (bf16 autocast + channels-last where the CPU has
+                native bf16, else fp32; the table's last lines say which path it took) on a CPU,
                 `trainer=gpu` (bf16, channels-last, TF32, torch.compile) on CUDA.
 
 After a warm-up, the variants run interleaved (a, b, c, e, f, a, b, c, e, f, ...) for --repeats rounds of
@@ -341,7 +342,8 @@ def bench_model(name: str, args, device: torch.device, tf32_default: tuple[bool,
                 rates[v].append(images / elapsed)
         load = other_load(busy, busy_seconds(), time.perf_counter() - started)
         use("a")
-    return {"rates": rates, "batch": cfg.data.batch_size, "load": load}
+        numerics = runners["f"].trainer.numerics  # the path the fast preset chose on this machine
+    return {"rates": rates, "batch": cfg.data.batch_size, "load": load, "fast_path": numerics}
 
 
 # -- (d) start-up ----------------------------------------------------------------------------------------
@@ -444,6 +446,10 @@ def print_table(results: dict, device: torch.device) -> None:
     print("|" + "|".join("---" for _ in head) + "|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    paths = {(r["fast_path"].precision, r["fast_path"].channels_last, r["fast_path"].note) for r in results.values()}
+    for precision, channels_last, note in sorted(paths, key=str):
+        print(f"(f) {fast} took {precision}{' + channels-last' if channels_last else ''}"
+              + (f": {note}" if note else ""))
     loads = [res["load"] for res in results.values() if res["load"] is not None]
     if loads and max(loads) > 0.2:
         print(f"warning: other processes used up to {max(loads):.1f} cores meanwhile; with {torch.get_num_threads()} "

@@ -77,7 +77,7 @@ class TrainerConfig:
     objective: str = "auto"  # a metric name from summary.json; auto = fid if evaluated, else the final loss
     objective_direction: str = "auto"  # minimize | maximize | auto (from the metric)
     resume: bool = False
-    precision: str = "fp32"  # fp32 (the paper's numerics) | bf16 (autocast on CPU and CUDA)
+    precision: str = "fp32"  # fp32 (the paper's numerics) | bf16 (autocast) | auto (bf16 where native, else fp32)
     channels_last: bool = False  # NHWC memory layout for the convolutional models
     compile: bool = False  # torch.compile the networks (slower on small CPUs; try it on GPUs)
     tf32: bool = False  # TF32 matmuls and convolutions on CUDA (ignored elsewhere)
@@ -107,7 +107,7 @@ def register_configs() -> None:
 
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
 DEVICE_PREFIXES = ("auto", "cpu", "cuda", "mps")
 
 

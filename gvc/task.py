@@ -118,7 +118,9 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         trainer.load_checkpoint(checkpoint)
         summary["resumed_from"] = {"epoch": trainer.state.epoch, "step": trainer.state.step}
         log.info("resuming %s from epoch %d, step %d", run_dir, trainer.state.epoch, trainer.state.step)
-    summary.update(family=trainer.model.family, params=trainer.model.parameter_counts(), device=str(trainer.device))
+    summary.update(family=trainer.model.family, params=trainer.model.parameter_counts(), device=str(trainer.device),
+                   numerics={"precision": trainer.numerics.precision, "channels_last": trainer.numerics.channels_last,
+                             "note": trainer.numerics.note})
     rundir.write_summary(run_dir, summary)
     log.info("%s (%s parameters) on %s -> %s", cfg.model.name, f"{summary['params']['total']:,}", trainer.device, run_dir)
     metrics: dict[str, float] = {}

@@ -24,6 +24,7 @@ from gvc import rundir
 from gvc.data import DeviceBatches, load_mnist, to_model_range
 from gvc.models import GAN, VAE, build_model
 from gvc.training.gan import GANStep
+from gvc.training.precision import choose_numeric_path, has_convolutions
 from gvc.training.vae import VAEStep, test_negative_elbo
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,10 @@ class Trainer:
         self.device = resolve_device(t.device)
         seed_everything(t.seed)
         self.model = make_model(cfg).to(self.device)
-        if t.channels_last:
+        self.numerics = choose_numeric_path(t.precision, t.channels_last, self.device, has_convolutions(self.model))
+        if self.numerics.note:
+            log.info(self.numerics.note)
+        if self.numerics.channels_last:
             self.model.to(memory_format=torch.channels_last)
         if self.device.type == "cuda":  # set both ways: cuDNN allows TF32 convolutions by default
             torch.backends.cuda.matmul.allow_tf32 = t.tf32
@@ -154,7 +158,7 @@ class Trainer:
         self.fixed_z = torch.randn(N_FIXED_SAMPLES, self.model.latent_dim,
                                    generator=torch.Generator().manual_seed(t.seed)).to(self.device)
         self.shuffle = torch.Generator(device=self.device).manual_seed(t.seed)
-        enabled = t.precision == "bf16"
+        enabled = self.numerics.precision == "bf16"
         self.autocast = lambda: torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
         step = GANStep if isinstance(self.model, GAN) else VAEStep
         self.step_fn = step(self.model, self.optimizers, self.autocast, compile=t.compile)
@@ -167,7 +171,7 @@ class Trainer:
         if d.subset is not None:
             train = train[: d.subset]  # the first N images: transparent, and nearly class-balanced
         to_device = lambda x: to_model_range(x.to(self.device), self.model.output_range).contiguous(
-            memory_format=torch.channels_last if self.cfg.trainer.channels_last else torch.contiguous_format)
+            memory_format=torch.channels_last if self.numerics.channels_last else torch.contiguous_format)
         test = None
         if isinstance(self.model, VAE):
             test = load_mnist(d.root, train=False, download=d.download).images
