@@ -4,7 +4,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from gvc.config import ConfigError, validate
-from tests.conftest import MODEL_NAMES, make_config
+from tests.conftest import MODEL_NAMES, ROOT, make_config
 
 PAPER = {  # model: (lr, batch size)
     "linear_gan": (2e-4, 128), "dcgan": (2e-4, 128), "linear_vae": (1e-4, 64), "conv_vae": (1e-4, 128),
@@ -64,7 +64,7 @@ def test_validate_names_the_bad_key(override, key):
         validate(make_config([override]))
 
 
-@pytest.mark.parametrize("sweep", ["demo", "paper", "grid", "optuna", "seeds"])
+@pytest.mark.parametrize("sweep", sorted(p.stem for p in (ROOT / "sweeps").glob("*.yaml")))
 def test_named_sweeps_compose(sweep):
     from hydra import compose, initialize_config_dir
 
@@ -78,3 +78,27 @@ def test_named_sweeps_compose(sweep):
     assert cfg.hydra.sweeper.params  # every named sweep sweeps something
     cfg = OmegaConf.masked_copy(cfg, ["model", "optimizer", "data", "trainer", "eval"])
     validate(cfg)
+
+
+@pytest.mark.parametrize("model", MODEL_NAMES)
+def test_short_budget_recipes_keep_the_paper_layers_and_change_only_training_settings(model):
+    paper, short = make_config([f"model={model}"]), make_config([f"experiment=short/{model}"])
+    validate(short)
+    assert short.model == paper.model  # the architecture, its widths and dropout: exactly the paper's
+    changed = {k for k in ("optimizer", "data") if short[k] != paper[k]}
+    assert changed and short.data.subset is None  # all 60,000 training images
+
+
+@pytest.mark.parametrize("sweep", ["demo", "equal_budget"])
+def test_equal_compute_sweeps_give_every_model_the_same_time_budget(sweep):
+    from hydra import compose, initialize_config_dir
+
+    from tests.conftest import CONF
+    from gvc.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        cfg = compose(config_name="config", overrides=[f"+sweeps={sweep}"], return_hydra_config=True)
+    recipes = cfg.hydra.sweeper.params.experiment.split(",")
+    assert sorted(r.removeprefix("short/") for r in recipes) == sorted(MODEL_NAMES)
+    assert cfg.trainer.time_budget_s > 0 and cfg.trainer.max_steps is None and cfg.data.subset is None
