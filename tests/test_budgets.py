@@ -20,6 +20,19 @@ def test_max_images_stops_after_the_step_that_reaches_it_and_marks_the_partial_e
     assert summary["images"] == 320 and summary["steps"] == 5 and summary["epochs"] == 2
 
 
+@pytest.mark.parametrize("budget", ["trainer.max_images=300", "trainer.time_budget_s=1", "trainer.max_steps=5"])
+def test_the_run_ends_with_samples_a_checkpoint_and_evaluation_whatever_the_budget(budget, tmp_path, mnist_root):
+    cfg = make_config([*SMALL, "trainer.epochs=100000", "trainer.sample_every=1000", "trainer.checkpoint_every=1000",
+                       budget, "eval=fast", "eval.enabled=true", "eval.n_samples=200", "eval.nll_images=50",
+                       "eval.iw_samples=2"])
+    run(cfg, tmp_path)
+    summary, history = rundir.read_summary(tmp_path), rundir.read_history(tmp_path)
+    assert summary["stopped_by"] == budget.split(".")[1].split("=")[0]
+    assert "fid" in summary["metrics"] and summary["objective"]["name"] == "fid"
+    assert max(rundir.sample_grids(tmp_path)) == history[-1]["epoch"]
+    assert rundir.read_checkpoint(tmp_path / rundir.CHECKPOINT)["step"] == summary["steps"]
+
+
 def test_max_images_is_deterministic(tmp_path, mnist_root):
     for name in ("a", "b"):
         run(make_config([*SMALL, "trainer.epochs=10", "trainer.max_images=300"]), tmp_path / name)

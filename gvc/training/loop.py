@@ -102,11 +102,8 @@ class TrainState:
     step: int = 0
     elapsed: float = 0.0  # training seconds so far, summed over resumed segments
     history: list[dict[str, float]] = field(default_factory=list)
+    images: int = 0  # training images seen, summed over resumed segments
     stopped_by: str | None = None  # the budget that ended training: one of BUDGETS
-
-    @property
-    def images(self) -> int:
-        return sum(int(row["images"]) for row in self.history)
 
 
 # The budgets that can end a run, in the order they are checked at the end of a step.
@@ -206,7 +203,8 @@ class Trainer:
         set_rng_state(ckpt["rng"])
         self.shuffle.set_state(ckpt["shuffle_rng"])
         self.fixed_z = ckpt["fixed_z"].to(self.device)
-        self.state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["elapsed"], list(ckpt["history"]))
+        self.state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["elapsed"], list(ckpt["history"]),
+                                images=sum(int(row["images"]) for row in ckpt["history"]))
 
     # -- outputs ---------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -226,7 +224,6 @@ class Trainer:
         names = self.step_fn.loss_names
         # Plain numbers in the step loop: a DictConfig read costs ~10 µs.
         log_every, max_steps, max_images, budget_s = t.log_every, t.max_steps, t.max_images, t.time_budget_s
-        images_before = state.images
         epoch_size = len(self.batches.data)
         self.model.train()
         while (stopped_by := self.budget_spent()) is None:
@@ -235,7 +232,7 @@ class Trainer:
             # Training time only: the budget clock stops for evaluation, samples and checkpoints (outside this epoch
             # loop). On CUDA the clock reads the host's time, which runs at most a few queued kernels ahead.
             deadline = None if budget_s is None else started + budget_s - state.elapsed
-            images_left = None if max_images is None else max_images - images_before
+            images_left = None if max_images is None else max_images - state.images
             totals = torch.zeros(len(names), device=self.device)
             seen = 0
             bar = tqdm(self.batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}", leave=False,
@@ -264,7 +261,7 @@ class Trainer:
             self._check_finite(epoch, means)
             state.elapsed += time.perf_counter() - started
             state.epoch = epoch
-            images_before += seen
+            state.images += seen
             row = {"epoch": epoch, "step": state.step, "elapsed_s": round(state.elapsed, 3), "images": seen,
                    "partial": int(seen < epoch_size), **means}
             if self.test_data is not None:
