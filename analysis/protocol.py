@@ -147,7 +147,9 @@ def departures_long(table: pd.DataFrame) -> pd.DataFrame:
             paper = _listing([s.show(p) for _, p in known]) if known else NOT_RECORDED
             rows.append({"model": model, "setting": s.name, "value": value, "paper": paper, "departs": departs,
                          "runs": len(pairs)})
-    return pd.DataFrame(rows, columns=LONG_COLUMNS)
+    out = pd.DataFrame(rows, columns=LONG_COLUMNS)
+    out["departs"] = pd.Series([r["departs"] for r in rows], index=out.index, dtype=object)  # True/False/None
+    return out
 
 
 def stopped_by(table: pd.DataFrame, model: str) -> str:
@@ -188,11 +190,11 @@ def departure_summary(table: pd.DataFrame) -> str:
     parts, unknown = [], []
     for s in SETTINGS:
         rows = long[long["setting"] == s.name]
-        departing = [m for m, d in zip(rows["model"], rows["departs"]) if d is True]
+        departing = [m for m, d in zip(rows["model"], rows["departs"]) if d is not None and bool(d)]
         if departing:
             who = "all models" if len(departing) == len(models) and len(models) > 1 else ", ".join(departing)
             parts.append(f"{s.name} ({who})")
-        if (rows["departs"].isna()).any():
+        if any(d is None for d in rows["departs"]):
             unknown.append(s.name)
     text = ("These runs depart from the paper's protocol in: " + "; ".join(parts) + "." if parts else
             "These runs follow the paper's protocol in every setting their configs record.")
