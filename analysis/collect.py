@@ -303,6 +303,28 @@ def _last(history: pd.DataFrame, column: str) -> float:
     return float(history[column].iloc[-1]) if column in history.columns and len(history) else math.nan
 
 
+def _sum(history: pd.DataFrame, column: str) -> float:
+    return float(history[column].sum()) if column in history.columns and len(history) else math.nan
+
+
+def epochs_trained(run: Run) -> float:
+    """Epochs of training data seen, counting a last epoch that a budget cut short by its share of a full epoch.
+
+    The size of a full epoch is read from the history (a row not marked partial) or from data.subset; if neither
+    tells it (a run that never finished its first epoch on the full set), NaN. Histories written before gvc
+    marked partial epochs count every epoch as full.
+    """
+    h = run.history
+    if "images" not in h.columns or h.empty:
+        return math.nan
+    partial = h["partial"].fillna(0).astype(bool) if "partial" in h.columns else pd.Series(False, index=h.index)
+    full = h.loc[~partial, "images"]
+    size = float(full.iloc[0]) if len(full) else to_float((run.config.get("data") or {}).get("subset"))
+    if not partial.any():
+        return float(len(h))
+    return float(len(full)) + float(h.loc[partial, "images"].sum()) / size if size > 0 else math.nan
+
+
 def _row(run: Run) -> dict[str, Any]:
     s = run.summary
     objective = s.get("objective") or {}
@@ -319,7 +341,10 @@ def _row(run: Run) -> dict[str, Any]:
         "images_per_s": to_float(s.get("images_per_s")), "device": s.get("device") or "",
         # Which budget ended the run (epochs, max_steps, max_images, time_budget_s); older gvc did not record it.
         "stopped_by": s.get("stopped_by") or "",
-        "images_seen": float(run.history["images"].sum()) if "images" in run.history.columns else math.nan,
+        "images_seen": to_float(s.get("images", _sum(run.history, "images"))),
+        "epochs_trained": epochs_trained(run),
+        # The numeric path training took (trainer.precision=auto chooses one); older gvc: the config's value.
+        "precision_used": (s.get("numerics") or {}).get("precision") or "",
         "started_at": s.get("started_at") or "", "finished_at": s.get("finished_at") or "",
     }
     for part, count in (s.get("params") or {}).items():

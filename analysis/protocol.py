@@ -76,11 +76,13 @@ def _budget(row: pd.Series) -> str | None:
 def _trained(row: pd.Series) -> float | None:
     if row.get("status") != COMPLETED:
         return None  # a run that stopped early is a failure, listed elsewhere, not a budget
-    return _get(row, "epochs")
+    # epochs of data seen (a partial last epoch by its share); where that is unknown, the epochs begun
+    return _get(row, "epochs_trained") if _get(row, "epochs_trained") is not None else _get(row, "epochs")
 
 
 def _precision(row: pd.Series) -> str | None:
-    precision = _get(row, "trainer.precision")
+    # the numeric path training took (trainer.precision=auto picks one and summary.json records it), else the config's
+    precision = _get(row, "precision_used") or _get(row, "trainer.precision")
     if precision is None:
         return None
     tf32 = _get(row, "trainer.tf32") is True and str(_get(row, "device") or "").startswith("cuda")
@@ -124,6 +126,11 @@ SETTINGS = (
 LONG_COLUMNS = ["model", "setting", "value", "paper", "departs", "runs"]
 
 
+def _span(values: list[float], show: Callable[[float], str]) -> str:
+    lo, hi = min(values), max(values)
+    return show(lo) if show(lo) == show(hi) else f"{show(lo)}–{show(hi)}"
+
+
 def _listing(values: list[str]) -> str:
     distinct = list(dict.fromkeys(values))
     return ", ".join(distinct[:MAX_VALUES]) + (", …" if len(distinct) > MAX_VALUES else "")
@@ -140,8 +147,11 @@ def departures_long(table: pd.DataFrame) -> pd.DataFrame:
             known = [(v, p) for v, p in pairs if p is not None]
             departs = any(not s.agrees(v, p) for v, p in known) if known else None
             if s.name == "epochs trained" and pairs:  # a range reads better than a list of epoch counts
-                lo, hi = min(float(v) for v, _ in pairs), max(float(v) for v, _ in pairs)
-                value = fmt(lo) if lo == hi else f"{fmt(lo)}–{fmt(hi)}"
+                value = _span([float(v) for v, _ in pairs], lambda x: fmt(x, 3))
+                images = [float(i) for i in runs.loc[runs["status"] == COMPLETED, "images_seen"].dropna()] \
+                    if "images_seen" in runs.columns else []
+                if images:
+                    value += f" ({_span(images, lambda x: f'{x:,.0f}')} images)"
             else:
                 value = _listing([s.show(v) for v, _ in pairs]) if pairs else NOT_RECORDED
             paper = _listing([s.show(p) for _, p in known]) if known else NOT_RECORDED

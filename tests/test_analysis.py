@@ -50,9 +50,10 @@ def make_run(path: Path, model: str, *, lr: float = 2e-4, batch_size: int = 128,
              final: dict | None = None, objective: str = "fid", epochs: int = 4, history: bool = True,
              fid_history: dict[int, float] | None = None, samples: bool = True, checkpoint: bool = False,
              optimizer: dict | None = None, data: dict | None = None, trainer: dict | None = None,
-             stopped_by: str | None = None) -> Path:
+             stopped_by: str | None = None, last_images: int | None = None) -> Path:
     """A run directory as gvc writes it (through gvc.rundir), with made-up numbers. optimizer, data and trainer
-    update those config sections; stopped_by is written to summary.json only when given (older gvc had none)."""
+    update those config sections; stopped_by (with the images count) is written to summary.json only when given
+    (older gvc had neither); last_images makes the last epoch a partial one of that many images."""
     config = {"model": MODEL_CONFIGS[model],
               "optimizer": {"name": "adam", "lr": lr, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
                             **(optimizer or {})},
@@ -69,6 +70,8 @@ def make_run(path: Path, model: str, *, lr: float = 2e-4, batch_size: int = 128,
     if history:
         for e in range(1, epochs + 1):
             row = {"epoch": e, "step": 10 * e, "elapsed_s": 2.0 * e, "images": 1280}
+            if last_images is not None:
+                row.update(images=last_images if e == epochs else 1280, partial=int(e == epochs))
             row.update({name: 1.0 + 0.1 * seed + 1.0 / e for name in losses})
             if fid_history and e in fid_history:
                 row["fid"] = fid_history[e]
@@ -98,7 +101,7 @@ def make_run(path: Path, model: str, *, lr: float = 2e-4, batch_size: int = 128,
                 "train_time_s": 2.0 * epochs, "wall_time_s": 2.5 * epochs, "images_per_s": 640.0,
             })
             if stopped_by is not None:
-                summary["stopped_by"] = stopped_by
+                summary.update(stopped_by=stopped_by, images=sum(row["images"] for row in rows))
         rundir.write_summary(path, summary)
     return path
 
@@ -309,17 +312,21 @@ def test_departures_from_the_paper_come_from_the_configs(tmp_path):
     # dcgan: the demo's recipe (beta1 0.5, batch 32, a time budget, bf16); conv_vae: paper settings, 3 epochs
     for seed in (0, 1):
         make_run(tmp_path / f"g{seed}", "dcgan", seed=seed, batch_size=32, metrics={"fid": 1.0}, epochs=2,
-                 samples=False, stopped_by="time_budget_s", data={"subset": 10000},
+                 samples=False, stopped_by="time_budget_s", data={"subset": 10000}, last_images=320 * (seed + 1),
                  trainer={"epochs": 100, "time_budget_s": 600, "precision": "bf16"})
-    make_run(tmp_path / "v0", "conv_vae", lr=1e-4, batch_size=128, metrics={"fid": 1.0}, epochs=3, samples=False,
-             optimizer={"beta1": 0.9}, trainer={"precision": "fp32"}, stopped_by="epochs")
+    vae = make_run(tmp_path / "v0", "conv_vae", lr=1e-4, batch_size=128, metrics={"fid": 1.0}, epochs=3,
+                   samples=False, optimizer={"beta1": 0.9}, trainer={"precision": "auto"}, stopped_by="epochs")
+    summary = rundir.read_summary(vae)  # precision=auto: the path training took is what counts
+    rundir.write_summary(vae, {**summary, "numerics": {"precision": "fp32", "channels_last": False, "note": ""}})
     t = collect([tmp_path]).table
     long = departures_long(t).set_index(["model", "setting"])
     assert long.loc[("dcgan", "learning rate"), "departs"] is False  # 2e-4 is DCGAN's paper value
     assert long.loc[("dcgan", "batch size"), ["value", "paper", "departs"]].tolist() == ["32", "128", True]
     assert long.loc[("dcgan", "Adam betas"), ["value", "departs"]].tolist() == ["(0.5, 0.999)", True]
     assert long.loc[("dcgan", "training budget"), "value"] == "epochs=100, time_budget_s=600"
-    assert long.loc[("dcgan", "epochs trained"), ["value", "departs"]].tolist() == ["2", True]
+    # one full epoch of 1280 images, then a quarter (seed 0) or a half (seed 1) of one, cut short by the budget
+    assert long.loc[("dcgan", "epochs trained"), ["value", "departs"]].tolist() == ["1.25–1.5 (1,600–1,920 images)",
+                                                                                    True]
     assert long.loc[("dcgan", "training data"), "value"] == "first 10000 images"
     assert long.loc[("dcgan", "precision"), ["value", "departs"]].tolist() == ["bf16", True]
     for setting in ("learning rate", "batch size", "optimizer", "Adam betas", "weight decay", "training data",
@@ -329,7 +336,9 @@ def test_departures_from_the_paper_come_from_the_configs(tmp_path):
     wide = departures_table(t)
     assert "optimizer" not in wide.index and "learning rate" not in wide.index  # nobody departs there
     assert wide.loc["batch size", "dcgan"] == "32 (paper: 128)" and wide.loc["batch size", "conv_vae"] == "128 (as paper)"
-    assert wide.loc["epochs trained", "dcgan"] == "2 (paper: 100); stopped by time_budget_s (2)"
+    assert wide.loc["epochs trained", "dcgan"] == ("1.25–1.5 (1,600–1,920 images) (paper: 100); "
+                                                   "stopped by time_budget_s (2)")
+    assert wide.loc["epochs trained", "conv_vae"] == "3 (3,840 images) (paper: 100); stopped by epochs (1)"
     summary = departure_summary(t)
     assert "batch size (dcgan)" in summary and "training budget (all models)" in summary
     assert "Not recorded" not in summary
