@@ -164,8 +164,9 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
                       "only the real-data floor frames the models."))
     blank = learned_nothing(t)
     if blank:
-        b.append(Text(f"**{', '.join(blank)}: mean FID no better than uniform noise's — "
-                      f"{'this model' if len(blank) == 1 else 'these models'} learned nothing visible at this budget.**"))
+        who = "this model" if len(blank) == 1 else "these models"
+        b.append(Text(f"**{', '.join(blank)}: mean FID no better than uniform noise's — {who} learned nothing "
+                      "visible at this budget.**"))
     return b
 
 

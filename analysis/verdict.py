@@ -67,8 +67,9 @@ def verdict_numbers(table: pd.DataFrame) -> pd.DataFrame:
             rows.append({"row": label, "kind": kind, "metric": h.label, "key": column, **stats})
         for model in models:
             runs = done[done["model"] == model]
-            if h.vae_only and not (runs.get("family", pd.Series(dtype=str)) == "vae").any():
-                continue
+            families = table.loc[table["model"] == model, "family"] if "family" in table.columns else pd.Series(dtype=object)
+            if h.vae_only and not (families == "vae").any():
+                continue  # a GAN's ELBO does not exist: its cell stays "n/a"
             # per model, the first key its runs measured: never a mean over two different measurements
             key = next((k for k in keys if runs[k].notna().any()), keys[0])
             rows.append({"row": model, "kind": "model", "metric": h.label, "key": key, **_numbers(runs[key])})

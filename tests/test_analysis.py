@@ -335,7 +335,8 @@ def test_departures_from_the_paper_come_from_the_configs(tmp_path):
     assert long.loc[("conv_vae", "training budget"), ["value", "departs"]].tolist() == ["epochs=3", True]
     wide = departures_table(t)
     assert "optimizer" not in wide.index and "learning rate" not in wide.index  # nobody departs there
-    assert wide.loc["batch size", "dcgan"] == "32 (paper: 128)" and wide.loc["batch size", "conv_vae"] == "128 (as paper)"
+    assert wide.loc["batch size", "dcgan"] == "32 (paper: 128)"
+    assert wide.loc["batch size", "conv_vae"] == "128 (as paper)"
     assert wide.loc["epochs trained", "dcgan"] == ("1.25–1.5 (1,600–1,920 images) (paper: 100); "
                                                    "stopped by time_budget_s (2)")
     assert wide.loc["epochs trained", "conv_vae"] == "3 (3,840 images) (paper: 100); stopped by epochs (1)"
@@ -382,7 +383,8 @@ def test_report_leads_with_samples_and_verdict_and_tables_scroll(verdict_runs, t
     assert ".scroll { overflow-x: auto; }" in page
     assert body.count("<table>") == body.count('<div class="scroll"><table>') > 3
     md = (report / "report.md").read_text()
-    assert md.index("## At a glance") < md.index("![Final samples") < md.index("| uniform noise |") < md.index("## Runs")
+    lead = [md.index(marker) for marker in ("## At a glance", "![Final samples", "| uniform noise |", "## Runs")]
+    assert lead == sorted(lead)
     assert md.count("![Final samples") == 1 and page.count('id="samples-final"') == 1  # shown once
     assert html_lib.escape("dcgan: ") in page  # the samples' sources name the runs per model
 
@@ -404,8 +406,9 @@ def test_report_fits_the_page_in_a_real_browser(verdict_runs, tmp_path):
               ".join(','));</script></body>")
     probe.write_text((report / "report.html").read_text().replace("</body>", script))
     with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                               "--disable-component-update", "--disable-sync", "--no-first-run",
+        done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                               "--no-first-run",
                                f"--user-data-dir={profile}", "--window-size=800,1200", "--dump-dom", probe.as_uri()],
                               capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
