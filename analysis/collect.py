@@ -311,8 +311,8 @@ def epochs_trained(run: Run) -> float:
     """Epochs of training data seen, counting a last epoch that a budget cut short by its share of a full epoch.
 
     The size of a full epoch is read from the history (a row not marked partial) or from data.subset; if neither
-    tells it (a run that never finished its first epoch on the full set), NaN. Histories written before gvc
-    marked partial epochs count every epoch as full.
+    tells it (a run that never finished its first epoch on the full set), NaN: the run's row then says its last
+    epoch was partial. Histories written before gvc marked partial epochs count every epoch as full.
     """
     h = run.history
     if "images" not in h.columns or h.empty:
@@ -343,6 +343,8 @@ def _row(run: Run) -> dict[str, Any]:
         "stopped_by": s.get("stopped_by") or "",
         "images_seen": to_float(s.get("images", _sum(run.history, "images"))),
         "epochs_trained": epochs_trained(run),
+        # 1 if a budget cut the last epoch short (history's `partial`), 0 if not, NaN where the history predates it
+        "last_epoch_partial": _last(run.history, "partial"),
         # The numeric path training took (trainer.precision=auto chooses one); older gvc: the config's value.
         "precision_used": (s.get("numerics") or {}).get("precision") or "",
         "started_at": s.get("started_at") or "", "finished_at": s.get("finished_at") or "",

@@ -73,11 +73,22 @@ def _budget(row: pd.Series) -> str | None:
     return ", ".join(limits)
 
 
-def _trained(row: pd.Series) -> float | None:
+def _trained(row: pd.Series) -> float | str | None:
+    """Epochs of data seen (a partial last epoch by its share); where that share is unknown (a partial epoch on a
+    training set of unrecorded size) the text '<E', E the epochs begun."""
     if row.get("status") != COMPLETED:
         return None  # a run that stopped early is a failure, listed elsewhere, not a budget
-    # epochs of data seen (a partial last epoch by its share); where that is unknown, the epochs begun
-    return _get(row, "epochs_trained") if _get(row, "epochs_trained") is not None else _get(row, "epochs")
+    if _get(row, "epochs_trained") is not None:
+        return float(_get(row, "epochs_trained"))
+    begun = _get(row, "epochs")
+    if begun is None:
+        return None
+    return f"<{fmt(begun)}" if _get(row, "last_epoch_partial") == 1 else float(begun)
+
+
+def _trained_enough(trained: float | str, paper: float) -> bool:
+    # '<E' is fewer than E epochs: enough only if E - 1 full epochs already are
+    return float(trained[1:]) - 1 >= paper if isinstance(trained, str) else float(trained) >= paper
 
 
 def _precision(row: pd.Series) -> str | None:
@@ -119,7 +130,7 @@ SETTINGS = (
             agrees=lambda a, b: _close(a[0], b[0]) and _close(a[1], b[1]), show=_show_betas),
     Setting("weight decay", lambda r: _get(r, "optimizer.weight_decay"), lambda r: PAPER_WEIGHT_DECAY),
     Setting("training budget", _budget, lambda r: f"epochs={PAPER_EPOCHS}", agrees=lambda a, b: a == b),
-    Setting("epochs trained", _trained, lambda r: PAPER_EPOCHS, agrees=lambda a, b: float(a) >= float(b)),
+    Setting("epochs trained", _trained, lambda r: PAPER_EPOCHS, agrees=_trained_enough),
     Setting("training data", _subset, lambda r: "full training set", agrees=lambda a, b: a == b),
     Setting("precision", _precision, lambda r: PAPER_PRECISION, agrees=lambda a, b: a == b),
 )
@@ -147,7 +158,9 @@ def departures_long(table: pd.DataFrame) -> pd.DataFrame:
             known = [(v, p) for v, p in pairs if p is not None]
             departs = any(not s.agrees(v, p) for v, p in known) if known else None
             if s.name == "epochs trained" and pairs:  # a range reads better than a list of epoch counts
-                value = _span([float(v) for v, _ in pairs], lambda x: fmt(x, 3))
+                numbers = [v for v, _ in pairs if not isinstance(v, str)]
+                value = (_span(numbers, lambda x: fmt(x, 3)) if len(numbers) == len(pairs) else
+                         _listing([v if isinstance(v, str) else fmt(v, 3) for v, _ in pairs]))
                 images = [float(i) for i in runs.loc[runs["status"] == COMPLETED, "images_seen"].dropna()] \
                     if "images_seen" in runs.columns else []
                 if images:

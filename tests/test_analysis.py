@@ -345,6 +345,16 @@ def test_departures_from_the_paper_come_from_the_configs(tmp_path):
     assert "Not recorded" not in summary
 
 
+def test_a_partial_first_epoch_of_unknown_size_is_fewer_than_one_epoch(tmp_path):
+    from analysis.protocol import departures_long
+
+    # a time budget ended the first epoch on the full training set, whose size no run records
+    make_run(tmp_path / "g", "dcgan", metrics={"fid": 1.0}, epochs=1, last_images=640, samples=False,
+             stopped_by="time_budget_s", trainer={"time_budget_s": 300})
+    long = departures_long(collect([tmp_path]).table).set_index(["model", "setting"])
+    assert long.loc[("dcgan", "epochs trained"), ["value", "departs"]].tolist() == ["<1 (640 images)", True]
+
+
 def test_runs_from_an_older_gvc_build_a_report(tmp_path):
     """No noise_<metric>, no stopped_by, no trainer.precision, Adam betas as one list: 'not measured' or
     'not recorded', never an error or a guess."""
