@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.artifact import Artifact
+from analysis.conclusions import REAL_DATA
 from analysis.tables import FLOOR_ROW, NOISE_ROW, fmt, to_markdown
 
 
@@ -88,7 +89,7 @@ def html_table(frame: pd.DataFrame, index: bool = False) -> str:
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-REFERENCE_ROWS = (NOISE_ROW, FLOOR_ROW)
+REFERENCE_ROWS = (NOISE_ROW, FLOOR_ROW, REAL_DATA)
 WRAP_AFTER = 40  # characters: shorter cells (numbers, "mean ± std (n)") never wrap, the box scrolls instead
 
 

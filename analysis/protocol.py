@@ -142,6 +142,26 @@ def _span(values: list[float], show: Callable[[float], str]) -> str:
     return show(lo) if show(lo) == show(hi) else f"{show(lo)}–{show(hi)}"
 
 
+def _trained_text(runs: pd.DataFrame, trained: list[float | str]) -> tuple[str, str]:
+    """('1.25–1.5', ' (1,600–1,920 images)'): epochs of data seen by completed runs (see _trained), and the images
+    they saw ('' where not recorded)."""
+    numbers = [v for v in trained if not isinstance(v, str)]
+    epochs = (_span(numbers, lambda x: fmt(x, 3)) if len(numbers) == len(trained) else
+              _listing([v if isinstance(v, str) else fmt(v, 3) for v in trained]))
+    done = runs[runs["status"] == COMPLETED]
+    images = [float(i) for i in done["images_seen"].dropna()] if "images_seen" in done.columns else []
+    return epochs, (f" ({_span(images, lambda x: f'{x:,.0f}')} images)" if images else "")
+
+
+def epochs_trained_text(table: pd.DataFrame) -> str:
+    """How long the completed runs in `table` trained, e.g. '<1 epoch (192–12,480 images)'; '' if unknown."""
+    trained = [v for v in (_trained(r) for _, r in table.iterrows()) if v is not None]
+    if not trained:
+        return ""
+    epochs, images = _trained_text(table, trained)
+    return f"{epochs} epoch{'' if epochs in ('1', '<1') else 's'}{images}"
+
+
 def _listing(values: list[str]) -> str:
     distinct = list(dict.fromkeys(values))
     return ", ".join(distinct[:MAX_VALUES]) + (", …" if len(distinct) > MAX_VALUES else "")
@@ -158,13 +178,7 @@ def departures_long(table: pd.DataFrame) -> pd.DataFrame:
             known = [(v, p) for v, p in pairs if p is not None]
             departs = any(not s.agrees(v, p) for v, p in known) if known else None
             if s.name == "epochs trained" and pairs:  # a range reads better than a list of epoch counts
-                numbers = [v for v, _ in pairs if not isinstance(v, str)]
-                value = (_span(numbers, lambda x: fmt(x, 3)) if len(numbers) == len(pairs) else
-                         _listing([v if isinstance(v, str) else fmt(v, 3) for v, _ in pairs]))
-                images = [float(i) for i in runs.loc[runs["status"] == COMPLETED, "images_seen"].dropna()] \
-                    if "images_seen" in runs.columns else []
-                if images:
-                    value += f" ({_span(images, lambda x: f'{x:,.0f}')} images)"
+                value = "".join(_trained_text(runs, [v for v, _ in pairs]))
             else:
                 value = _listing([s.show(v) for v, _ in pairs]) if pairs else NOT_RECORDED
             paper = _listing([s.show(p) for _, p in known]) if known else NOT_RECORDED

@@ -31,12 +31,12 @@ from analysis.artifact import Artifact
 from analysis.collect import Collection, collect, default_inputs
 from analysis.conclusions import paper_claims
 from analysis.document import Block, Bullets, Heading, Image, Table, Text, anchor, to_html, to_md
-from analysis.protocol import departure_summary, departures_long, departures_table
+from analysis.protocol import departure_summary, departures_long, departures_table, epochs_trained_text
 from analysis.stats import expected_best_of_n
 from analysis.tables import (COMPLETED, completed_objectives, models_in_order, objective_directions, objective_frame,
                              overview_table, problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
                              to_markdown)
-from analysis.verdict import learned_nothing, verdict_numbers, verdict_table
+from analysis.verdict import no_better_than_noise, verdict_numbers, verdict_table
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +162,11 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
     if not (numbers["kind"] == "noise").any() or not numbers.loc[numbers["kind"] == "noise", "n"].any():
         b.append(Text("Uniform noise was not measured by these runs (they predate gvc's `noise_<metric>` keys), so "
                       "only the real-data floor frames the models."))
-    blank = learned_nothing(t)
+    blank = no_better_than_noise(t)
     if blank:
-        who = "this model" if len(blank) == 1 else "these models"
-        b.append(Text(f"**{', '.join(blank)}: mean FID no better than uniform noise's — {who} learned nothing "
-                      "visible at this budget.**"))
+        b.append(Text(f"**{', '.join(blank)}: mean FID no better than uniform noise's.** By FID, "
+                      f"{'this model is' if len(blank) == 1 else 'these models are'} not yet told apart from noise at "
+                      "this budget; the samples above and the other columns show how far each got."))
     return b
 
 
@@ -248,11 +248,9 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
         b += [Heading(3, claim.claim), Text(f"*{claim.question}* **Verdict: {claim.verdict}.**")]
         if claim.evidence:
             b.append(Table(pd.DataFrame([vars(e) for e in claim.evidence])))
-    epochs = t.loc[t["status"] == COMPLETED, "epochs"].dropna()
-    if len(epochs):
-        span = f"{int(epochs.min())}" if epochs.min() == epochs.max() else f"{int(epochs.min())}–{int(epochs.max())}"
-        b.append(Text(f"These verdicts describe these runs only: the completed runs trained for {span} "
-                      f"epoch{'s' if epochs.max() != 1 else ''}."))
+    trained = epochs_trained_text(t)
+    if trained:
+        b.append(Text(f"These verdicts describe these runs only: the completed runs trained for {trained}."))
 
     figs = [a for a in artifacts if a.section == "figures"]
     images = [a for a in artifacts if a.section == "images"]  # the lead's samples are shown once, at the top

@@ -112,8 +112,8 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def learned_nothing(table: pd.DataFrame) -> list[str]:
-    """Models whose mean FID is no better than uniform noise's: they learned nothing visible."""
+def no_better_than_noise(table: pd.DataFrame) -> list[str]:
+    """Models whose mean FID is no better than uniform noise's: by FID, not yet told apart from noise."""
     numbers = verdict_numbers(table)
     fid = numbers[numbers["metric"] == "FID"].set_index("row")
     if NOISE_ROW not in fid.index or not fid.loc[NOISE_ROW, "n"]:

@@ -278,7 +278,7 @@ def test_verdict_numbers_are_the_runs_mean_and_std(verdict_runs):
 
 
 def test_verdict_table_frames_models_between_noise_and_real_data(verdict_runs):
-    from analysis.verdict import learned_nothing, verdict_table
+    from analysis.verdict import no_better_than_noise, verdict_table
 
     table = collect([verdict_runs]).table
     v = verdict_table(table)
@@ -290,10 +290,10 @@ def test_verdict_table_frames_models_between_noise_and_real_data(verdict_runs):
     assert v.loc["conv_vae", "recall"] == "0.9 (n=1)"  # one of two runs measured it: no spread, n shown
     assert v.loc["uniform noise", "FID"] == "1115" and v.loc["real data (floor)", "FID"] == "2.8"
     assert v.loc["dcgan", "test −ELBO (nats)"] == "n/a" and v.loc["uniform noise", "test −ELBO (nats)"] == "n/a"
-    assert learned_nothing(table) == []
+    assert no_better_than_noise(table) == []
     worse = table.copy()
     worse.loc[worse["model"] == "dcgan", "fid"] = 2000.0
-    assert learned_nothing(worse) == ["dcgan"]
+    assert no_better_than_noise(worse) == ["dcgan"]
 
 
 def test_verdict_of_one_subset_of_runs_uses_only_those_runs(verdict_runs):
@@ -307,7 +307,7 @@ def test_verdict_of_one_subset_of_runs_uses_only_those_runs(verdict_runs):
 
 
 def test_departures_from_the_paper_come_from_the_configs(tmp_path):
-    from analysis.protocol import departure_summary, departures_long, departures_table
+    from analysis.protocol import departure_summary, departures_long, departures_table, epochs_trained_text
 
     # dcgan: the demo's recipe (beta1 0.5, batch 32, a time budget, bf16); conv_vae: paper settings, 3 epochs
     for seed in (0, 1):
@@ -340,19 +340,22 @@ def test_departures_from_the_paper_come_from_the_configs(tmp_path):
     assert wide.loc["epochs trained", "dcgan"] == ("1.25–1.5 (1,600–1,920 images) (paper: 100); "
                                                    "stopped by time_budget_s (2)")
     assert wide.loc["epochs trained", "conv_vae"] == "3 (3,840 images) (paper: 100); stopped by epochs (1)"
+    assert epochs_trained_text(t) == "1.25–3 epochs (1,600–3,840 images)"
     summary = departure_summary(t)
     assert "batch size (dcgan)" in summary and "training budget (all models)" in summary
     assert "Not recorded" not in summary
 
 
 def test_a_partial_first_epoch_of_unknown_size_is_fewer_than_one_epoch(tmp_path):
-    from analysis.protocol import departures_long
+    from analysis.protocol import departures_long, epochs_trained_text
 
     # a time budget ended the first epoch on the full training set, whose size no run records
     make_run(tmp_path / "g", "dcgan", metrics={"fid": 1.0}, epochs=1, last_images=640, samples=False,
              stopped_by="time_budget_s", trainer={"time_budget_s": 300})
-    long = departures_long(collect([tmp_path]).table).set_index(["model", "setting"])
+    table = collect([tmp_path]).table
+    long = departures_long(table).set_index(["model", "setting"])
     assert long.loc[("dcgan", "epochs trained"), ["value", "departs"]].tolist() == ["<1 (640 images)", True]
+    assert epochs_trained_text(table) == "<1 epoch (640 images)"  # what the report's conclusions say
 
 
 def test_runs_from_an_older_gvc_build_a_report(tmp_path):
