@@ -96,7 +96,7 @@ def _precision(row: pd.Series) -> str | None:
     precision = _get(row, "precision_used") or _get(row, "trainer.precision")
     if precision is None:
         return None
-    tf32 = _get(row, "trainer.tf32") is True and str(_get(row, "device") or "").startswith("cuda")
+    tf32 = bool(_get(row, "trainer.tf32")) and str(_get(row, "device") or "").startswith("cuda")  # CUDA only
     return f"{precision} + TF32 matmuls" if tf32 else str(precision)
 
 

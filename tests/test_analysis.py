@@ -346,6 +346,19 @@ def test_departures_from_the_paper_come_from_the_configs(tmp_path):
     assert "Not recorded" not in summary
 
 
+def test_precision_departure_is_the_numeric_path_taken():
+    from analysis.protocol import SETTINGS
+
+    [precision] = [s for s in SETTINGS if s.name == "precision"]
+    row = pd.Series({"trainer.precision": "auto", "precision_used": "bf16", "trainer.tf32": np.bool_(False)})
+    assert precision.value(row) == "bf16"  # what auto chose, from summary.json
+    gpu = pd.Series({"trainer.precision": "fp32", "precision_used": "", "trainer.tf32": np.bool_(True),
+                     "device": "cuda:0"})
+    assert precision.value(gpu) == "fp32 + TF32 matmuls" and not precision.agrees(precision.value(gpu), "fp32")
+    assert precision.value(gpu.drop("device")) == "fp32"  # TF32 does nothing on a CPU
+    assert precision.value(pd.Series({"data.batch_size": 64})) is None  # an older gvc: not recorded
+
+
 def test_a_partial_first_epoch_of_unknown_size_is_fewer_than_one_epoch(tmp_path):
     from analysis.protocol import departures_long, epochs_trained_text
 
