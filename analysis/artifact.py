@@ -13,7 +13,7 @@ class Artifact:
     path: Path
     title: str
     caption: str
-    section: str = "figures"
+    section: str = "figures"  # "figures", "images", or "lead" (the report's opening, shown once at the top)
 
 
 def save(fig: Figure, path: Path) -> Path:

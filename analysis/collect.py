@@ -31,7 +31,9 @@ NOT_HYPERPARAMETERS = frozenset({
 })
 # Keys a family's training never reads (GANs are not evaluated on test images): not swept for that family.
 UNUSED_BY_FAMILY = {"gan": frozenset({"data.test_subset"})}
-FLOOR_PREFIX = "floor_"
+FLOOR_PREFIX = "floor_"  # the metric between real images: what a perfect model would reach
+NOISE_PREFIX = "noise_"  # the metric for uniform-noise images: what a model that learned nothing reaches
+REFERENCE_PREFIXES = (FLOOR_PREFIX, NOISE_PREFIX)
 SKIP_DIRS = frozenset({rundir.SAMPLES, "checkpoints", "__pycache__"})
 
 
@@ -131,9 +133,10 @@ class Collection:
     table: pd.DataFrame  # one row per run
     history: pd.DataFrame  # one row per (run, epoch)
     inputs: list[Path]
-    metric_names: list[str] = field(default_factory=list)  # from summary.metrics, floors excluded
+    metric_names: list[str] = field(default_factory=list)  # from summary.metrics, floor and noise excluded
     loss_names: list[str] = field(default_factory=list)  # from summary.final, not also a metric
     floor_names: list[str] = field(default_factory=list)
+    noise_names: list[str] = field(default_factory=list)  # noise_<metric>; absent in runs made before gvc had it
     param_names: list[str] = field(default_factory=list)  # flattened config keys
     history_metric_names: list[str] = field(default_factory=list)  # per-epoch evaluated metrics
 
@@ -300,6 +303,28 @@ def _last(history: pd.DataFrame, column: str) -> float:
     return float(history[column].iloc[-1]) if column in history.columns and len(history) else math.nan
 
 
+def _sum(history: pd.DataFrame, column: str) -> float:
+    return float(history[column].sum()) if column in history.columns and len(history) else math.nan
+
+
+def epochs_trained(run: Run) -> float:
+    """Epochs of training data seen, counting a last epoch that a budget cut short by its share of a full epoch.
+
+    The size of a full epoch is read from the history (a row not marked partial) or from data.subset; if neither
+    tells it (a run that never finished its first epoch on the full set), NaN: the run's row then says its last
+    epoch was partial. Histories written before gvc marked partial epochs count every epoch as full.
+    """
+    h = run.history
+    if "images" not in h.columns or h.empty:
+        return math.nan
+    partial = h["partial"].fillna(0).astype(bool) if "partial" in h.columns else pd.Series(False, index=h.index)
+    full = h.loc[~partial, "images"]
+    size = float(full.iloc[0]) if len(full) else to_float((run.config.get("data") or {}).get("subset"))
+    if not partial.any():
+        return float(len(h))
+    return float(len(full)) + float(h.loc[partial, "images"].sum()) / size if size > 0 else math.nan
+
+
 def _row(run: Run) -> dict[str, Any]:
     s = run.summary
     objective = s.get("objective") or {}
@@ -314,6 +339,14 @@ def _row(run: Run) -> dict[str, Any]:
         "steps": to_float(s.get("steps", _last(run.history, "step"))),
         "train_time_s": to_float(s.get("train_time_s")), "wall_time_s": to_float(s.get("wall_time_s")),
         "images_per_s": to_float(s.get("images_per_s")), "device": s.get("device") or "",
+        # Which budget ended the run (epochs, max_steps, max_images, time_budget_s); older gvc did not record it.
+        "stopped_by": s.get("stopped_by") or "",
+        "images_seen": to_float(s.get("images", _sum(run.history, "images"))),
+        "epochs_trained": epochs_trained(run),
+        # 1 if a budget cut the last epoch short (history's `partial`), 0 if not, NaN where the history predates it
+        "last_epoch_partial": _last(run.history, "partial"),
+        # The numeric path training took (trainer.precision=auto chooses one); older gvc: the config's value.
+        "precision_used": (s.get("numerics") or {}).get("precision") or "",
         "started_at": s.get("started_at") or "", "finished_at": s.get("finished_at") or "",
     }
     for part, count in (s.get("params") or {}).items():
@@ -365,8 +398,9 @@ def _tabulate(runs: list[Run], inputs: list[Path]) -> Collection:
             if name not in loss_names:
                 loss_names.append(name)
     floors = [m for m in metric_names if m.startswith(FLOOR_PREFIX)]
-    metric_names = [m for m in metric_names if m not in floors]
-    loss_names = [n for n in loss_names if n not in metric_names and n not in floors]
+    noises = [m for m in metric_names if m.startswith(NOISE_PREFIX)]
+    metric_names = [m for m in metric_names if not m.startswith(REFERENCE_PREFIXES)]
+    loss_names = [n for n in loss_names if n not in metric_names and not n.startswith(REFERENCE_PREFIXES)]
     params = sorted({k for r in runs for k in flatten(r.config)})
     histories = []
     for r in runs:
@@ -380,7 +414,7 @@ def _tabulate(runs: list[Run], inputs: list[Path]) -> Collection:
     history_metrics = [c for c in history.columns
                        if c not in ("run", "model", "family", *BOOKKEEPING, *LOSS_COLUMNS)]
     return Collection(runs=runs, table=table, history=history, inputs=inputs, metric_names=metric_names,
-                      loss_names=loss_names, floor_names=floors, param_names=params,
+                      loss_names=loss_names, floor_names=floors, noise_names=noises, param_names=params,
                       history_metric_names=history_metrics)
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.artifact import Artifact
-from analysis.tables import fmt, to_markdown
+from analysis.conclusions import REAL_DATA
+from analysis.tables import FLOOR_ROW, NOISE_ROW, fmt, to_markdown
 
 
 @dataclass
@@ -78,12 +79,22 @@ def inline(text: str) -> str:
 
 
 def html_table(frame: pd.DataFrame, index: bool = False) -> str:
+    """A table inside a box that scrolls sideways, so a wide table never runs off the page; the uniform-noise
+    and real-data reference rows are styled apart from the model rows they frame."""
     if index:
         frame = frame.reset_index()
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False))
+    body = "".join(("<tr class=\"ref\">" if len(row) and row[0] in REFERENCE_ROWS else "<tr>")
+                   + "".join(_cell(fmt(v)) for v in row) + "</tr>" for row in frame.itertuples(index=False))
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+REFERENCE_ROWS = (NOISE_ROW, FLOOR_ROW, REAL_DATA)
+WRAP_AFTER = 40  # characters: shorter cells (numbers, "mean ± std (n)") never wrap, the box scrolls instead
+
+
+def _cell(text: str) -> str:
+    return f'<td class="wrap">{html.escape(text)}</td>' if len(text) > WRAP_AFTER else f"<td>{html.escape(text)}</td>"
 
 
 def data_uri(path: Path) -> str:
@@ -95,8 +106,10 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width:
        padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { border-bottom: 2px solid #ddd; padding-bottom: .3em; } h2 { border-bottom: 1px solid #eee; margin-top: 2em; }
 table { border-collapse: collapse; font-size: 13px; margin: .6em 0; }
-th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; white-space: nowrap; }
+td.wrap { white-space: normal; min-width: 16em; }
 th { background: #f4f4f4; } tr:nth-child(even) td { background: #fafafa; }
+tr.ref td { background: #eef3f8; color: #445; font-style: italic; }
 .scroll { overflow-x: auto; } figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 14px; color: #444; max-width: 900px; } code { background: #f4f4f4; padding: 0 3px; }
 nav ul { columns: 2; font-size: 14px; }

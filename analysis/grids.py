@@ -193,7 +193,7 @@ def final_samples(collection: Collection, reps: dict[str, Representative], model
                      "Each model's final 5×5 samples. Regenerated from the checkpoint with one shared set of 25 "
                      "latent vectors per latent size (models with the same latent size get identical z); where "
                      f"there is no usable checkpoint, the run's last saved grid is shown instead. Sources — {sources}.",
-                     section="images")]
+                     section="lead")]
 
 
 def _epoch_rows(run: Run) -> list[tuple[str, np.ndarray]]:

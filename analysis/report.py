@@ -30,11 +30,13 @@ from analysis import figures, grids
 from analysis.artifact import Artifact
 from analysis.collect import Collection, collect, default_inputs
 from analysis.conclusions import paper_claims
-from analysis.document import Block, Bullets, Heading, Image, Table, Text, to_html, to_md
+from analysis.document import Block, Bullets, Heading, Image, Table, Text, anchor, to_html, to_md
+from analysis.protocol import departure_summary, departures_long, departures_table, epochs_trained_text
 from analysis.stats import expected_best_of_n
 from analysis.tables import (COMPLETED, completed_objectives, models_in_order, objective_directions, objective_frame,
                              overview_table, problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
                              to_markdown)
+from analysis.verdict import no_better_than_noise, verdict_numbers, verdict_table
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +137,39 @@ def evaluation_setting_notes(collection: Collection) -> list[str]:
 
 
 # -- the document --------------------------------------------------------------------------------------------
+DEPARTURES = "How these runs depart from the paper"
+VERDICT_CAPTION = (
+    "Each model's mean ± standard deviation (sample, ddof = 1) over its completed runs ('runs'; n where fewer runs "
+    "measured a metric), framed by **uniform noise** (the same metrics for images of uniform noise: what a model "
+    "that learned nothing scores) and **real data (floor)** (training images against test images: what a perfect "
+    "model scores). FID: lower is better; precision, recall, coverage and classes covered: higher is better; "
+    "test −ELBO (VAEs only, nats per image): lower is better. 'not measured': the runs did not record it (e.g. noise "
+    "in runs of an older gvc). Numbers: [tables/verdict_numbers.csv](tables/verdict_numbers.csv).")
+
+
+def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
+    """What a reader looks at first: every model's final samples side by side, then the verdict table."""
+    t = collection.table
+    b: list[Block] = [Heading(2, "At a glance")]
+    b += [Image(a) for a in artifacts if a.section == "lead"]
+    verdict = verdict_table(t)
+    if verdict.empty:
+        b.append(Text("**No quality metrics** (FID, precision, recall, …) were measured in these runs, so there is no "
+                      "verdict table; see the training losses and image statistics below."))
+        return b
+    b += [Table(verdict, index=True), Text(VERDICT_CAPTION)]
+    numbers = verdict_numbers(t)
+    if not (numbers["kind"] == "noise").any() or not numbers.loc[numbers["kind"] == "noise", "n"].any():
+        b.append(Text("Uniform noise was not measured by these runs (they predate gvc's `noise_<metric>` keys), so "
+                      "only the real-data floor frames the models."))
+    blank = no_better_than_noise(t)
+    if blank:
+        b.append(Text(f"**{', '.join(blank)}: mean FID no better than uniform noise's.** By FID, "
+                      f"{'this model is' if len(blank) == 1 else 'these models are'} not yet told apart from noise at "
+                      "this budget; the samples above and the other columns show how far each got."))
+    return b
+
+
 def _link(path: Path, root: Path) -> str:
     rel = path.relative_to(root).as_posix()
     return f"[{rel}]({rel})"
@@ -151,6 +186,16 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                   + ", ".join(f"`{p}`" for p in collection.inputs)
                   + f". Generated {dt.datetime.now().isoformat(timespec='seconds')}."))
 
+    b.append(Text(departure_summary(t) + f" Details: [{DEPARTURES}](#{anchor(DEPARTURES)})."))
+    b += _lead(collection, artifacts)
+    b += [Heading(2, DEPARTURES),
+          Text("Each run's own config set beside the paper's protocol (Adam with PyTorch's default betas, the model's "
+               "own learning rate and batch size from `model.paper`, 100 epochs of the full training set, fp32). Only "
+               "settings in which some model departs, or that some run does not record, are listed; a cell lists the "
+               "values of all the model's runs. 'stopped by' names the budget that ended each completed run, with the "
+               "number of runs. Per model and setting: [tables/departures_long.csv](tables/departures_long.csv).")]
+    departures = departures_table(t)
+    b.append(Table(departures, index=True) if len(departures) else Text("No departures."))
     b += [Heading(2, "Runs"), Table(overview_table(collection))]
     problems = problems_table(collection)
     if len(problems):
@@ -165,8 +210,10 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
     b += [Heading(2, "Results"),
           Text("Mean ± standard deviation (sample, ddof = 1) over each model's completed runs — seeds and trials "
                "together — with n the number of runs that measured the metric; **best** is the best single run; "
-               "**real data (floor)** is the metric computed between real images, the value a perfect model would "
-               "reach. Long form with the best run's name: [tables/results.csv](tables/results.csv).")]
+               "**uniform noise** is the metric for images of uniform noise, what a model that learned nothing "
+               "scores; **real data (floor)** is the metric computed between real images, the value a perfect model "
+               "would reach (either row is absent when the runs did not measure it). Long form with the best run's "
+               "name: [tables/results.csv](tables/results.csv).")]
     metrics = results_wide(results, "metric")
     if metrics.empty:
         b.append(Text("**No quality metrics** (FID, KID, precision, recall, …) were measured in these runs (their "
@@ -201,14 +248,12 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
         b += [Heading(3, claim.claim), Text(f"*{claim.question}* **Verdict: {claim.verdict}.**")]
         if claim.evidence:
             b.append(Table(pd.DataFrame([vars(e) for e in claim.evidence])))
-    epochs = t.loc[t["status"] == COMPLETED, "epochs"].dropna()
-    if len(epochs):
-        span = f"{int(epochs.min())}" if epochs.min() == epochs.max() else f"{int(epochs.min())}–{int(epochs.max())}"
-        b.append(Text(f"These verdicts describe these runs only: the completed runs trained for {span} "
-                      f"epoch{'s' if epochs.max() != 1 else ''}."))
+    trained = epochs_trained_text(t)
+    if trained:
+        b.append(Text(f"These verdicts describe these runs only: the completed runs trained for {trained}."))
 
     figs = [a for a in artifacts if a.section == "figures"]
-    images = [a for a in artifacts if a.section == "images"]
+    images = [a for a in artifacts if a.section == "images"]  # the lead's samples are shown once, at the top
     if figs:
         b.append(Heading(2, "Figures"))
         b += [Image(a) for a in figs]
@@ -277,6 +322,12 @@ def _build(collection: Collection, root: Path, z_seed: int) -> None:
             files += _write_table(wide, tables_dir, name, index=True)
             files += _write_table(results_wide(results, kind, "best"), tables_dir, f"{name}_best", index=True)
     files += _write_table(sensitivity, tables_dir, "sensitivity")
+    verdict = verdict_table(collection.table)
+    if not verdict.empty:
+        files += _write_table(verdict, tables_dir, "verdict", index=True)
+        files += _write_table(verdict_numbers(collection.table), tables_dir, "verdict_numbers")
+    files += _write_table(departures_table(collection.table), tables_dir, "departures", index=True)
+    files += _write_table(departures_long(collection.table), tables_dir, "departures_long")
     files += _write_table(expected_best_table(collection), tables_dir, "expected_best_of_n")
     if not collection.history.empty:
         collection.history.to_csv(tables_dir / "history.csv", index=False)

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.collect import FLOOR_PREFIX, Collection, _cell_key, swept_parameters
+from analysis.collect import FLOOR_PREFIX, NOISE_PREFIX, Collection, _cell_key, swept_parameters
 from analysis.stats import MINIMIZE, describe, direction_of
 
 COMPLETED = "completed"
+# The two reference rows that frame every table of model metrics: learned nothing, and perfect.
+NOISE_ROW, FLOOR_ROW = "uniform noise", "real data (floor)"
 
 
 # -- formatting ----------------------------------------------------------------------------------------------
@@ -106,7 +108,12 @@ PAPER_ORDER = ("linear_gan", "dcgan", "linear_vae", "conv_vae")
 
 def models_in_order(collection: Collection) -> list[str]:
     """The paper's order first, then any other model by name."""
-    present = list(dict.fromkeys(collection.table["model"]))
+    return order_models(collection.table["model"])
+
+
+def order_models(names: Any) -> list[str]:
+    """Distinct model names: the paper's order first, then any other model by name."""
+    present = list(dict.fromkeys(names))
     return [m for m in PAPER_ORDER if m in present] + sorted(m for m in present if m not in PAPER_ORDER)
 
 
@@ -122,8 +129,12 @@ def best_runs(collection: Collection) -> dict[str, str]:
 
 
 # -- results -------------------------------------------------------------------------------------------------
+RESULT_COLUMNS = ["model", "metric", "kind", "direction", "n", "mean", "std", "best", "best_run", "floor", "noise"]
+
+
 def results_table(collection: Collection) -> pd.DataFrame:
-    """Long format: one row per (model, metric) with n, mean, std, best (and which run), and the data floor."""
+    """Long format: one row per (model, metric) with n, mean, std, best (and which run), the real-data floor and
+    the uniform-noise value (NaN where the runs did not measure them, e.g. noise in runs of an older gvc)."""
     t = collection.table
     directions = objective_directions(collection)
     rows = []
@@ -141,17 +152,23 @@ def results_table(collection: Collection) -> pd.DataFrame:
                     values = done[metric].astype(float).where(np.isfinite(done[metric].astype(float)))
                     i = values.idxmin() if direction == MINIMIZE else values.idxmax()
                     best, best_run = float(values[i]), str(done.loc[i, "run"])
-                floor_name = FLOOR_PREFIX + metric
-                floor = describe(runs[floor_name])["mean"] if floor_name in t.columns else math.nan
+                floor, noise = (reference_value(runs, prefix + metric) for prefix in (FLOOR_PREFIX, NOISE_PREFIX))
                 rows.append({"model": model, "metric": metric, "kind": kind, "direction": direction or "",
                              "n": stats["n"], "mean": stats["mean"], "std": stats["std"], "best": best,
-                             "best_run": best_run, "floor": floor})
-    return pd.DataFrame(rows, columns=["model", "metric", "kind", "direction", "n", "mean", "std", "best",
-                                       "best_run", "floor"])
+                             "best_run": best_run, "floor": floor, "noise": noise})
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+
+def reference_value(runs: pd.DataFrame, column: str) -> float:
+    """The mean of a reference column (floor_<metric>, noise_<metric>) over the runs that measured it; NaN if
+    none did. Runs evaluated alike share one value; evaluation_setting_notes flags runs that were not."""
+    return describe(runs[column])["mean"] if column in runs.columns else math.nan
 
 
 def results_wide(results: pd.DataFrame, kind: str, value: str = "mean_std") -> pd.DataFrame:
-    """Models as rows, metrics as columns: 'mean ± std (n)' or the best value; a 'real data' row of floors."""
+    """Models as rows, metrics as columns: 'mean ± std (n)' or the best value; framed by a 'uniform noise' row
+    and a 'real data (floor)' row where the runs measured them."""
     part = results[results["kind"] == kind]
     if part.empty:
         return pd.DataFrame()
@@ -164,10 +181,12 @@ def results_wide(results: pd.DataFrame, kind: str, value: str = "mean_std") -> p
         else:
             cell = f"{mean_std(r['mean'], r['std'])} (n={r['n']})" if r["n"] else "not measured"
         table.loc[r["model"], r["metric"]] = cell
-    floors = part.groupby("metric", sort=False)["floor"].mean()
-    if floors.notna().any():
-        table.loc["real data (floor)"] = [fmt(floors.get(m, math.nan)) for m in metrics]
-    table = table.fillna("")
+    for label, column in ((NOISE_ROW, "noise"), (FLOOR_ROW, "floor")):
+        values = part.groupby("metric", sort=False)[column].mean()
+        if values.notna().any():
+            table.loc[label] = [fmt(values.get(m, math.nan)) for m in metrics]
+    order = [r for r in (NOISE_ROW,) if r in table.index] + models + [r for r in (FLOOR_ROW,) if r in table.index]
+    table = table.loc[order].fillna("")
     table.index.name = "model"
     return table
 
@@ -201,8 +220,9 @@ def problems_table(collection: Collection) -> pd.DataFrame:
     return bad[columns].reset_index(drop=True) if len(bad) else pd.DataFrame(columns=columns)
 
 
-RUN_COLUMNS = ["run", "model", "status", "seed", "objective_name", "objective", "epochs", "train_time_s",
-               "images_per_s"]
+RUN_COLUMNS = ["run", "model", "status", "seed", "objective_name", "objective", "epochs", "steps", "images_seen",
+               "stopped_by", "train_time_s", "images_per_s"]
+NOT_RECORDED = "not recorded"  # a summary written by a gvc that did not record the field yet
 
 
 def runs_display_table(collection: Collection) -> pd.DataFrame:
@@ -210,7 +230,10 @@ def runs_display_table(collection: Collection) -> pd.DataFrame:
     t = collection.table
     swept = list(dict.fromkeys(p for m in models_in_order(collection) for p in swept_parameters(collection, m)
                                if p != "trainer.seed"))
-    return t[[c for c in RUN_COLUMNS + swept if c in t.columns]]
+    shown = t[[c for c in RUN_COLUMNS + swept if c in t.columns]].copy()
+    if "stopped_by" in shown.columns:  # which budget ended the run: blank only where it was never recorded
+        shown.loc[(shown["status"] == COMPLETED) & (shown["stopped_by"] == ""), "stopped_by"] = NOT_RECORDED
+    return shown
 
 
 # -- sensitivity ---------------------------------------------------------------------------------------------

@@ -48,14 +48,18 @@ MODEL_CONFIGS = {
 def make_run(path: Path, model: str, *, lr: float = 2e-4, batch_size: int = 128, seed: int = 0,
              status: str | None = "completed", reason: str | None = None, metrics: dict | None = None,
              final: dict | None = None, objective: str = "fid", epochs: int = 4, history: bool = True,
-             fid_history: dict[int, float] | None = None, samples: bool = True, checkpoint: bool = False) -> Path:
-    """A run directory as gvc writes it (through gvc.rundir), with made-up numbers."""
+             fid_history: dict[int, float] | None = None, samples: bool = True, checkpoint: bool = False,
+             optimizer: dict | None = None, data: dict | None = None, trainer: dict | None = None,
+             stopped_by: str | None = None, last_images: int | None = None) -> Path:
+    """A run directory as gvc writes it (through gvc.rundir), with made-up numbers. optimizer, data and trainer
+    update those config sections; stopped_by (with the images count) is written to summary.json only when given
+    (older gvc had neither); last_images makes the last epoch a partial one of that many images."""
     config = {"model": MODEL_CONFIGS[model],
-              "optimizer": {"name": "adam", "lr": lr, "betas": [0.5, 0.999], "eps": 1e-8, "weight_decay": 0.0,
-                            "momentum": 0.0},
+              "optimizer": {"name": "adam", "lr": lr, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
+                            **(optimizer or {})},
               "data": {"name": "mnist", "root": "~/.cache/gvc/data", "batch_size": batch_size, "subset": None,
-                       "test_subset": None, "download": False},
-              "trainer": {"epochs": epochs, "max_steps": None, "seed": seed, "device": "cpu"}}
+                       "test_subset": None, "download": False, **(data or {})},
+              "trainer": {"epochs": epochs, "max_steps": None, "seed": seed, "device": "cpu", **(trainer or {})}}
     (path / ".hydra").mkdir(parents=True)
     OmegaConf.save(OmegaConf.create(config), path / rundir.HYDRA_CONFIG)
     OmegaConf.save(OmegaConf.create([f"optimizer.lr={lr}", f"data.batch_size={batch_size}", f"trainer.seed={seed}"]),
@@ -66,6 +70,8 @@ def make_run(path: Path, model: str, *, lr: float = 2e-4, batch_size: int = 128,
     if history:
         for e in range(1, epochs + 1):
             row = {"epoch": e, "step": 10 * e, "elapsed_s": 2.0 * e, "images": 1280}
+            if last_images is not None:
+                row.update(images=last_images if e == epochs else 1280, partial=int(e == epochs))
             row.update({name: 1.0 + 0.1 * seed + 1.0 / e for name in losses})
             if fid_history and e in fid_history:
                 row["fid"] = fid_history[e]
@@ -94,6 +100,8 @@ def make_run(path: Path, model: str, *, lr: float = 2e-4, batch_size: int = 128,
                 "metrics": metrics, "objective": {"name": objective, "direction": "minimize", "value": value},
                 "train_time_s": 2.0 * epochs, "wall_time_s": 2.5 * epochs, "images_per_s": 640.0,
             })
+            if stopped_by is not None:
+                summary.update(stopped_by=stopped_by, images=sum(row["images"] for row in rows))
         rundir.write_summary(path, summary)
     return path
 
@@ -109,7 +117,7 @@ CONV_VAE = [(0, 40.0, 100.0, 0.50), (1, 42.0, 101.0, 0.60), (2, 47.0, 99.0, 0.55
 def fake_sweep(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("inputs") / "fake"
     for i, (lr, bs, seed, fid) in enumerate(DCGAN_SWEEP):
-        metrics = {"fid": fid, "floor_fid": 1.5}
+        metrics = {"fid": fid, "floor_fid": 1.5, "noise_fid": 400.0}
         if i in DCGAN_PRECISION:
             metrics["precision"] = DCGAN_PRECISION[i]
         make_run(root / f"{i}_dcgan", "dcgan", lr=lr, batch_size=bs, seed=seed, metrics=metrics,
@@ -203,6 +211,7 @@ def test_collect_lists_every_run_with_status_reason_and_flat_config(fake_sweep):
     assert math.isnan(t.loc["1_dcgan", "precision"])  # missing metric: a blank, not a crash
     assert t.loc["3_dcgan", "checkpoint"].endswith("last.pt") and t.loc["2_dcgan", "checkpoint"] == ""
     assert set(c.metric_names) == {"fid", "precision"} and c.floor_names == ["floor_fid"]
+    assert c.noise_names == ["noise_fid"]
     assert "fid" in c.history_metric_names
 
 
@@ -214,13 +223,224 @@ def test_results_table_numbers_equal_the_inputs(fake_sweep):
     assert row["mean"] == pytest.approx(np.mean(fids))
     assert row["std"] == pytest.approx(np.std(fids, ddof=1))
     assert row["best"] == 12.0 and row["best_run"] == "3_dcgan"
-    assert row["floor"] == 1.5
+    assert row["floor"] == 1.5 and row["noise"] == 400.0
+    assert math.isnan(res.loc[("conv_vae", "fid"), "noise"])  # its runs did not measure noise: blank, not 0
     precision = res.loc[("dcgan", "precision")]
     assert precision["n"] == 3 and precision["best"] == 0.82
     assert precision["mean"] == pytest.approx(np.mean(list(DCGAN_PRECISION.values())))
     vae = res.loc[("conv_vae", "test_loss")]
     assert vae["mean"] == pytest.approx(100.0) and vae["std"] == pytest.approx(1.0) and vae["best"] == 99.0
     assert res.loc[("conv_vae", "precision"), "best"] == 0.60  # higher is better for precision
+
+
+# -- the verdict: models between uniform noise and real data --------------------------------------------------
+# Three DCGAN seeds, two conv VAE seeds (one evaluated without recall) and a diverged DCGAN; every number is known.
+VERDICT_GAN = [{"fid": 300.0, "precision": 0.5, "recall": 0.4, "coverage": 0.30},
+               {"fid": 320.0, "precision": 0.6, "recall": 0.2, "coverage": 0.20},
+               {"fid": 340.0, "precision": 0.7, "recall": 0.3, "coverage": 0.25}]
+VERDICT_VAE = [{"fid": 200.0, "precision": 0.8, "recall": 0.9, "coverage": 0.6, "test_nelbo": 110.0},
+               {"fid": 260.0, "precision": 0.7, "coverage": 0.5, "test_nelbo": 106.0}]
+REFERENCES = {"noise_fid": 1115.0, "noise_precision": 0.0, "noise_recall": 0.0, "noise_coverage": 0.0,
+              "floor_fid": 2.8, "floor_precision": 0.9, "floor_recall": 0.95, "floor_coverage": 0.97}
+
+
+@pytest.fixture(scope="module")
+def verdict_runs(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("verdict")
+    for seed, m in enumerate(VERDICT_GAN):
+        make_run(root / f"gan_{seed}", "dcgan", seed=seed, metrics={**m, **REFERENCES}, samples=False,
+                 stopped_by="max_images")
+    make_run(root / "gan_diverged", "dcgan", seed=9, status="diverged", reason="non-finite loss", metrics={"fid": 1.0},
+             samples=False)
+    for seed, m in enumerate(VERDICT_VAE):
+        make_run(root / f"vae_{seed}", "conv_vae", seed=seed, lr=1e-4, objective="test_loss", samples=False,
+                 metrics={**m, **REFERENCES}, stopped_by="max_images")
+    return root
+
+
+def test_verdict_numbers_are_the_runs_mean_and_std(verdict_runs):
+    from analysis.verdict import verdict_numbers
+
+    numbers = verdict_numbers(collect([verdict_runs]).table).set_index(["row", "metric"])
+    for model, runs in (("dcgan", VERDICT_GAN), ("conv_vae", VERDICT_VAE)):
+        for key, label in (("fid", "FID"), ("precision", "precision"), ("recall", "recall"), ("coverage", "coverage")):
+            values = [r[key] for r in runs if key in r]  # the diverged run is not a result
+            row = numbers.loc[(model, label)]
+            assert row["n"] == len(values)
+            assert row["mean"] == pytest.approx(np.mean(values))
+            assert row["std"] == pytest.approx(np.std(values, ddof=1)) if len(values) > 1 else math.isnan(row["std"])
+    assert numbers.loc[("conv_vae", "test −ELBO (nats)"), "key"] == "test_nelbo"  # the evaluator's, not test_loss
+    assert numbers.loc[("conv_vae", "test −ELBO (nats)"), "mean"] == pytest.approx(108.0)
+    assert ("dcgan", "test −ELBO (nats)") not in numbers.index  # GANs have no ELBO
+    for label, key in (("FID", "fid"), ("precision", "precision"), ("recall", "recall"), ("coverage", "coverage")):
+        assert numbers.loc[("uniform noise", label), "mean"] == REFERENCES[f"noise_{key}"]
+        assert numbers.loc[("real data (floor)", label), "mean"] == REFERENCES[f"floor_{key}"]
+
+
+def test_verdict_table_frames_models_between_noise_and_real_data(verdict_runs):
+    from analysis.verdict import no_better_than_noise, verdict_table
+
+    table = collect([verdict_runs]).table
+    v = verdict_table(table)
+    assert list(v.index) == ["uniform noise", "dcgan", "conv_vae", "real data (floor)"]
+    assert list(v.columns) == ["runs", "FID", "precision", "recall", "coverage", "test −ELBO (nats)"]
+    assert v.loc["dcgan", "runs"] == "3" and v.loc["conv_vae", "runs"] == "2"
+    assert v.loc["dcgan", "FID"] == "320 ± 20"
+    assert v.loc["conv_vae", "FID"] == f"230 ± {np.std([200.0, 260.0], ddof=1):.2g}"
+    assert v.loc["conv_vae", "recall"] == "0.9 (n=1)"  # one of two runs measured it: no spread, n shown
+    assert v.loc["uniform noise", "FID"] == "1115" and v.loc["real data (floor)", "FID"] == "2.8"
+    assert v.loc["dcgan", "test −ELBO (nats)"] == "n/a" and v.loc["uniform noise", "test −ELBO (nats)"] == "n/a"
+    assert no_better_than_noise(table) == []
+    worse = table.copy()
+    worse.loc[worse["model"] == "dcgan", "fid"] = 2000.0
+    assert no_better_than_noise(worse) == ["dcgan"]
+
+
+def test_verdict_of_one_subset_of_runs_uses_only_those_runs(verdict_runs):
+    """Built from the rows it is given: a per-data-set report passes each data set's rows."""
+    from analysis.verdict import verdict_numbers
+
+    table = collect([verdict_runs]).table
+    only_gans = verdict_numbers(table[table["model"] == "dcgan"])
+    assert set(only_gans["row"]) == {"uniform noise", "dcgan", "real data (floor)"}
+    assert "test −ELBO (nats)" not in set(only_gans["metric"])
+
+
+def test_departures_from_the_paper_come_from_the_configs(tmp_path):
+    from analysis.protocol import departure_summary, departures_long, departures_table, epochs_trained_text
+
+    # dcgan: the demo's recipe (beta1 0.5, batch 32, a time budget, bf16); conv_vae: paper settings, 3 epochs
+    for seed in (0, 1):
+        make_run(tmp_path / f"g{seed}", "dcgan", seed=seed, batch_size=32, metrics={"fid": 1.0}, epochs=2,
+                 samples=False, stopped_by="time_budget_s", data={"subset": 10000}, last_images=320 * (seed + 1),
+                 trainer={"epochs": 100, "time_budget_s": 600, "precision": "bf16"})
+    vae = make_run(tmp_path / "v0", "conv_vae", lr=1e-4, batch_size=128, metrics={"fid": 1.0}, epochs=3,
+                   samples=False, optimizer={"beta1": 0.9}, trainer={"precision": "auto"}, stopped_by="epochs")
+    summary = rundir.read_summary(vae)  # precision=auto: the path training took is what counts
+    rundir.write_summary(vae, {**summary, "numerics": {"precision": "fp32", "channels_last": False, "note": ""}})
+    t = collect([tmp_path]).table
+    long = departures_long(t).set_index(["model", "setting"])
+    assert long.loc[("dcgan", "learning rate"), "departs"] is False  # 2e-4 is DCGAN's paper value
+    assert long.loc[("dcgan", "batch size"), ["value", "paper", "departs"]].tolist() == ["32", "128", True]
+    assert long.loc[("dcgan", "Adam betas"), ["value", "departs"]].tolist() == ["(0.5, 0.999)", True]
+    assert long.loc[("dcgan", "training budget"), "value"] == "epochs=100, time_budget_s=600"
+    # one full epoch of 1280 images, then a quarter (seed 0) or a half (seed 1) of one, cut short by the budget
+    assert long.loc[("dcgan", "epochs trained"), ["value", "departs"]].tolist() == ["1.25–1.5 (1,600–1,920 images)",
+                                                                                    True]
+    assert long.loc[("dcgan", "training data"), "value"] == "first 10000 images"
+    assert long.loc[("dcgan", "precision"), ["value", "departs"]].tolist() == ["bf16", True]
+    for setting in ("learning rate", "batch size", "optimizer", "Adam betas", "weight decay", "training data",
+                    "precision"):
+        assert long.loc[("conv_vae", setting), "departs"] is False, setting
+    assert long.loc[("conv_vae", "training budget"), ["value", "departs"]].tolist() == ["epochs=3", True]
+    wide = departures_table(t)
+    assert "optimizer" not in wide.index and "learning rate" not in wide.index  # nobody departs there
+    assert wide.loc["batch size", "dcgan"] == "32 (paper: 128)"
+    assert wide.loc["batch size", "conv_vae"] == "128 (as paper)"
+    assert wide.loc["epochs trained", "dcgan"] == ("1.25–1.5 (1,600–1,920 images) (paper: 100); "
+                                                   "stopped by time_budget_s (2)")
+    assert wide.loc["epochs trained", "conv_vae"] == "3 (3,840 images) (paper: 100); stopped by epochs (1)"
+    assert epochs_trained_text(t) == "1.25–3 epochs (1,600–3,840 images)"
+    summary = departure_summary(t)
+    assert "batch size (dcgan)" in summary and "training budget (all models)" in summary
+    assert "Not recorded" not in summary
+
+
+def test_precision_departure_is_the_numeric_path_taken():
+    from analysis.protocol import SETTINGS
+
+    [precision] = [s for s in SETTINGS if s.name == "precision"]
+    row = pd.Series({"trainer.precision": "auto", "precision_used": "bf16", "trainer.tf32": np.bool_(False)})
+    assert precision.value(row) == "bf16"  # what auto chose, from summary.json
+    gpu = pd.Series({"trainer.precision": "fp32", "precision_used": "", "trainer.tf32": np.bool_(True),
+                     "device": "cuda:0"})
+    assert precision.value(gpu) == "fp32 + TF32 matmuls" and not precision.agrees(precision.value(gpu), "fp32")
+    assert precision.value(gpu.drop("device")) == "fp32"  # TF32 does nothing on a CPU
+    assert precision.value(pd.Series({"data.batch_size": 64})) is None  # an older gvc: not recorded
+
+
+def test_a_partial_first_epoch_of_unknown_size_is_fewer_than_one_epoch(tmp_path):
+    from analysis.protocol import departures_long, epochs_trained_text
+
+    # a time budget ended the first epoch on the full training set, whose size no run records
+    make_run(tmp_path / "g", "dcgan", metrics={"fid": 1.0}, epochs=1, last_images=640, samples=False,
+             stopped_by="time_budget_s", trainer={"time_budget_s": 300})
+    table = collect([tmp_path]).table
+    long = departures_long(table).set_index(["model", "setting"])
+    assert long.loc[("dcgan", "epochs trained"), ["value", "departs"]].tolist() == ["<1 (640 images)", True]
+    assert epochs_trained_text(table) == "<1 epoch (640 images)"  # what the report's conclusions say
+
+
+def test_runs_from_an_older_gvc_build_a_report(tmp_path):
+    """No noise_<metric>, no stopped_by, no trainer.precision, Adam betas as one list: 'not measured' or
+    'not recorded', never an error or a guess."""
+    run = make_run(tmp_path / "runs" / "old", "dcgan", metrics={"fid": 30.0, "floor_fid": 2.8}, samples=True)
+    cfg = OmegaConf.load(run / rundir.HYDRA_CONFIG)
+    del cfg.optimizer["beta1"], cfg.optimizer["beta2"]
+    cfg.optimizer.betas = [0.9, 0.999]
+    OmegaConf.save(cfg, run / rundir.HYDRA_CONFIG)
+    report = build_report([tmp_path / "runs"])
+    md = (report / "report.md").read_text()
+    verdict = pd.read_csv(report / "tables" / "verdict.csv", index_col=0, keep_default_na=False)
+    assert verdict.loc["uniform noise", "FID"] == "not measured" and verdict.loc["real data (floor)", "FID"] == "2.8"
+    assert "Uniform noise was not measured by these runs" in md
+    assert "| old | dcgan | completed |" in md and "| not recorded |" in md  # which budget ended it: unknown
+    long = pd.read_csv(report / "tables" / "departures_long.csv").set_index("setting")
+    assert long.loc["precision", "value"] == "not recorded" and long.loc["Adam betas", "departs"] == False  # noqa: E712
+    assert "Not recorded by some runs' configs: precision." in md
+
+
+def test_report_leads_with_samples_and_verdict_and_tables_scroll(verdict_runs, tmp_path):
+    import html as html_lib
+
+    make_run(tmp_path / "pictured" / "g", "dcgan", metrics={"fid": 310.0, **REFERENCES})  # saved sample grids
+    report = build_report([verdict_runs, tmp_path / "pictured"], tmp_path / "report")
+    page = (report / "report.html").read_text()
+    body = page[page.index("<body>"):]
+    order = [body.index(marker) for marker in ('<h1 ', "These runs depart from the paper", 'id="at-a-glance"',
+                                                '<figure id="samples-final"', "<table>",
+                                                'id="how-these-runs-depart-from-the-paper"', 'id="runs"',
+                                                'id="results"')]
+    assert order == sorted(order)
+    first_table = body[body.index("<table>"):body.index("</table>")]
+    assert first_table.index("uniform noise") < first_table.index("dcgan") < first_table.index("real data (floor)")
+    assert 'class="ref"' in first_table
+    # every table sits in a box that scrolls sideways
+    assert ".scroll { overflow-x: auto; }" in page
+    assert body.count("<table>") == body.count('<div class="scroll"><table>') > 3
+    md = (report / "report.md").read_text()
+    lead = [md.index(marker) for marker in ("## At a glance", "![Final samples", "| uniform noise |", "## Runs")]
+    assert lead == sorted(lead)
+    assert md.count("![Final samples") == 1 and page.count('id="samples-final"') == 1  # shown once
+    assert html_lib.escape("dcgan: ") in page  # the samples' sources name the runs per model
+
+
+@pytest.mark.slow
+def test_report_fits_the_page_in_a_real_browser(verdict_runs, tmp_path):
+    """Headless Chromium lays the report out: the page itself never scrolls sideways (wide tables scroll in
+    their own box). Skipped where Chromium is not installed (`apt-get install chromium`)."""
+    import shutil
+    import tempfile
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium on PATH (Debian: apt-get install --no-install-recommends chromium)")
+    report = build_report([verdict_runs], tmp_path / "report")
+    probe = tmp_path / "probe.html"  # the report plus a script that writes the layout's widths into the DOM
+    script = ("<script>document.body.setAttribute('data-widths', [document.documentElement.scrollWidth, "
+              "window.innerWidth, Math.max(...[...document.querySelectorAll('.scroll')].map(e => e.scrollWidth))]"
+              ".join(','));</script></body>")
+    probe.write_text((report / "report.html").read_text().replace("</body>", script))
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                               "--no-first-run",
+                               f"--user-data-dir={profile}", "--window-size=800,1200", "--dump-dom", probe.as_uri()],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    page, window, widest_table = (int(v) for v in re.search(r'data-widths="([\d,]+)"', done.stdout).group(1).split(","))
+    assert widest_table > window  # the departures table is wider than an 800-pixel window ...
+    assert page <= window  # ... yet the page does not scroll sideways: the table's box does
 
 
 def test_sensitivity_table_per_swept_parameter(fake_sweep):
@@ -291,6 +511,23 @@ def test_report_from_a_real_multirun(real_multirun, real_report):
         assert row["mean"] == pytest.approx(np.mean(fids)) and row["std"] == pytest.approx(np.std(fids, ddof=1))
         assert row["floor"] == pytest.approx(np.mean(floors))
     assert "real data (floor)" in (real_report / "tables" / "results_metrics.md").read_text()
+    # the verdict: each model's FID between noise and floor, as the summaries say (noise where gvc measured it)
+    verdict = pd.read_csv(real_report / "tables" / "verdict_numbers.csv").set_index(["row", "metric"])
+    every = list(summaries.values())
+    for model in ("linear_gan", "linear_vae"):
+        assert verdict.loc[(model, "FID"), "mean"] == pytest.approx(
+            np.mean([s["metrics"]["fid"] for s in every if s["model"] == model]))
+    assert verdict.loc[("real data (floor)", "FID"), "mean"] == pytest.approx(
+        np.mean([s["metrics"]["floor_fid"] for s in every]))
+    noise = [s["metrics"]["noise_fid"] for s in every if "noise_fid" in s["metrics"]]
+    assert verdict.loc[("uniform noise", "FID"), "n"] == len(noise)
+    if noise:
+        assert verdict.loc[("uniform noise", "FID"), "mean"] == pytest.approx(np.mean(noise))
+    # how these runs depart from the paper: read from their configs (trainer=smoke, max_steps=3, a 256-image slice)
+    departures = pd.read_csv(real_report / "tables" / "departures_long.csv").set_index(["model", "setting"])
+    assert departures.loc[("linear_gan", "training data"), "value"] == "first 256 images"
+    assert departures.loc[("linear_vae", "training budget"), "value"].startswith("epochs=1, max_steps=3")
+    assert departures.loc[("linear_gan", "learning rate"), "departs"] == False  # noqa: E712 - the paper's lr
 
 
 def test_real_report_html_references_only_existing_files(real_report):

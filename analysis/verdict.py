@@ -1,0 +1,123 @@
+"""The report's opening verdict: each model's headline metrics, framed by uniform noise and by real data.
+
+One row per model (mean ± sample std over its completed runs), between a "uniform noise" row (what a model
+that learned nothing scores: the runs' noise_<metric>) and a "real data (floor)" row (what a perfect model
+scores: floor_<metric>), so a reader sees at once where each model stands between the two.
+
+Built from a run table (Collection.table, or any subset of its rows such as the runs of one data set), so that
+a report over several data sets can build one verdict per data set; nothing here mixes rows it is not given.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.collect import FLOOR_PREFIX, NOISE_PREFIX
+from analysis.stats import describe
+from analysis.tables import COMPLETED, FLOOR_ROW, NOISE_ROW, fmt, mean_std, order_models
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One verdict column: its label, the summary.json keys that measure it (first measured wins), and whether
+    it exists only for VAEs (and has no noise or floor value)."""
+
+    label: str
+    keys: tuple[str, ...]
+    vae_only: bool = False
+
+
+HEADLINES = (
+    Headline("FID", ("fid",)),
+    Headline("precision", ("precision",)),
+    Headline("recall", ("recall",)),
+    Headline("coverage", ("coverage",)),
+    Headline("classes covered", ("classes_covered",)),
+    # The evaluator's test -ELBO where the runs were evaluated; else the trainer's last per-epoch test -ELBO.
+    Headline("test −ELBO (nats)", ("test_nelbo", "test_loss"), vae_only=True),
+)
+NOT_MEASURED, NOT_APPLICABLE = "not measured", "n/a"
+NUMBER_COLUMNS = ["row", "kind", "metric", "key", "n", "mean", "std", "min", "max"]
+
+
+def _numbers(values: pd.Series) -> dict[str, float]:
+    return describe(values.astype(float))
+
+
+def verdict_numbers(table: pd.DataFrame) -> pd.DataFrame:
+    """Long form, one row per (row, metric): kind (noise / model / floor), the summary key used, and n, mean,
+    std, min, max over the completed runs in `table` that measured it. A model row counts only its completed
+    runs; the noise and floor rows average the references those runs carry (identical for runs evaluated alike).
+    Metrics nobody measured are left out; a measured metric a row lacks is a row with n = 0."""
+    done = table[table["status"] == COMPLETED] if "status" in table.columns else table.iloc[0:0]
+    models = order_models(table["model"]) if "model" in table.columns else []
+    rows = []
+    for h in HEADLINES:
+        keys = [k for k in h.keys if k in done.columns and done[k].notna().any()]
+        if not keys:
+            continue  # nobody measured it: no column
+        for kind, label, prefix in (("noise", NOISE_ROW, NOISE_PREFIX), ("floor", FLOOR_ROW, FLOOR_PREFIX)):
+            if h.vae_only:
+                continue
+            column = prefix + keys[0]
+            stats = _numbers(done[column]) if column in done.columns else _numbers(pd.Series([], dtype=float))
+            rows.append({"row": label, "kind": kind, "metric": h.label, "key": column, **stats})
+        for model in models:
+            runs = done[done["model"] == model]
+            families = table.loc[table["model"] == model, "family"] if "family" in table.columns else pd.Series(dtype=object)
+            if h.vae_only and not (families == "vae").any():
+                continue  # a GAN's ELBO does not exist: its cell stays "n/a"
+            # per model, the first key its runs measured: never a mean over two different measurements
+            key = next((k for k in keys if runs[k].notna().any()), keys[0])
+            rows.append({"row": model, "kind": "model", "metric": h.label, "key": key, **_numbers(runs[key])})
+    return pd.DataFrame(rows, columns=NUMBER_COLUMNS)
+
+
+def _reference_cell(r: pd.Series) -> str:
+    if r["n"] == 0:
+        return NOT_MEASURED
+    if r["max"] - r["min"] > 1e-9 * max(1.0, abs(r["max"])):
+        return f"{fmt(r['min'])}–{fmt(r['max'])}"  # runs evaluated with different settings: show the range
+    return fmt(r["mean"])
+
+
+def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The verdict as the report shows it: rows uniform noise, each model, real data (floor); a 'runs' column
+    (completed runs) and one column per measured headline metric, 'mean ± std' (with n where fewer runs
+    measured it). Empty when no run measured any headline metric."""
+    numbers = verdict_numbers(table)
+    if numbers.empty:
+        return pd.DataFrame()
+    metrics = list(dict.fromkeys(numbers["metric"]))
+    done = table[table["status"] == COMPLETED]
+    models = order_models(table["model"])
+    out = pd.DataFrame(index=[NOISE_ROW, *models, FLOOR_ROW], columns=["runs", *metrics], dtype=object)
+    out["runs"] = ""
+    for model in models:
+        out.loc[model, "runs"] = str(int((done["model"] == model).sum()))
+    out[metrics] = NOT_APPLICABLE  # e.g. test -ELBO of a GAN, or of noise
+    for _, r in numbers.iterrows():
+        if r["kind"] != "model":
+            cell = _reference_cell(r)
+        elif r["n"] == 0:
+            cell = NOT_MEASURED
+        else:
+            runs = int(out.loc[r["row"], "runs"])
+            cell = mean_std(r["mean"], r["std"]) + (f" (n={r['n']})" if r["n"] != runs else "")
+        out.loc[r["row"], r["metric"]] = cell
+    out.index.name = "model"
+    return out
+
+
+def no_better_than_noise(table: pd.DataFrame) -> list[str]:
+    """Models whose mean FID is no better than uniform noise's: by FID, not yet told apart from noise."""
+    numbers = verdict_numbers(table)
+    fid = numbers[numbers["metric"] == "FID"].set_index("row")
+    if NOISE_ROW not in fid.index or not fid.loc[NOISE_ROW, "n"]:
+        return []
+    noise = float(fid.loc[NOISE_ROW, "mean"])
+    return [m for m, r in fid[fid["kind"] == "model"].iterrows() if r["n"] and math.isfinite(noise)
+            and r["mean"] >= noise]
