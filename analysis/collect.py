@@ -310,7 +310,8 @@ def _sum(history: pd.DataFrame, column: str) -> float:
 def epochs_trained(run: Run) -> float:
     """Epochs of training data seen, counting a last epoch that a budget cut short by its share of a full epoch.
 
-    The size of a full epoch is read from the history (a row not marked partial) or from data.subset; if neither
+    The size of a full epoch is read from summary.json (`epoch_images`), the history (a row not marked partial) or
+    data.subset; if none
     tells it (a run that never finished its first epoch on the full set), NaN: the run's row then says its last
     epoch was partial. Histories written before gvc marked partial epochs count every epoch as full.
     """
@@ -319,7 +320,9 @@ def epochs_trained(run: Run) -> float:
         return math.nan
     partial = h["partial"].fillna(0).astype(bool) if "partial" in h.columns else pd.Series(False, index=h.index)
     full = h.loc[~partial, "images"]
-    size = float(full.iloc[0]) if len(full) else to_float((run.config.get("data") or {}).get("subset"))
+    size = to_float(run.summary.get("epoch_images"))
+    if not size > 0:
+        size = float(full.iloc[0]) if len(full) else to_float((run.config.get("data") or {}).get("subset"))
     if not partial.any():
         return float(len(h))
     return float(len(full)) + float(h.loc[partial, "images"].sum()) / size if size > 0 else math.nan

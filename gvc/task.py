@@ -119,6 +119,7 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         summary["resumed_from"] = {"epoch": trainer.state.epoch, "step": trainer.state.step}
         log.info("resuming %s from epoch %d, step %d", run_dir, trainer.state.epoch, trainer.state.step)
     summary.update(family=trainer.model.family, params=trainer.model.parameter_counts(), device=str(trainer.device),
+                   epoch_images=len(trainer.batches.data),  # a full epoch, so a budget's partial one is a share
                    numerics={"precision": trainer.numerics.precision, "channels_last": trainer.numerics.channels_last,
                              "note": trainer.numerics.note})
     rundir.write_summary(run_dir, summary)

@@ -718,3 +718,12 @@ def test_existing_output_is_never_silently_overwritten(tmp_path):
     assert choose_out(out, inputs, force=True) == out  # unless forced
     (out / MARKER).write_text(json.dumps({"inputs": [str(p) for p in inputs]}))
     assert choose_out(out, inputs, force=False) == out  # the same report: refreshed
+
+
+def test_a_partial_first_epoch_is_its_share_of_the_recorded_epoch_size(tmp_path):
+    from analysis.collect import epochs_trained
+
+    run_dir = make_run(tmp_path / "g", "dcgan", metrics={"fid": 1.0}, epochs=1, last_images=640, samples=False,
+                       stopped_by="time_budget_s", trainer={"time_budget_s": 300})
+    rundir.write_summary(run_dir, {**rundir.read_summary(run_dir), "epoch_images": 2560})
+    assert epochs_trained(collect([tmp_path]).runs[0]) == 0.25

@@ -18,6 +18,7 @@ def test_max_images_stops_after_the_step_that_reaches_it_and_marks_the_partial_e
     # 256 images in epoch 1 (whole), then one more batch of 64: 320 >= 300.
     assert [(row["epoch"], row["images"], row["partial"]) for row in history] == [(1, 256, 0), (2, 64, 1)]
     assert summary["images"] == 320 and summary["steps"] == 5 and summary["epochs"] == 2
+    assert summary["epoch_images"] == 256
 
 
 @pytest.mark.parametrize("budget", ["trainer.max_images=300", "trainer.time_budget_s=1", "trainer.max_steps=5"])
