@@ -22,6 +22,7 @@ from gvc import rundir
 from gvc.config import LOSSES, ConfigError, validate
 from gvc.data import DataError
 from gvc.rundir import CheckpointError
+from gvc.slurm import job_info
 from gvc.training.loop import Diverged, Trainer
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         "host": socket.gethostname(),
         "versions": library_versions(),
     }
+    if (slurm := job_info()) is not None:  # the SLURM job and its requeue count (pre-emptions, time limits)
+        summary["slurm"] = slurm
     try:
         validate(cfg)
         previous = rundir.read_summary(run_dir) if cfg.trainer.resume else None

@@ -1,0 +1,127 @@
+"""SLURM sweeps: Hydra's submitit launcher, with the guarantees gvc gives every sweep.
+
+The presets `hydra/launcher=slurm_cpu` and `slurm_gpu` use `SlurmLauncher` below, which adds to the plugin's:
+- no `sbatch` on this machine: a clear error naming the fix, before anything is submitted;
+- SLURM refusing the jobs (more CPUs or memory than any node has, an unknown partition): SLURM's reason,
+  not a traceback;
+- a trial whose job ends without a result (scancel, a node failure, the memory limit, a time limit after
+  its last requeue) is recorded as failed in its run directory with SLURM's account of it, reports the
+  worst value to the sweeper, and the sweep goes on, as for any other failed trial.
+Pre-emption is the plugin's: on SIGUSR2 (SLURM sends it `signal_delay_s` before the time limit, or a
+pre-empting scheduler, or `scancel --signal=USR2`) submitit calls `checkpoint()`, which resubmits the same
+trial, and requeues the job; with trainer.resume=true the trial continues from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from hydra.core.singleton import Singleton
+from hydra.core.utils import JobReturn, JobStatus, filter_overrides
+from hydra_plugins.hydra_submitit_launcher import submitit_launcher
+from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
+from omegaconf import OmegaConf, open_dict
+
+from gvc import rundir
+
+log = logging.getLogger(__name__)
+
+
+def job_info() -> dict[str, Any] | None:
+    """The SLURM job this process runs in and how often SLURM restarted it (requeues), or None outside SLURM."""
+    env = os.environ
+    if "SLURM_JOB_ID" not in env:
+        return None
+    array = env.get("SLURM_ARRAY_JOB_ID"), env.get("SLURM_ARRAY_TASK_ID")
+    return {"job_id": f"{array[0]}_{array[1]}" if all(array) else env["SLURM_JOB_ID"],
+            "restarts": int(env.get("SLURM_RESTART_COUNT") or 0)}
+
+
+class SlurmLauncher(submitit_launcher.SlurmLauncher):
+    """hydra_submitit_launcher's SLURM launcher that fails clearly and records lost trials."""
+
+    def setup(self, **kwargs: Any) -> None:
+        super().setup(**kwargs)
+        if shutil.which("sbatch") is None:  # submitit would fail later with 'Could not detect "srun"'
+            sys.exit("gvc: error: a SLURM launcher is selected (hydra/launcher=slurm_cpu or slurm_gpu) but `sbatch` "
+                     "is not on PATH here. Run the sweep on a machine of your cluster (a login node), try it on this "
+                     "machine with `scripts/slurm-local.sh up` and the `export SLURM_CONF=...` it prints, or choose "
+                     "a local launcher: hydra/launcher=basic, joblib or submitit_local.")
+
+    def make_executor(self) -> Any:
+        """The submitit executor with this launcher's parameters (also used to render the sbatch script)."""
+        import submitit
+
+        # As the plugin does: launcher-specific keys get the executor's prefix, the shared ones do not.
+        init = {"folder": self.params["submitit_folder"], "slurm_max_num_timeout": self.params["max_num_timeout"]}
+        executor = submitit.AutoExecutor(cluster="slurm", **init)
+        shared = set(OmegaConf.structured(BaseQueueConf).keys())
+        executor.update_parameters(**{k if k in shared else f"slurm_{k}": v for k, v in self.params.items()
+                                      if k not in ("submitit_folder", "max_num_timeout")})
+        return executor
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        import submitit
+
+        assert self.config is not None and self.hydra_context is not None
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        log.info("SLURM sweep: %d trial(s) into %s", len(job_overrides), sweep_dir)
+        job_params = []
+        for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
+            log.info("\t#%d : %s", idx, " ".join(filter_overrides(overrides)))
+            job_params.append((list(overrides), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state()))
+        try:
+            jobs = self.make_executor().map_array(self, *zip(*job_params))
+        except submitit.core.utils.FailedJobError as e:  # sbatch refused the whole array
+            reason = " ".join(line.removeprefix("sbatch: error: ") for line in str(e).splitlines() if line.strip())
+            sys.exit(f"gvc: error: SLURM refused the sweep's jobs: {reason}. Ask for what a node of the partition has "
+                     "(`sinfo -o '%P %c %m %G'` lists CPUs, memory in MB and GPUs): hydra.launcher.cpus_per_task, "
+                     "hydra.launcher.mem_gb, hydra.launcher.gpus_per_node, hydra.launcher.partition, "
+                     "hydra.launcher.timeout_min.")
+        log.info("SLURM job array %s; logs in %s", jobs[0].job_id.split("_")[0], jobs[0].paths.folder.parent)
+        return [self._result(job, params[0], params[2]) for job, params in zip(jobs, job_params)]
+
+    def _result(self, job: Any, overrides: list[str], idx: int) -> JobReturn:
+        """The trial's own result; for a job that ended without one, a failed trial recorded on disk."""
+        import submitit
+
+        try:
+            return job.results()[0]
+        except submitit.core.utils.UncompletedJobError as e:
+            state = job.state
+            detail = str(e).splitlines()[0]
+        return self._record_lost_trial(overrides, idx, f"SLURM job {job.job_id} ended {state} before the trial "
+                                       f"finished ({detail}); its log: {job.paths.stdout}")
+
+    def _record_lost_trial(self, overrides: list[str], idx: int, reason: str) -> JobReturn:
+        from gvc.task import MAXIMIZE, MINIMIZE, worst_value
+
+        assert self.config is not None and self.hydra_context is not None
+        cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
+        with open_dict(cfg.hydra.job):
+            cfg.hydra.job.num = idx
+        run_dir = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
+        summary = rundir.read_summary(run_dir) or {"model": cfg.model.name, "seed": cfg.trainer.seed,
+                                                   "overrides": list(overrides)}
+        objective = summary.get("objective") or {}
+        direction = objective.get("direction", cfg.trainer.objective_direction)
+        direction = direction if direction in (MINIMIZE, MAXIMIZE) else MINIMIZE
+        value = worst_value(direction)
+        summary.update(status="failed", reason=reason,
+                       objective={"name": objective.get("name", cfg.trainer.objective), "direction": direction,
+                                  "value": value})
+        rundir.write_summary(run_dir, summary)
+        if not (run_dir / rundir.HYDRA_OVERRIDES).is_file():  # never started: the index still shows its overrides
+            (run_dir / rundir.HYDRA_OVERRIDES).parent.mkdir(parents=True, exist_ok=True)
+            (run_dir / rundir.HYDRA_OVERRIDES).write_text(OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
+        log.error("trial %d lost: %s", idx, reason)
+        ret = JobReturn(overrides=list(overrides), cfg=cfg, hydra_cfg=self.config, working_dir=str(run_dir),
+                        task_name=cfg.hydra.job.name, status=JobStatus.COMPLETED)
+        ret.return_value = value
+        return ret
