@@ -79,7 +79,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         try:
             jobs = self.make_executor().map_array(self, *zip(*job_params))
         except submitit.core.utils.FailedJobError as e:  # sbatch refused the whole array
-            reason = " ".join(line.removeprefix("sbatch: error: ") for line in str(e).splitlines() if line.strip())
+            reason = "; ".join(line.removeprefix("sbatch: error: ") for line in str(e).splitlines() if line.strip())
             sys.exit(f"gvc: error: SLURM refused the sweep's jobs: {reason}. Ask for what a node of the partition has "
                      "(`sinfo -o '%P %c %m %G'` lists CPUs, memory in MB and GPUs): hydra.launcher.cpus_per_task, "
                      "hydra.launcher.mem_gb, hydra.launcher.gpus_per_node, hydra.launcher.partition, "
@@ -93,11 +93,9 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
 
         try:
             return job.results()[0]
-        except submitit.core.utils.UncompletedJobError as e:
-            state = job.state
-            detail = str(e).splitlines()[0]
-        return self._record_lost_trial(overrides, idx, f"SLURM job {job.job_id} ended {state} before the trial "
-                                       f"finished ({detail}); its log: {job.paths.stdout}")
+        except submitit.core.utils.UncompletedJobError:  # no result file: the job died outside the trial's code
+            reason = f"SLURM job {job.job_id} ended {job.state} before the trial finished; its log: {job.paths.stdout}"
+        return self._record_lost_trial(overrides, idx, reason)
 
     def _record_lost_trial(self, overrides: list[str], idx: int, reason: str) -> JobReturn:
         from gvc.task import MAXIMIZE, MINIMIZE, worst_value

@@ -31,9 +31,10 @@ def make_config(overrides: list[str]) -> DictConfig:
         return compose(config_name="config", overrides=[f"data.root={DATA_ROOT}", *overrides])
 
 
-def run_gvc(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`python -m gvc ARGS` in a subprocess, as a user runs it."""
-    env = {**os.environ, "GVC_DATA": DATA_ROOT, "HYDRA_FULL_ERROR": "0"}
+def run_gvc(*args: str, cwd: Path | None = None, timeout: float = 300,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m gvc ARGS` in a subprocess, as a user runs it (`env` adds to or replaces variables)."""
+    env = {**os.environ, "GVC_DATA": DATA_ROOT, "HYDRA_FULL_ERROR": "0", **(env or {})}
     return subprocess.run([sys.executable, "-m", "gvc", *args], cwd=cwd or ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
