@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -42,8 +43,40 @@ def job_info() -> dict[str, Any] | None:
             "restarts": int(env.get("SLURM_RESTART_COUNT") or 0)}
 
 
+def leave_at_once_after_requeue() -> None:
+    """Make the pre-emption handler end this process as soon as submitit has requeued the job.
+
+    submitit's handler requeues the job, then raises SystemExit wherever the trial happens to be. Inside
+    torch.save that surfaces as a RuntimeError, and the trial would record itself failed (and hand a result to
+    the sweep) before SLURM kills it. After a requeue nothing more should happen here: the requeued job
+    continues from the last complete checkpoint.
+    """
+    import submitit
+
+    sig = submitit.JobEnvironment._usr_sig()
+    handler = signal.getsignal(sig)
+    if not callable(handler):
+        return
+
+    def requeue_then_exit(signum: int, frame: Any) -> None:
+        try:
+            handler(signum, frame)
+        except SystemExit as e:
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(e.code if isinstance(e.code, int) else 1)
+
+    signal.signal(sig, requeue_then_exit)
+
+
 class SlurmLauncher(submitit_launcher.SlurmLauncher):
     """hydra_submitit_launcher's SLURM launcher that fails clearly and records lost trials."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> JobReturn:
+        """One trial inside its SLURM job (the plugin's code), with a safe pre-emption handler."""
+        leave_at_once_after_requeue()
+        return super().__call__(*args, **kwargs)
 
     def setup(self, **kwargs: Any) -> None:
         super().setup(**kwargs)
