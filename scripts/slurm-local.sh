@@ -36,7 +36,7 @@ live_pid() {
   local file pid
   file=$(pidfile "$1")
   [[ -s $file ]] || return 1
-  pid=$(tr -dc 0-9 <"$file" 2>/dev/null) || return 1
+  pid=$( { tr -dc 0-9 <"$file"; } 2>/dev/null) || return 1
   [[ -n $pid && -r /proc/$pid/comm ]] || return 1
   [[ $(cat "/proc/$pid/comm") == "$1" ]] || return 1
   [[ $(awk '/^State:/ {print $2}' "/proc/$pid/status") != Z ]] || return 1  # an exited daemon lingers as a zombie
