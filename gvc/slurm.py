@@ -117,7 +117,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
                      "(`sinfo -o '%P %c %m %G'` lists CPUs, memory in MB and GPUs): hydra.launcher.cpus_per_task, "
                      "hydra.launcher.mem_gb, hydra.launcher.gpus_per_node, hydra.launcher.partition, "
                      "hydra.launcher.timeout_min.")
-        log.info("SLURM job array %s; logs in %s", jobs[0].job_id.split("_")[0], jobs[0].paths.folder.parent)
+        log.info("SLURM job %s; logs in %s", jobs[0].job_id.split("_")[0], jobs[0].paths.folder.parent)
         return [self._result(job, params[0], params[2]) for job, params in zip(jobs, job_params)]
 
     def _result(self, job: Any, overrides: list[str], idx: int) -> JobReturn:
@@ -138,16 +138,19 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         with open_dict(cfg.hydra.job):
             cfg.hydra.job.num = idx
         run_dir = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
-        summary = rundir.read_summary(run_dir) or {"model": cfg.model.name, "seed": cfg.trainer.seed,
-                                                   "overrides": list(overrides)}
-        objective = summary.get("objective") or {}
+        summary = rundir.read_summary(run_dir)
+        objective = (summary or {}).get("objective") or {}
         direction = objective.get("direction", cfg.trainer.objective_direction)
         direction = direction if direction in (MINIMIZE, MAXIMIZE) else MINIMIZE
         value = worst_value(direction)
-        summary.update(status="failed", reason=reason,
-                       objective={"name": objective.get("name", cfg.trainer.objective), "direction": direction,
-                                  "value": value})
-        rundir.write_summary(run_dir, summary)
+        if summary is not None and summary.get("status") != "running":
+            # The trial ended and said how (only its result file is missing): its record stands.
+            value = float(objective.get("value", value))
+        else:
+            summary = summary or {"model": cfg.model.name, "seed": cfg.trainer.seed, "overrides": list(overrides)}
+            summary.update(status="failed", reason=reason, objective={
+                "name": objective.get("name", cfg.trainer.objective), "direction": direction, "value": value})
+            rundir.write_summary(run_dir, summary)
         if not (run_dir / rundir.HYDRA_OVERRIDES).is_file():  # never started: the index still shows its overrides
             (run_dir / rundir.HYDRA_OVERRIDES).parent.mkdir(parents=True, exist_ok=True)
             (run_dir / rundir.HYDRA_OVERRIDES).write_text(OmegaConf.to_yaml(OmegaConf.create(list(overrides))))

@@ -194,6 +194,20 @@ def test_a_cancelled_trial_is_recorded_failed_and_a_diverging_one_sinks_no_other
 
 
 @needs_cluster
+@pytest.mark.slow
+def test_a_trial_cancelled_before_it_started_is_recorded_failed_with_its_overrides(tmp_path, job_name):
+    out = tmp_path / "pending"
+    held = "+hydra.launcher.additional_parameters.begin=now+1hour"  # pending until cancelled
+    with background_sweep(held, "model=linear_vae", *TINY, f"hydra.sweep.dir={out}", job_name=job_name) as running:
+        job = wait_for(lambda: slurm("squeue", "-h", "-o", "%i", "--name", job_name).strip(), 60, "the submission")
+        slurm("scancel", job)
+        result = running.result(timeout=120)
+    assert result.returncode == 0, result.stderr
+    [row] = read_index(out)
+    assert row["status"] == "failed" and "CANCELLED" in row["reason"] and "model=linear_vae" in row["overrides"]
+
+
+@needs_cluster
 def test_an_impossible_resource_request_fails_at_submission_with_slurms_reason(tmp_path):
     started = time.monotonic()
     result = run_gvc("-m", "hydra/launcher=slurm_cpu", "hydra.launcher.cpus_per_task=100000", *TINY,
