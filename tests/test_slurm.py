@@ -142,7 +142,7 @@ def test_a_preempted_trial_is_requeued_and_resumes_to_the_same_history(tmp_path,
               "data.test_subset=128", "eval.enabled=false", "trainer.threads=1", "trainer.progress=false"]
     out, trial = tmp_path / "preempted", tmp_path / "preempted" / "0_linear_vae"
     with background_sweep(*budget, "trainer.resume=true", f"hydra.sweep.dir={out}", job_name=job_name) as running:
-        wait_for(lambda: history_rows(trial) >= 1, 120, "the trial's first epoch")
+        wait_for(lambda: (trial / rundir.CHECKPOINT).is_file(), 120, "the trial's first checkpoint")
         job = rundir.read_summary(trial)["slurm"]["job_id"]
         assert history_rows(trial) < 6, "the trial ran too fast to be interrupted while training"
         slurm("scancel", "--signal=USR2", job)  # what SLURM sends before a time limit, or when it pre-empts
@@ -177,8 +177,11 @@ def test_a_cancelled_trial_is_recorded_failed_and_a_diverging_one_sinks_no_other
             "optimizer.lr=1e-3,1e30", f"hydra.sweep.dir={out}"]
     with background_sweep(*args, job_name=job_name) as running:
         def endless_trial() -> Path | None:
-            runs = rundir.find_run_dirs(out) if out.is_dir() else []
-            return next((r for r in runs if swept(rundir.read_overrides(r)) == endless and history_rows(r)), None)
+            for run in rundir.find_run_dirs(out) if out.is_dir() else []:
+                summary = rundir.read_summary(run)  # written atomically, unlike Hydra's overrides.yaml
+                if summary and swept(summary["overrides"]) == endless and history_rows(run):
+                    return run
+            return None
 
         trial = wait_for(endless_trial, 120, "the endless trial's first epoch")
         slurm("scancel", rundir.read_summary(trial)["slurm"]["job_id"])
