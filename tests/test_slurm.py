@@ -42,7 +42,8 @@ def cluster_missing() -> str | None:
     except subprocess.TimeoutExpired:
         return "no SLURM cluster: sinfo did not answer within 20 s"
     if answer.returncode != 0 or "up" not in answer.stdout:
-        return f"no SLURM cluster answering: {(answer.stderr or answer.stdout).strip().splitlines()[-1:]}"
+        said = (answer.stderr or answer.stdout).strip().splitlines() or ["no partition is up"]
+        return f"no SLURM cluster answering (start one with `scripts/slurm-local.sh up`): {said[-1]}"
     return None
 
 
