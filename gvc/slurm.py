@@ -105,6 +105,9 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         log.info("SLURM sweep: %d trial(s) into %s", len(job_overrides), sweep_dir)
+        if not OmegaConf.select(self.config, "trainer.resume", default=False):
+            log.warning("trainer.resume=false: a trial that SLURM pre-empts or requeues at its time limit cannot "
+                        "continue and will be recorded as failed; add trainer.resume=true")
         job_params = []
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
             log.info("\t#%d : %s", idx, " ".join(filter_overrides(overrides)))
