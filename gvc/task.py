@@ -160,6 +160,8 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         metrics=metrics,
         objective={"name": name, "direction": direction, "value": value},
         train_time_s=round(state.elapsed, 3),
+        train_cpu_s=round(state.cpu_s, 3),  # CPU time of the training (all threads): shows other load
+        threads=torch.get_num_threads(),
         wall_time_s=round(time.perf_counter() - started, 3),
         images_per_s=round(images / state.elapsed, 1) if state.elapsed > 0 else None,
         finished_at=dt.datetime.now().isoformat(timespec="seconds"),

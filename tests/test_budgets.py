@@ -45,6 +45,7 @@ def test_time_budget_stops_training_once_training_time_reaches_it(tmp_path, mnis
     summary, history = rundir.read_summary(tmp_path), rundir.read_history(tmp_path)
     assert summary["stopped_by"] == "time_budget_s"
     assert summary["train_time_s"] >= 1.5 and history[-1]["elapsed_s"] >= 1.5
+    assert 0 < summary["train_cpu_s"] <= summary["train_time_s"] * summary["threads"] * 1.1 + 0.5
     assert summary["epochs"] < 100000 and summary["images"] == sum(row["images"] for row in history)
 
 

@@ -102,6 +102,9 @@ class TrainState:
     step: int = 0
     elapsed: float = 0.0  # training seconds so far, summed over resumed segments
     history: list[dict[str, float]] = field(default_factory=list)
+    # CPU seconds this process spent in those seconds (all its threads): far below elapsed x threads means other
+    # processes took the CPU, and a time budget bought less compute than on an idle machine.
+    cpu_s: float = 0.0
     images: int = 0  # training images seen, summed over resumed segments
     stopped_by: str | None = None  # the budget that ended training: one of BUDGETS
 
@@ -187,6 +190,7 @@ class Trainer:
             "epoch": self.state.epoch,
             "step": self.state.step,
             "elapsed": self.state.elapsed,
+            "cpu_s": self.state.cpu_s,
             "history": self.state.history,
             "fixed_z": self.fixed_z.cpu(),
             "config": OmegaConf.to_container(self.cfg, resolve=True),
@@ -204,7 +208,8 @@ class Trainer:
         self.shuffle.set_state(ckpt["shuffle_rng"])
         self.fixed_z = ckpt["fixed_z"].to(self.device)
         self.state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["elapsed"], list(ckpt["history"]),
-                                images=sum(int(row["images"]) for row in ckpt["history"]))
+                                images=sum(int(row["images"]) for row in ckpt["history"]),
+                                cpu_s=float(ckpt.get("cpu_s", 0.0)))
 
     # -- outputs ---------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -228,7 +233,7 @@ class Trainer:
         self.model.train()
         while (stopped_by := self.budget_spent()) is None:
             epoch = state.epoch + 1
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             # Training time only: the budget clock stops for evaluation, samples and checkpoints (outside this epoch
             # loop). On CUDA the clock reads the host's time, which runs at most a few queued kernels ahead.
             deadline = None if budget_s is None else started + budget_s - state.elapsed
@@ -260,6 +265,7 @@ class Trainer:
             means = dict(zip(names, (totals / max(seen, 1)).tolist()))
             self._check_finite(epoch, means)
             state.elapsed += time.perf_counter() - started
+            state.cpu_s += time.process_time() - cpu_started
             state.epoch = epoch
             state.images += seen
             row = {"epoch": epoch, "step": state.step, "elapsed_s": round(state.elapsed, 3), "images": seen,
