@@ -85,12 +85,36 @@ class TrainerConfig:
 
 
 @dataclass
+class TensorBoardConfig:
+    dir: str = "tensorboard"  # folder inside the run directory for the event files
+    images: bool = True  # log the sample grids as images
+
+
+@dataclass
+class MLflowConfig:
+    tracking_uri: Optional[str] = None  # null = sqlite:///<the run directory's parent>/mlflow.db
+    experiment: Optional[str] = None  # null = the run directory's parent folder: one experiment per multirun
+    request_timeout_s: float = 10.0  # HTTP tracking servers only
+    max_retries: int = 1  # HTTP tracking servers only; then the logger gives up and training goes on
+    images: bool = True  # log the sample grids as artifacts
+
+
+@dataclass
+class LoggerConfig:
+    """The `logger` group: each selected logger fills its key (`logger=[tensorboard,mlflow]`); none by default."""
+
+    tensorboard: Optional[TensorBoardConfig] = None
+    mlflow: Optional[MLflowConfig] = None
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     data: DataConfig = field(default_factory=DataConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
 
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout (or editable install) holding conf/ and sweeps/

@@ -7,6 +7,8 @@
       samples/epoch_0005.png  5x5 grids from the run's 25 fixed latent vectors
       losses.png              the loss curves
       checkpoints/last.pt     everything needed to continue or to sample (weights_only-loadable)
+      tensorboard/            TensorBoard event files (logger=tensorboard)
+      loggers.json            what a resumed run needs to continue its loggers' records (the MLflow run id)
 
 Reading functions never import training code, so analysis can read runs made elsewhere.
 """
@@ -27,6 +29,7 @@ SUMMARY = "summary.json"
 SAMPLES = "samples"
 LOSS_PLOT = "losses.png"
 CHECKPOINT = Path("checkpoints") / "last.pt"
+LOGGER_STATE = "loggers.json"
 HYDRA_CONFIG = Path(".hydra") / "config.yaml"
 # history.csv's columns that describe the epoch rather than measure the model. `partial` is 1 for an epoch a
 # budget cut short (trainer.max_steps, max_images or time_budget_s).
@@ -72,6 +75,17 @@ def read_summary(run_dir: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     return json.loads(path.read_text())
+
+
+def read_logger_state(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / LOGGER_STATE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def update_logger_state(run_dir: Path, logger: str, state: dict[str, Any]) -> None:
+    """Set one logger's entry in loggers.json, keeping the others'."""
+    text = json.dumps({**read_logger_state(run_dir), logger: state}, indent=2) + "\n"
+    atomic_write_bytes(Path(run_dir) / LOGGER_STATE, lambda f: f.write(text.encode()))
 
 
 def write_history(run_dir: Path, rows: list[dict[str, float]]) -> None:

@@ -1,0 +1,102 @@
+"""`logger=tensorboard`: event files in RUN/tensorboard/ (scalars, sample grids, HParams at the end).
+
+Tags, all against the global optimisation step:
+    train/<loss>     the epoch's running loss mean at every log point (`trainer.log_every` steps)
+    epoch/<name>     the epoch's history row (loss means, VAE test losses, elapsed_s, images)
+    eval/<metric>    every evaluation metric and its real-data floor (eval/floor_<metric>)
+    samples          the 5x5 sample grids
+    final/<name>     at the end: final losses, metrics and the objective, beside the HParams session
+                     (the run's hyperparameters and its status), so `tensorboard --logdir multirun/...`
+                     compares trials in the HParams table.
+A resumed run opens its writer with purge_step = the checkpoint's step + 1: TensorBoard drops whatever the
+interrupted run wrote after that checkpoint, so no step appears twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+
+from gvc.loggers import LoggerHook, final_numbers, flat_config, guarded
+
+HPARAM_SECTIONS = ("model", "optimizer", "data", "trainer")
+# Keys that change how a run is executed or recorded, not what it learns: left out of the HParams table.
+NOT_HPARAMS = ("data.root", "data.download", "trainer.device", "trainer.progress", "trainer.resume",
+               "trainer.threads", "trainer.log_every", "trainer.sample_every", "trainer.checkpoint_every")
+
+
+class TensorBoardLogger(LoggerHook):
+    name = "tensorboard"
+
+    def __init__(self, cfg: DictConfig, run_dir: Path):
+        super().__init__(cfg, run_dir)
+        self.options = cfg.logger.tensorboard
+        self.log_dir = self.run_dir / self.options.dir
+        self.writer = None
+
+    def _open(self, resumed_step: int = 0) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(log_dir=str(self.log_dir), purge_step=resumed_step + 1 if resumed_step else None)
+
+    @guarded
+    def run_start(self, trainer) -> None:
+        self.family = trainer.model.family
+        self._open(trainer.state.step)
+
+    @guarded
+    def log(self, step: int, epoch: int, losses: dict[str, float]) -> None:
+        for k, v in losses.items():
+            self.writer.add_scalar(f"train/{k}", v, step)
+
+    @guarded
+    def samples(self, epoch: int, step: int, grid: torch.Tensor) -> None:
+        if self.options.images:
+            self.writer.add_image("samples", grid.float().cpu(), step)
+
+    @guarded
+    def evaluation(self, epoch: int, step: int, metrics: dict[str, float]) -> None:
+        self.metric_keys.update(metrics)
+        for k, v in metrics.items():
+            self.writer.add_scalar(f"eval/{k}", float(v), step)
+        self.writer.flush()
+
+    @guarded
+    def epoch_end(self, row: dict[str, float], last: bool) -> None:
+        for k, v in self.epoch_scalars(row).items():
+            self.writer.add_scalar(f"epoch/{k}", v, int(row["step"]))
+        self.writer.flush()  # an epoch is visible in TensorBoard as soon as it ends
+
+    @guarded
+    def run_end(self, summary: dict[str, Any]) -> None:
+        from torch.utils.tensorboard.summary import hparams
+
+        if self.writer is None:  # the run failed before training started: its status is still worth a row
+            self._open()
+        hp = {k: _hparam_value(v) for k, v in flat_config(self.cfg, HPARAM_SECTIONS).items() if k not in NOT_HPARAMS}
+        hp.update(status=summary.get("status", "unknown"), family=summary.get("family") or self.family or "unknown")
+        finals = {f"final/{k}": v for k, v in final_numbers(summary).items()}
+        step = int(summary.get("steps") or 0)
+        for summ in hparams(hp, finals):
+            self.writer.file_writer.add_summary(summ, step)
+        for tag, value in finals.items():
+            self.writer.add_scalar(tag, value, step)
+        self.close()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            try:
+                self.writer.close()
+            except Exception:  # noqa: BLE001 - closing after a failure must not raise again
+                pass
+            self.writer = None
+
+
+def _hparam_value(value: Any) -> bool | int | float | str:
+    """HParams take bools, numbers and strings only."""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return "null" if value is None else str(value)
