@@ -158,6 +158,28 @@ def _check_objective(cfg: DictConfig) -> None:
            "an evaluation metric needs eval.enabled=true")
 
 
+def _check_loggers(cfg: DictConfig) -> None:
+    lg = cfg.get("logger")
+    if lg is None:
+        return
+    if lg.get("tensorboard") is not None:
+        folder = Path(lg.tensorboard.dir)
+        _check(bool(lg.tensorboard.dir) and not folder.is_absolute() and ".." not in folder.parts,
+               "logger.tensorboard.dir", lg.tensorboard.dir, "a folder name inside the run directory")
+    if lg.get("mlflow") is not None:
+        m = lg.mlflow
+        _check(m.request_timeout_s > 0, "logger.mlflow.request_timeout_s", m.request_timeout_s, "a positive number")
+        _check(m.max_retries >= 0, "logger.mlflow.max_retries", m.max_retries, "a non-negative integer")
+        _check(m.tracking_uri is None or bool(m.tracking_uri.strip()), "logger.mlflow.tracking_uri", m.tracking_uri,
+               "null (a SQLite file beside the run directory) or a tracking URI such as http://HOST:5000")
+        _check(m.experiment is None or bool(m.experiment.strip()), "logger.mlflow.experiment", m.experiment,
+               "null (the run directory's parent folder) or a name")
+    from gvc.loggers import missing_packages  # finds the libraries without importing them
+
+    for error in missing_packages(cfg):
+        raise ConfigError(error)
+
+
 def validate(cfg: DictConfig) -> None:
     """Range and choice checks that types alone cannot express. Raises ConfigError naming the key."""
     from gvc.models import MODELS
@@ -200,6 +222,7 @@ def validate(cfg: DictConfig) -> None:
            t.objective_direction, "auto, minimize or maximize")
     _check(t.threads is None or t.threads >= 1, "trainer.threads", t.threads, "null or a positive integer")
     _check_objective(cfg)
+    _check_loggers(cfg)
     try:
         as_eval_config(cfg.eval)
     except ValueError as e:

@@ -22,7 +22,9 @@ from gvc import rundir
 from gvc.config import LOSSES, ConfigError, validate
 from gvc.data import DataError
 from gvc.rundir import CheckpointError
+from gvc.loggers import logger_status, make_loggers
 from gvc.slurm import job_info
+from gvc.training.hooks import Hook, Hooks
 from gvc.training.loop import Diverged, Trainer
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,22 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
 SETUP_ERRORS = (ConfigError, DataError, CheckpointError, ValueError)
 
 
+def end_hooks(hooks: Hooks, summary: dict[str, Any], run_dir: Path) -> None:
+    """Write summary.json, then hand it to the hooks (loggers record the outcome and upload it).
+
+    The loggers' health goes into summary.json (`loggers`); a logger that fails only now is recorded by
+    writing the summary again.
+    """
+    status = logger_status(hooks)
+    if status:
+        summary["loggers"] = status
+    rundir.write_summary(run_dir, summary)
+    hooks.run_end(summary)
+    if logger_status(hooks) != status:
+        summary["loggers"] = logger_status(hooks)
+        rundir.write_summary(run_dir, summary)
+
+
 def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, raise_on_failure: bool = True) -> float:
     """Train one configuration into `run_dir` and return the objective (the worst value if it failed).
 
@@ -96,6 +114,7 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
     }
     if (slurm := job_info()) is not None:  # the SLURM job and its requeue count (pre-emptions, time limits)
         summary["slurm"] = slurm
+    loggers: list[Hook] = []
     try:
         validate(cfg)
         previous = rundir.read_summary(run_dir) if cfg.trainer.resume else None
@@ -106,14 +125,15 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         if cfg.trainer.resume and (run_dir / rundir.CHECKPOINT).is_file():
             model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
             checkpoint = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT, model_cfg)  # before any compute
-        trainer = Trainer(cfg, run_dir)  # device and data errors surface here, before any training
+        loggers = make_loggers(cfg, run_dir)  # imports a logger's library only when it is selected
+        trainer = Trainer(cfg, run_dir, hooks=loggers)  # device and data errors surface here, before any training
     except SETUP_ERRORS as e:
         if raise_on_failure:
             raise
         direction = cfg.trainer.objective_direction if cfg.trainer.objective_direction in (MINIMIZE, MAXIMIZE) else MINIMIZE
         summary.update(status="failed", reason=f"{type(e).__name__}: {e}",
                        objective={"name": cfg.trainer.objective, "direction": direction, "value": worst_value(direction)})
-        rundir.write_summary(run_dir, summary)
+        end_hooks(Hooks(loggers), summary, run_dir)  # a refused trial still shows up in the loggers, as failed
         log.error("trial refused: %s", e)
         return worst_value(direction)
     started = time.perf_counter()
@@ -166,7 +186,7 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         images_per_s=round(images / state.elapsed, 1) if state.elapsed > 0 else None,
         finished_at=dt.datetime.now().isoformat(timespec="seconds"),
     )
-    rundir.write_summary(run_dir, summary)
+    end_hooks(trainer.hooks, summary, run_dir)
     log.info("%s: %s = %.4f (%s)", summary["status"], name, value, direction)
     if error is not None and raise_on_failure:
         raise error

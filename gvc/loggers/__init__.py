@@ -12,7 +12,6 @@ import functools
 import importlib
 import importlib.util
 import logging
-import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -132,5 +131,6 @@ def _to_float(value: Any) -> float | None:
         return None
 
 
-def finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
+def logger_status(hooks) -> dict[str, dict[str, Any]]:
+    """For summary.json: each logger among `hooks`, whether it worked, and why not."""
+    return {h.name: {"ok": h.failure is None, "error": h.failure} for h in hooks if isinstance(h, LoggerHook)}

@@ -7,7 +7,8 @@ Tags, all against the global optimisation step:
     samples          the 5x5 sample grids
     final/<name>     at the end: final losses, metrics and the objective, beside the HParams session
                      (the run's hyperparameters and its status), so `tensorboard --logdir multirun/...`
-                     compares trials in the HParams table.
+                     compares trials in the HParams table. Both live in their own event file
+                     (`*.hparams`), which a resumed run replaces.
 A resumed run opens its writer with purge_step = the checkpoint's step + 1: TensorBoard drops whatever the
 interrupted run wrote after that checkpoint, so no step appears twice.
 """
@@ -24,6 +25,7 @@ from gvc.loggers import LoggerHook, final_numbers, flat_config, guarded
 
 HPARAM_SECTIONS = ("model", "optimizer", "data", "trainer")
 # Keys that change how a run is executed or recorded, not what it learns: left out of the HParams table.
+HPARAMS_SUFFIX = ".hparams"  # the event file holding the run's HParams session and final numbers
 NOT_HPARAMS = ("data.root", "data.download", "trainer.device", "trainer.progress", "trainer.resume",
                "trainer.threads", "trainer.log_every", "trainer.sample_every", "trainer.checkpoint_every")
 
@@ -37,7 +39,7 @@ class TensorBoardLogger(LoggerHook):
         self.log_dir = self.run_dir / self.options.dir
         self.writer = None
 
-    def _open(self, resumed_step: int = 0) -> None:
+    def _open(self, resumed_step: int) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(log_dir=str(self.log_dir), purge_step=resumed_step + 1 if resumed_step else None)
@@ -72,19 +74,27 @@ class TensorBoardLogger(LoggerHook):
 
     @guarded
     def run_end(self, summary: dict[str, Any]) -> None:
-        from torch.utils.tensorboard.summary import hparams
+        from torch.utils.tensorboard.summary import hparams, scalar
+        from torch.utils.tensorboard.writer import FileWriter
 
-        if self.writer is None:  # the run failed before training started: its status is still worth a row
-            self._open()
+        self.close()
         hp = {k: _hparam_value(v) for k, v in flat_config(self.cfg, HPARAM_SECTIONS).items() if k not in NOT_HPARAMS}
         hp.update(status=summary.get("status", "unknown"), family=summary.get("family") or self.family or "unknown")
         finals = {f"final/{k}": v for k, v in final_numbers(summary).items()}
         step = int(summary.get("steps") or 0)
-        for summ in hparams(hp, finals):
-            self.writer.file_writer.add_summary(summ, step)
-        for tag, value in finals.items():
-            self.writer.add_scalar(tag, value, step)
-        self.close()
+        # TensorBoard keeps the first HParams session it reads for a run: a resumed run replaces its own earlier
+        # one (say, of a failed attempt) instead of adding a second.
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for old in self.log_dir.glob(f"events.out.tfevents.*{HPARAMS_SUFFIX}"):
+            old.unlink()
+        writer = FileWriter(str(self.log_dir), filename_suffix=HPARAMS_SUFFIX)
+        try:
+            for summ in hparams(hp, finals):
+                writer.add_summary(summ, step)
+            for tag, value in finals.items():
+                writer.add_summary(scalar(tag, value), step)
+        finally:
+            writer.close()
 
     def close(self) -> None:
         if self.writer is not None:

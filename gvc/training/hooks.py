@@ -119,7 +119,10 @@ def plot_losses(history: list[dict[str, float]], names: tuple[str, ...], path: P
 
 
 class RunDirWriter(Hook):
-    """The run directory (gvc.rundir): history.csv every epoch, sample PNGs, checkpoints, the loss plot."""
+    """The run directory (gvc.rundir): history.csv every epoch, sample PNGs, checkpoints, the loss plot at the end.
+
+    summary.json is gvc.task's: it knows the run's outcome.
+    """
 
     name = "run_dir"
 
@@ -142,5 +145,7 @@ class RunDirWriter(Hook):
         rundir.write_history(self.run_dir, t.state.history)
         if row["epoch"] % t.cfg.trainer.checkpoint_every == 0 or last:
             t.save_checkpoint()
-        if last:
-            plot_losses(t.state.history, t.step_fn.loss_names, self.run_dir / rundir.LOSS_PLOT)
+
+    def run_end(self, summary: dict[str, Any]) -> None:
+        if self.trainer is not None and self.trainer.state.history:  # diverged runs too: their curves tell why
+            plot_losses(self.trainer.state.history, self.trainer.step_fn.loss_names, self.run_dir / rundir.LOSS_PLOT)

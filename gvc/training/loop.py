@@ -1,6 +1,9 @@
-"""The one training loop shared by GANs and VAEs: epochs, logging, samples, checkpoints, history.
+"""The one training loop shared by GANs and VAEs: epochs, budgets, evaluation, and the hooks that record them.
 
-A GAN and a VAE differ only in their step (gan.py, vae.py); everything else lives here.
+A GAN and a VAE differ only in their step (gan.py, vae.py). `Trainer.train_epoch` is the hot path (the
+throughput benchmark times exactly it); `Trainer.fit` runs epochs until a budget is spent and hands every
+epoch's row, sample grid and evaluation to the hooks (gvc.training.hooks): the run-directory writer
+(history.csv, samples, checkpoints) and any selected loggers.
 """
 
 from __future__ import annotations
@@ -12,18 +15,19 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
-from torchvision.utils import save_image
+from torchvision.utils import make_grid
 from tqdm import tqdm
 
 from gvc import rundir
 from gvc.data import DeviceBatches, load_mnist, to_model_range
 from gvc.models import GAN, VAE, build_model
 from gvc.training.gan import GANStep
+from gvc.training.hooks import Hook, Hooks, RunDirWriter
 from gvc.training.precision import choose_numeric_path, has_convolutions
 from gvc.training.vae import VAEStep, test_negative_elbo
 
@@ -113,31 +117,15 @@ class TrainState:
 BUDGETS = ("epochs", "max_steps", "max_images", "time_budget_s")
 
 
-def plot_losses(history: list[dict[str, float]], names: tuple[str, ...], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    epochs = [row["epoch"] for row in history]
-    for name in names + (("test_loss",) if "test_loss" in history[0] else ()):
-        ax.plot(epochs, [row[name] for row in history], marker="o", ms=3, label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (epoch mean)")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 class Trainer:
-    """Builds everything from a validated config and trains into `run_dir`."""
+    """Builds everything from a validated config and trains into `run_dir`.
 
-    def __init__(self, cfg: DictConfig, run_dir: Path):
+    `hooks` (e.g. loggers) are called before the run-directory writer, which is always the last hook.
+    """
+
+    def __init__(self, cfg: DictConfig, run_dir: Path, hooks: list[Hook] | None = None):
         self.cfg, self.run_dir, t = cfg, Path(run_dir), cfg.trainer
+        self.hooks = Hooks([*(hooks or []), RunDirWriter(self.run_dir)])
         if t.threads is not None:
             torch.set_num_threads(t.threads)
         self.device = resolve_device(t.device)
@@ -213,63 +201,32 @@ class Trainer:
 
     # -- outputs ---------------------------------------------------------------------------------------
     @torch.no_grad()
-    def save_samples(self, epoch: int) -> None:
+    def sample_grid(self) -> torch.Tensor:
+        """The 5x5 grid (3xHxW, in [0, 1], on the CPU) of the images of the run's fixed latent vectors."""
         was_training = self.model.training
         self.model.eval()
-        images = self.model.generate(self.fixed_z).float().clamp(0, 1)
+        images = self.model.generate(self.fixed_z).float().clamp(0, 1).cpu()
         self.model.train(was_training)
-        path = rundir.sample_path(self.run_dir, epoch)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(images, path, nrow=5, padding=2, pad_value=1.0)
+        return make_grid(images, nrow=5, padding=2, pad_value=1.0)
 
     # -- the loop --------------------------------------------------------------------------------------
     def fit(self) -> TrainState:
-        """Train until the first budget (epochs, max_steps, max_images, time_budget_s) is spent."""
+        """Train until the first budget (epochs, max_steps, max_images, time_budget_s) is spent.
+
+        Calls the hooks at run start, at every log point (from train_epoch), and per epoch: its evaluation,
+        its sample grid, then its row (the run-directory writer saves history, samples and checkpoints).
+        """
         t, state = self.cfg.trainer, self.state
-        names = self.step_fn.loss_names
-        # Plain numbers in the step loop: a DictConfig read costs ~10 µs.
-        log_every, max_steps, max_images, budget_s = t.log_every, t.max_steps, t.max_images, t.time_budget_s
-        epoch_size = len(self.batches.data)
         self.model.train()
+        self.hooks.run_start(self)
         while (stopped_by := self.budget_spent()) is None:
             epoch = state.epoch + 1
-            started, cpu_started = time.perf_counter(), time.process_time()
-            # Training time only: the budget clock stops for evaluation, samples and checkpoints (outside this epoch
-            # loop). On CUDA the clock reads the host's time, which runs at most a few queued kernels ahead.
-            deadline = None if budget_s is None else started + budget_s - state.elapsed
-            images_left = None if max_images is None else max_images - state.images
-            totals = torch.zeros(len(names), device=self.device)
-            seen = 0
-            bar = tqdm(self.batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}", leave=False,
-                       disable=not t.progress, unit="batch", dynamic_ncols=True)
-            for batch in bar:
-                try:
-                    losses = self.step_fn(batch)
-                except RuntimeError as e:  # e.g. BCE refuses NaN probabilities once the weights blew up
-                    if self._blown_up():
-                        raise Diverged(epoch, state.step + 1, {"error": str(e).splitlines()[0]}) from e
-                    raise
-                totals += torch.stack([losses[n] for n in names]) * batch.shape[0]  # stays on the device
-                seen += batch.shape[0]
-                state.step += 1
-                if state.step % log_every == 0:  # the only host syncs inside an epoch
-                    self._check_finite(epoch, dict(zip(names, (totals / seen).tolist())))
-                    if t.progress:
-                        bar.set_postfix({n: f"{v:.3f}" for n, v in zip(names, (totals / seen).tolist())})
-                # The budgets other than epochs, checked after every step (self.budget_spent() does the same).
-                if ((max_steps is not None and state.step >= max_steps)
-                        or (images_left is not None and seen >= images_left)
-                        or (deadline is not None and time.perf_counter() >= deadline)):
-                    break
-            bar.close()
-            means = dict(zip(names, (totals / max(seen, 1)).tolist()))
-            self._check_finite(epoch, means)
-            state.elapsed += time.perf_counter() - started
-            state.cpu_s += time.process_time() - cpu_started
+            started = time.perf_counter()
+            means, seen = self.train_epoch(epoch)
             state.epoch = epoch
             state.images += seen
             row = {"epoch": epoch, "step": state.step, "elapsed_s": round(state.elapsed, 3), "images": seen,
-                   "partial": int(seen < epoch_size), **means}
+                   "partial": int(seen < len(self.batches.data)), **means}
             if self.test_data is not None:
                 row.update(test_negative_elbo(self.model, self.test_data, self.cfg.data.batch_size, self.autocast))
                 self._check_finite(epoch, row)
@@ -277,6 +234,7 @@ class Trainer:
             every = self.cfg.eval.every_epochs
             if self.cfg.eval.enabled and (last or (every and epoch % every == 0)):
                 self.metrics = self.evaluate()
+                self.hooks.evaluation(epoch, state.step, self.metrics)
                 if every:  # per-epoch quality curves only when asked for: history stays one row per epoch
                     row.update(self.metrics)
             state.history.append(row)
@@ -284,15 +242,63 @@ class Trainer:
                      "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in rundir.BOOKKEEPING),
                      time.perf_counter() - started)
             if epoch % t.sample_every == 0 or last:
-                self.save_samples(epoch)
-            rundir.write_history(self.run_dir, state.history)
-            if epoch % t.checkpoint_every == 0 or last:
-                self.save_checkpoint()
+                self.hooks.samples(epoch, state.step, self.sample_grid())
+            self.hooks.epoch_end(row, last)
         state.stopped_by = stopped_by
         log.info("training stopped by trainer.%s after %d images, %d steps, %.1fs", stopped_by, state.images,
                  state.step, state.elapsed)
-        plot_losses(state.history, names, self.run_dir / rundir.LOSS_PLOT)
         return state
+
+    def train_epoch(self, epoch: int, batches: Iterable[torch.Tensor] | None = None) -> tuple[dict[str, float], int]:
+        """Training steps over `batches` (default: one shuffled pass over the training set) until they run out
+        or a budget other than epochs is spent. Returns the loss means over the steps and the images seen.
+
+        This is the hot path: per step only the step itself and on-device sums; the host reads the sums every
+        `trainer.log_every` steps (divergence check, log hooks, progress bar) and once at the end.
+        Adds the training time to state.elapsed (and its CPU time to state.cpu_s); epoch bookkeeping (history, hooks) is fit's.
+        """
+        t, state = self.cfg.trainer, self.state
+        names = self.step_fn.loss_names
+        # Plain values in the step loop: a DictConfig read costs ~10 µs.
+        log_every, max_steps, max_images, budget_s = t.log_every, t.max_steps, t.max_images, t.time_budget_s
+        log_hooks, progress = self.hooks.wants_log(), t.progress
+        started, cpu_started = time.perf_counter(), time.process_time()
+        # Training time only: the budget clock stops for evaluation, samples and checkpoints (outside this
+        # function). On CUDA the clock reads the host's time, which runs at most a few queued kernels ahead.
+        deadline = None if budget_s is None else started + budget_s - state.elapsed
+        images_left = None if max_images is None else max_images - state.images
+        totals = torch.zeros(len(names), device=self.device)
+        seen = 0
+        bar = tqdm(self.batches if batches is None else batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}",
+                   leave=False, disable=not progress, unit="batch", dynamic_ncols=True)
+        for batch in bar:
+            try:
+                losses = self.step_fn(batch)
+            except RuntimeError as e:  # e.g. BCE refuses NaN probabilities once the weights blew up
+                if self._blown_up():
+                    raise Diverged(epoch, state.step + 1, {"error": str(e).splitlines()[0]}) from e
+                raise
+            totals += torch.stack([losses[n] for n in names]) * batch.shape[0]  # stays on the device
+            seen += batch.shape[0]
+            state.step += 1
+            if state.step % log_every == 0:  # the only host syncs inside an epoch
+                running = dict(zip(names, (totals / seen).tolist()))
+                self._check_finite(epoch, running)
+                if log_hooks:
+                    self.hooks.log(state.step, epoch, running)
+                if progress:
+                    bar.set_postfix({n: f"{v:.3f}" for n, v in running.items()})
+            # The budgets other than epochs, checked after every step (self.budget_spent() does the same).
+            if ((max_steps is not None and state.step >= max_steps)
+                    or (images_left is not None and seen >= images_left)
+                    or (deadline is not None and time.perf_counter() >= deadline)):
+                break
+        bar.close()
+        means = dict(zip(names, (totals / max(seen, 1)).tolist()))
+        self._check_finite(epoch, means)
+        state.elapsed += time.perf_counter() - started
+        state.cpu_s += time.process_time() - cpu_started
+        return means, seen
 
     def evaluate(self) -> dict[str, float]:
         """Quality metrics of the current model (gvc.evaluation), with the real-data floor beside them."""
