@@ -12,9 +12,10 @@ For every model, at its paper batch size and learning rate (Adam, betas 0.9/0.99
                 torch.zeros every step, a D step on a detached fake batch, then a G step (D's weight gradients
                 computed and thrown away); for the VAEs F.binary_cross_entropy(sum) + KL. No per-step host
                 sync (`.item()`), so on a GPU the baseline is, if anything, flattered.
-  (b) gvc       gvc's own training step as `Trainer.fit` runs it: a Trainer built from the composed config
-                (fp32), its DeviceBatches over the device-resident training tensor, its GANStep/VAEStep,
-                losses accumulated on the device and read back every `trainer.log_every` steps.
+  (b) gvc       `Trainer.train_epoch`, the epoch function `Trainer.fit` runs, with the Trainer's hooks (the
+                run-directory writer, which has no per-log-point work): a Trainer built from the composed
+                config (fp32), its DeviceBatches over the device-resident training tensor, its
+                GANStep/VAEStep, losses accumulated on the device and read back every `trainer.log_every` steps.
   (c) compute   the compute-only bound: (a)'s plain model and stock step on one fixed batch, reused.
   (e) fused     (b) with `optimizer.fused=true` (Adam's single-kernel implementation; same algorithm, results
                 differ from the default for-loop Adam in the last bits).
@@ -51,7 +52,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 MODELS = ("linear_gan", "dcgan", "linear_vae", "conv_vae")
 THREADS: list[int | None] = [None]  # --threads, for the composed configs and the start-up runs
@@ -178,6 +178,13 @@ class PlainRunner:
         self.step_fn(x)
         return x.shape[0]
 
+    def run(self, seconds: float, min_steps: int) -> int:
+        started, images, steps = time.perf_counter(), 0, 0
+        while steps < min_steps or time.perf_counter() - started < seconds:
+            images += self.step()
+            steps += 1
+        return images
+
     def gan_step(self, real: torch.Tensor) -> None:
         b, dev = real.shape[0], real.device
         fake = self.G(torch.randn(b, self.latent, device=dev)).view(-1, 1, 28, 28)
@@ -215,35 +222,36 @@ def notebook_loader(cfg, data_root: str):
     return torch.utils.data.DataLoader(dataset, batch_size=cfg.data.batch_size, shuffle=True)
 
 
-# -- (b) and (f): gvc's step, exactly as Trainer.fit runs it ---------------------------------------------
+# -- (b) and (f): gvc's epoch function, the one Trainer.fit runs -------------------------------------------
 class GvcRunner:
+    """Drives `Trainer.train_epoch` (the loop's hot path, hooks included) over a time-bounded stream of batches.
+
+    A window continues the shuffled pass where the previous one stopped; each window ends as an epoch does,
+    with the loss means read back (one host sync), so a window of ~1.5 s adds one sync as fit's epoch end does.
+    """
+
     def __init__(self, cfg, run_dir: Path):
         from gvc.training.loop import Trainer
 
         self.trainer = Trainer(cfg, run_dir)
         self.trainer.model.train()
-        self.names = self.trainer.step_fn.loss_names
-        self.log_every, self.max_steps = cfg.trainer.log_every, cfg.trainer.max_steps
-        self.steps, self.it = 0, None
+        self.stream = self._passes()
 
-    def step(self) -> int:
-        t = self.trainer
-        batch = next(self.it, None) if self.it is not None else None
-        if batch is None:  # the first call, or an epoch ends: its means are read back (a host sync), as fit does
-            if self.it is not None:
-                t._check_finite(0, dict(zip(self.names, (self.totals / max(self.seen, 1)).tolist())))
-            self.it = iter(tqdm(t.batches, disable=True))  # fit's progress bar, disabled (trainer.progress=false)
-            self.totals, self.seen = torch.zeros(len(self.names), device=t.device), 0
-            batch = next(self.it)
-        losses = t.step_fn(batch)
-        self.totals += torch.stack([losses[n] for n in self.names]) * batch.shape[0]  # stays on the device
-        self.seen += batch.shape[0]
-        self.steps += 1
-        if self.steps % self.log_every == 0:  # the only host syncs inside an epoch
-            t._check_finite(0, dict(zip(self.names, (self.totals / self.seen).tolist())))
-        if self.max_steps is not None and self.steps >= self.max_steps:  # (null here: never true)
-            pass
-        return batch.shape[0]
+    def _passes(self):
+        while True:  # endless shuffled passes, as fit's epochs
+            yield from self.trainer.batches
+
+    def run(self, seconds: float, min_steps: int) -> int:
+        def window():
+            started, steps = time.perf_counter(), 0
+            for batch in self.stream:
+                yield batch
+                steps += 1
+                if steps >= min_steps and time.perf_counter() - started >= seconds:
+                    return
+
+        _, images = self.trainer.train_epoch(0, window())
+        return images
 
 
 # -- timing ------------------------------------------------------------------------------------------------
@@ -293,10 +301,7 @@ def window(runner, seconds: float, device: torch.device, min_steps: int = 2) -> 
     """
     sync(device)
     started = time.perf_counter()
-    images, steps = 0, 0
-    while steps < min_steps or time.perf_counter() - started < seconds:
-        images += runner.step()
-        steps += 1
+    images = runner.run(seconds, min_steps)
     sync(device)
     return images, time.perf_counter() - started
 
