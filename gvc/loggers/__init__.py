@@ -27,7 +27,7 @@ LOGGERS: dict[str, tuple[str, str, str, str]] = {
     "mlflow": ("gvc.loggers.mlflow_logger", "MLflowLogger", "mlflow-skinny", "mlflow"),
 }
 # Epoch-row keys that are bookkeeping, not something to plot against the step.
-NOT_LOGGED = ("epoch", "step")
+NOT_LOGGED = ("epoch", "step", "partial")
 
 
 def selected(cfg: DictConfig) -> list[str]:

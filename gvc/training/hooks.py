@@ -17,7 +17,6 @@ exception in the run-directory writer is a real failure of the run.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +27,6 @@ from gvc import rundir
 if TYPE_CHECKING:
     from gvc.training.loop import Trainer
 
-log = logging.getLogger(__name__)
 
 EVENTS = ("run_start", "log", "samples", "evaluation", "epoch_end", "run_end")
 
