@@ -427,7 +427,8 @@ def swept_parameters(collection: Collection, model: str) -> list[str]:
     unused = UNUSED_BY_FAMILY.get(str(rows["family"].iloc[0]) if len(rows) else "", frozenset())
     varying = []
     for name in collection.param_names:
-        if name in NOT_HYPERPARAMETERS or name in unused or name not in rows:
+        # logger.* keys say where a run was watched (TensorBoard, MLflow), never what it learned
+        if name in NOT_HYPERPARAMETERS or name.startswith("logger.") or name in unused or name not in rows:
             continue
         if rows[name].map(_cell_key).nunique(dropna=False) > 1:
             varying.append(name)
