@@ -34,7 +34,7 @@ UNUSED_BY_FAMILY = {"gan": frozenset({"data.test_subset"})}
 FLOOR_PREFIX = "floor_"  # the metric between real images: what a perfect model would reach
 NOISE_PREFIX = "noise_"  # the metric for uniform-noise images: what a model that learned nothing reaches
 REFERENCE_PREFIXES = (FLOOR_PREFIX, NOISE_PREFIX)
-SKIP_DIRS = frozenset({rundir.SAMPLES, "checkpoints", "__pycache__"})
+SKIP_DIRS = frozenset({rundir.SAMPLES, "checkpoints", "__pycache__", rundir.MLFLOW_ARTIFACTS})
 
 
 class NoRunsError(RuntimeError):

@@ -30,6 +30,9 @@ SAMPLES = "samples"
 LOSS_PLOT = "losses.png"
 CHECKPOINT = Path("checkpoints") / "last.pt"
 LOGGER_STATE = "loggers.json"
+# logger=mlflow's local artifact store, beside its mlflow.db (a multirun folder, outputs/MODEL/): it holds copies
+# of runs' files (summary.json, samples), which are not runs.
+MLFLOW_ARTIFACTS = "mlartifacts"
 HYDRA_CONFIG = Path(".hydra") / "config.yaml"
 # history.csv's columns that describe the epoch rather than measure the model. `partial` is 1 for an epoch a
 # budget cut short (trainer.max_steps, max_images or time_budget_s).
@@ -138,7 +141,8 @@ def find_run_dirs(root: Path) -> list[Path]:
     if is_run_dir(root):
         return [root]
     found = {p.parent.parent if p.name == "config.yaml" else p.parent
-             for pattern in (SUMMARY, str(HYDRA_CONFIG)) for p in root.rglob(pattern)}
+             for pattern in (SUMMARY, str(HYDRA_CONFIG)) for p in root.rglob(pattern)
+             if MLFLOW_ARTIFACTS not in p.relative_to(root).parts}
     def order(p: Path):
         head = p.name.split("_", 1)[0]
         return (str(p.parent), int(head) if head.isdigit() else 1 << 30, p.name)

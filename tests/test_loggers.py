@@ -221,6 +221,10 @@ def test_a_multirun_is_one_mlflow_experiment_and_one_tensorboard_logdir(tmp_path
     out = tmp_path / "sweep"
     result = run_gvc("-m", *SMALL, "optimizer.lr=1e-3,2e-3", f"hydra.sweep.dir={out}")
     assert result.returncode == 0, result.stderr
+    from analysis.collect import find_run_dirs  # MLflow's artifact copies (summary.json) are not runs
+
+    assert find_run_dirs(out) == rundir.find_run_dirs(out) == [out / "0_linear_vae", out / "1_linear_vae"]
+    assert len((out / rundir.INDEX).read_text().splitlines()) == 3  # header + two trials
     client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
     experiment = client.get_experiment_by_name(str(out))
     runs = client.search_runs([experiment.experiment_id], order_by=["attributes.run_name"])

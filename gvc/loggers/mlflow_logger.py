@@ -30,7 +30,6 @@ from gvc import rundir
 from gvc.loggers import LoggerHook, final_numbers, flat_config, guarded
 
 DB_NAME = "mlflow.db"
-ARTIFACTS = "mlartifacts"
 END_STATUS = {"completed": "FINISHED", "failed": "FAILED", "diverged": "FAILED"}
 MAX_PARAM_LENGTH = 500  # MLflow's limit varies by backend; longer values are cut, not refused
 BATCH = 100  # params per log_batch call (MLflow's limit)
@@ -99,7 +98,7 @@ class MLflowLogger(LoggerHook):
             client = MlflowClient(tracking_uri=self.tracking_uri)
             experiment = client.get_experiment_by_name(self.experiment)
             if experiment is None:
-                location = (db.parent / ARTIFACTS).absolute().as_uri() if db is not None else None
+                location = (db.parent / rundir.MLFLOW_ARTIFACTS).absolute().as_uri() if db is not None else None
                 experiment_id = client.create_experiment(self.experiment, artifact_location=location)
             else:
                 experiment_id = experiment.experiment_id
