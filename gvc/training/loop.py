@@ -255,7 +255,8 @@ class Trainer:
 
         This is the hot path: per step only the step itself and on-device sums; the host reads the sums every
         `trainer.log_every` steps (divergence check, log hooks, progress bar) and once at the end.
-        Adds the training time to state.elapsed (and its CPU time to state.cpu_s); epoch bookkeeping (history, hooks) is fit's.
+        Adds the training time to state.elapsed (and its CPU time to state.cpu_s); epoch bookkeeping
+        (history, hooks) is fit's.
         """
         t, state = self.cfg.trainer, self.state
         names = self.step_fn.loss_names
