@@ -90,6 +90,7 @@ class Models:
         return self._cache[run.path]
 
     def _load(self, run: Run) -> torch.nn.Module | None:
+        from gvc.data import spec_of
         from gvc.models import build_model
 
         path = run.checkpoint
@@ -98,9 +99,10 @@ class Models:
             return None
         try:
             ckpt = rundir.read_checkpoint(path)  # weights_only, CPU, format-checked
-            m = (ckpt.get("config") or {}).get("model") or run.config.get("model") or {}
-            model = build_model(ckpt.get("model_name") or m["name"], int(m["latent_dim"]), list(m["widths"]),
-                                float(m.get("dropout", 0.0)), float(m.get("negative_slope", 0.2)))
+            config = ckpt.get("config") or run.config
+            m = {**(config.get("model") or {}), "name": ckpt.get("model_name") or config["model"]["name"]}
+            shape = spec_of((config.get("data") or {}).get("name", "mnist")).image_shape
+            model = build_model(m, shape)  # one call from the checkpoint's own config, as training built it
             model.load_state_dict(ckpt["model"])
         except Exception as e:  # noqa: BLE001 - a damaged or foreign checkpoint falls back to saved samples
             self.problems[run.path] = f"checkpoint unreadable ({type(e).__name__}: {e})"
