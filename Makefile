@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean-venv
+.PHONY: demo test install offline-data clean-venv
 
 install: $(STAMP)
 
@@ -25,7 +25,17 @@ demo: $(STAMP)
 	$(PY) -m analysis $(DEMO_DIR)
 	@echo "demo: the runs are in $(DEMO_DIR); the report is in $(DEMO_DIR)/report (report.html, report.md)"
 
-test: $(STAMP)
+# Fashion-MNIST offline: Debian's dataset-fashion-mnist, installed only where we are root and it is missing
+# (CI, containers). Elsewhere this prints how to get it; its tests then skip, except in CI (where CI is set).
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+offline-data:
+	@if [ -f $(FASHION_DIR)/t10k-labels-idx1-ubyte.gz ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null; }; \
+	else echo "note: Fashion-MNIST is not installed; as root: apt-get install dataset-fashion-mnist"; fi
+
+test: $(STAMP) offline-data
 	$(PY) -m pytest -q
 
 clean-venv:
