@@ -235,7 +235,7 @@ def samples_over_epochs(collection: Collection, reps: dict[str, Representative],
 
 
 class TestImages:
-    """MNIST test images (loaded once, lazily) from the runs' data.root; None with a reason if unavailable."""
+    """The runs' data set's test images (loaded once, lazily) from their data.root; None with a reason if unavailable."""
 
     def __init__(self, collection: Collection) -> None:
         self.collection = collection
@@ -247,15 +247,17 @@ class TestImages:
         """(images in [0, 1] as (N, 1, 28, 28), labels) or None."""
         if not self._tried:
             self._tried = True
-            from gvc.data import DataError, load_mnist, to_model_range
+            from analysis.datasets import data_of
+            from gvc.data import DataError, load_split, to_model_range
 
             roots = [r.config.get("data", {}).get("root") for r in self.collection.runs]
             root = next((str(r) for r in roots if isinstance(r, str) and "${" not in r), "~/.cache/gvc/data")
+            name = data_of(self.collection.runs[0])  # the report is built per data set
             try:
-                split = load_mnist(Path(root).expanduser(), train=False)
+                split = load_split(name, Path(root).expanduser(), train=False)
                 self._data = (to_model_range(split.images, (0.0, 1.0)), split.labels)
             except (DataError, OSError, RuntimeError) as e:
-                self.problem = f"MNIST test set not available ({e})"
+                self.problem = f"{name} test set not available ({e})"
         return self._data
 
     def first_of_each_digit(self) -> tuple[torch.Tensor, list[int]] | None:
