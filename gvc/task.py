@@ -106,6 +106,11 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         if cfg.trainer.resume and (run_dir / rundir.CHECKPOINT).is_file():
             model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
             checkpoint = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT, model_cfg)  # before any compute
+            trained_on = ((checkpoint.get("config") or {}).get("data") or {}).get("name", "mnist")
+            if trained_on != cfg.data.name:  # same image shape, other data: the weights would load silently
+                raise CheckpointError(f"{run_dir / rundir.CHECKPOINT} was trained on data={trained_on}, but this "
+                                      f"run is data={cfg.data.name}; resume with data={trained_on} or start a new run "
+                                      "directory")
         trainer = Trainer(cfg, run_dir)  # device and data errors surface here, before any training
     except SETUP_ERRORS as e:
         if raise_on_failure:

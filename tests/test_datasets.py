@@ -89,3 +89,18 @@ def test_a_single_data_set_report_names_its_evaluator(tmp_path):
     text = (out / "report.md").read_text()
     assert "Data set: Fashion-MNIST" in text and "not comparable with numbers measured on another data set" in text
     assert not (out / "fashion_mnist").exists()
+
+
+def test_resuming_a_run_on_another_data_set_is_refused(tmp_path, mnist_root, fashion_root):
+    """MNIST and Fashion-MNIST share a shape, so the weights would load: the data set must be checked."""
+    from gvc.rundir import CheckpointError
+    from gvc.task import run
+
+    run(make_config(["model=linear_gan", *TINY, "trainer.threads=1"]), tmp_path)
+    summary = rundir.read_summary(tmp_path)
+    rundir.write_summary(tmp_path, {**summary, "status": "running"})  # as if killed after its checkpoint
+    before = (tmp_path / rundir.HISTORY).read_bytes()
+    with pytest.raises(CheckpointError, match="data=mnist"):
+        run(make_config(["model=linear_gan", "data=fashion_mnist", *TINY, "trainer.threads=1", "trainer.resume=true",
+                         "trainer.max_steps=10"]), tmp_path)
+    assert (tmp_path / rundir.HISTORY).read_bytes() == before
