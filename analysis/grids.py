@@ -90,6 +90,7 @@ class Models:
         return self._cache[run.path]
 
     def _load(self, run: Run) -> torch.nn.Module | None:
+        from gvc.data import spec_of
         from gvc.models import build_model
 
         path = run.checkpoint
@@ -98,9 +99,10 @@ class Models:
             return None
         try:
             ckpt = rundir.read_checkpoint(path)  # weights_only, CPU, format-checked
-            m = (ckpt.get("config") or {}).get("model") or run.config.get("model") or {}
-            model = build_model(ckpt.get("model_name") or m["name"], int(m["latent_dim"]), list(m["widths"]),
-                                float(m.get("dropout", 0.0)), float(m.get("negative_slope", 0.2)))
+            config = ckpt.get("config") or run.config
+            m = {**(config.get("model") or {}), "name": ckpt.get("model_name") or config["model"]["name"]}
+            shape = spec_of((config.get("data") or {}).get("name", "mnist")).image_shape
+            model = build_model(m, shape)  # one call from the checkpoint's own config, as training built it
             model.load_state_dict(ckpt["model"])
         except Exception as e:  # noqa: BLE001 - a damaged or foreign checkpoint falls back to saved samples
             self.problems[run.path] = f"checkpoint unreadable ({type(e).__name__}: {e})"
@@ -233,7 +235,7 @@ def samples_over_epochs(collection: Collection, reps: dict[str, Representative],
 
 
 class TestImages:
-    """MNIST test images (loaded once, lazily) from the runs' data.root; None with a reason if unavailable."""
+    """The runs' data set's test images (loaded once, lazily) from their data.root; None with a reason if unavailable."""
 
     def __init__(self, collection: Collection) -> None:
         self.collection = collection
@@ -245,15 +247,17 @@ class TestImages:
         """(images in [0, 1] as (N, 1, 28, 28), labels) or None."""
         if not self._tried:
             self._tried = True
-            from gvc.data import DataError, load_mnist, to_model_range
+            from analysis.datasets import data_of
+            from gvc.data import DataError, load_split, to_model_range
 
             roots = [r.config.get("data", {}).get("root") for r in self.collection.runs]
             root = next((str(r) for r in roots if isinstance(r, str) and "${" not in r), "~/.cache/gvc/data")
+            name = data_of(self.collection.runs[0])  # the report is built per data set
             try:
-                split = load_mnist(Path(root).expanduser(), train=False)
+                split = load_split(name, Path(root).expanduser(), train=False)
                 self._data = (to_model_range(split.images, (0.0, 1.0)), split.labels)
             except (DataError, OSError, RuntimeError) as e:
-                self.problem = f"MNIST test set not available ({e})"
+                self.problem = f"{name} test set not available ({e})"
         return self._data
 
     def first_of_each_digit(self) -> tuple[torch.Tensor, list[int]] | None:

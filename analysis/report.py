@@ -30,6 +30,7 @@ from analysis import figures, grids
 from analysis.artifact import Artifact
 from analysis.collect import Collection, collect, default_inputs
 from analysis.conclusions import paper_claims
+from analysis.datasets import build_by_data, evaluator_notes
 from analysis.document import Block, Bullets, Heading, Image, Table, Text, anchor, to_html, to_md
 from analysis.protocol import departure_summary, departures_long, departures_table, epochs_trained_text
 from analysis.stats import expected_best_of_n
@@ -295,7 +296,7 @@ def build_report(paths: list[Path] | list[str] | None = None, out: Path | str | 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
-        _build(collection, tmp, z_seed)
+        build_by_data(collection, tmp, lambda group, root: _build(group, root, z_seed))  # one report per data set
         (tmp / MARKER).write_text(json.dumps({"inputs": [str(p) for p in inputs], "runs": len(collection.runs),
                                               "created": dt.datetime.now().isoformat(timespec="seconds")}, indent=2))
         _move_into_place(tmp, target)
@@ -306,7 +307,8 @@ def build_report(paths: list[Path] | list[str] | None = None, out: Path | str | 
     return target
 
 
-def _build(collection: Collection, root: Path, z_seed: int) -> None:
+def _build(collection: Collection, root: Path, z_seed: int) -> list:
+    """The report of one data set's runs in `root`; returns the paper's claims as judged on them."""
     tables_dir, figures_dir, images_dir = root / "tables", root / "figures", root / "images"
     log.info("%d runs collected; writing tables", len(collection.runs))
     results = results_table(collection)
@@ -350,7 +352,7 @@ def _build(collection: Collection, root: Path, z_seed: int) -> None:
     elif test.problem:
         notes.append(f"Image statistics skipped: {test.problem}.")
 
-    notes += evaluation_setting_notes(collection)
+    notes += evaluator_notes(collection) + evaluation_setting_notes(collection)
     claims = paper_claims(results, image_stats, objective_directions(collection))
     conclusions = pd.DataFrame([{"claim": c.claim, "verdict": c.verdict, **vars(e)}
                                 for c in claims for e in (c.evidence or [None]) if e is not None]
@@ -362,6 +364,7 @@ def _build(collection: Collection, root: Path, z_seed: int) -> None:
     blocks = _document(collection, root, artifacts, results, image_stats, claims, sensitivity, notes, files, reps)
     (root / "report.md").write_text(to_md(blocks, root))
     (root / "report.html").write_text(to_html(blocks, "GAN vs VAE: comparison report"))
+    return claims
 
 
 __all__ = ["build_report", "choose_out", "default_out", "ReportError"]

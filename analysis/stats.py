@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from gvc.evaluation.evaluate import DIRECTIONS as METRIC_DIRECTIONS
+from gvc.facts import DIRECTIONS as METRIC_DIRECTIONS
 
 MINIMIZE, MAXIMIZE = "minimize", "maximize"
 

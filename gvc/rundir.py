@@ -215,10 +215,10 @@ def read_checkpoint(path: Path, model: dict[str, Any] | None = None) -> dict[str
     if model is not None:
         saved = ckpt["config"]["model"]
         for key in ("name", "latent_dim", "widths"):
-            if list_or_value(saved.get(key)) != list_or_value(model[key]):
+            if list_or_value(saved.get(key)) != list_or_value(model.get(key)):  # a model may lack widths
                 raise CheckpointError(
                     f"{path} holds a {saved.get('name')} with model.{key}={saved.get(key)!r}, but this run is a "
-                    f"{model['name']} with model.{key}={model[key]!r}; resume with the checkpoint's model config "
+                    f"{model['name']} with model.{key}={model.get(key)!r}; resume with the checkpoint's model config "
                     "or start a new run directory")
     return ckpt
 

@@ -19,8 +19,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gvc import rundir
-from gvc.config import LOSSES, ConfigError, validate
+from gvc.config import ConfigError, validate
 from gvc.data import DataError
+from gvc.facts import DIRECTIONS, FAMILIES, LOSSES
 from gvc.rundir import CheckpointError
 from gvc.loggers import logger_status, make_loggers
 from gvc.slurm import job_info
@@ -29,7 +30,7 @@ from gvc.training.loop import Diverged, Trainer
 
 log = logging.getLogger(__name__)
 
-MINIMIZE, MAXIMIZE = "minimize", "maximize"
+from gvc.facts import MAXIMIZE, MINIMIZE  # noqa: E402 (re-exported)
 
 
 def library_versions() -> dict[str, str]:
@@ -46,7 +47,7 @@ def objective_name(cfg: DictConfig, family: str, metrics: dict[str, float]) -> s
         return cfg.trainer.objective
     if "fid" in metrics:
         return "fid"
-    return "test_loss" if family == "vae" else "loss_g"
+    return FAMILIES[family].default_objective
 
 
 def objective_direction(cfg: DictConfig, name: str, family: str) -> str:
@@ -54,8 +55,6 @@ def objective_direction(cfg: DictConfig, name: str, family: str) -> str:
         return cfg.trainer.objective_direction
     if name in LOSSES[family]:
         return MINIMIZE
-    from gvc.evaluation.evaluate import DIRECTIONS  # imports torchmetrics: only for a metric objective
-
     return DIRECTIONS.get(name, MINIMIZE)
 
 
@@ -104,6 +103,7 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
     check_run_dir(run_dir, cfg.trainer.resume)  # never caught: nothing may be written over a user's run
     summary: dict[str, Any] = {
         "model": cfg.model.name,
+        "data": cfg.data.name,
         "status": "running",
         "reason": None,
         "seed": cfg.trainer.seed,
@@ -125,6 +125,11 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         if cfg.trainer.resume and (run_dir / rundir.CHECKPOINT).is_file():
             model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
             checkpoint = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT, model_cfg)  # before any compute
+            trained_on = ((checkpoint.get("config") or {}).get("data") or {}).get("name", "mnist")
+            if trained_on != cfg.data.name:  # same image shape, other data: the weights would load silently
+                raise CheckpointError(f"{run_dir / rundir.CHECKPOINT} was trained on data={trained_on}, but this "
+                                      f"run is data={cfg.data.name}; resume with data={trained_on} or start a new run "
+                                      "directory")
         loggers = make_loggers(cfg, run_dir)  # imports a logger's library only when it is selected
         trainer = Trainer(cfg, run_dir, hooks=loggers)  # device and data errors surface here, before any training
     except SETUP_ERRORS as e:
@@ -153,6 +158,10 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         trainer.fit()
         metrics = trainer.metrics
         summary["status"] = "completed"
+        if metrics:  # numbers from different evaluators are never compared: name the one that measured these
+            from gvc.evaluation.classifier import evaluator_identity
+
+            summary["evaluator"] = evaluator_identity(cfg.data.name)
     except Diverged as e:
         summary.update(status="diverged", reason=str(e), diverged_at={"epoch": e.epoch, "step": e.step})
         log.error("diverged: %s (the last good checkpoint is kept)", e)

@@ -1,4 +1,4 @@
-"""Shared fixtures: composed configs (Hydra's compose API, no subprocess) and a real-MNIST cache."""
+"""Shared fixtures: composed configs (Hydra's compose API, no subprocess), real-MNIST and Fashion-MNIST caches."""
 
 from __future__ import annotations
 
@@ -41,9 +41,25 @@ def run_gvc(*args: str, cwd: Path | None = None, timeout: float = 300,
 
 @pytest.fixture(scope="session")
 def mnist_root() -> str:
-    from gvc.data import prepare_mnist
+    from gvc.data import prepare
 
-    prepare_mnist(DATA_ROOT)
+    prepare("mnist", DATA_ROOT)
+    return DATA_ROOT
+
+
+@pytest.fixture(scope="session")
+def fashion_root() -> str:
+    """The real Fashion-MNIST cache (built from Debian's dataset-fashion-mnist). Where that package is not
+    installed the tests that need it skip, except in CI (`CI` set, as .ci/run and CI services do): there
+    the set-up installs it, so its absence is a failure, not a skip."""
+    from gvc.data import DataError, prepare
+
+    try:
+        prepare("fashion_mnist", DATA_ROOT)
+    except DataError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must exercise the real Fashion-MNIST files: {e}")
+        pytest.skip(f"Fashion-MNIST not installed here: {e}")
     return DATA_ROOT
 
 

@@ -83,7 +83,7 @@ def make_run(path: Path, model: str, *, lr: float = 2e-4, batch_size: int = 128,
             save_image(torch.rand(25, 1, 28, 28, generator=torch.Generator().manual_seed(e)),
                        rundir.sample_path(path, e), nrow=5, padding=2, pad_value=1.0)
     if checkpoint:
-        net = build_model(model, config["model"]["latent_dim"], config["model"]["widths"], 0.25, 0.2)
+        net = build_model(config["model"])
         (path / "checkpoints").mkdir()
         torch.save({"format": 1, "model_name": model, "model": net.state_dict(),
                     "fixed_z": shared_z(config["model"]["latent_dim"], 25, seed), "config": config, "epoch": epochs,

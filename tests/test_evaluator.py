@@ -1,4 +1,4 @@
-"""The shipped MNIST evaluator and evaluate() end to end, on real MNIST with stand-in models (small N)."""
+"""The shipped evaluators (one per data set) and evaluate() end to end, on real data with stand-in models (small N)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.inception import InceptionScore
 
-from gvc.data import load_mnist, to_model_range
+from gvc.data import load_mnist, load_split, to_model_range
 from gvc.evaluation import classifier, metrics
 from gvc.evaluation.classifier import (EvaluatorError, FeatureExtractor, LogitsExtractor, evaluator_checksum,
                                        evaluator_metadata, load_evaluator)
@@ -97,14 +97,45 @@ def test_shipped_evaluator_is_accurate_and_matches_its_checksum(test_split):
     assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.002)
 
 
-def test_tampered_weights_are_refused(tmp_path, monkeypatch):
-    tampered = tmp_path / "mnist_classifier.pt"
-    data = bytearray(classifier.WEIGHTS_PATH.read_bytes())
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+def test_tampered_weights_are_refused(tmp_path, monkeypatch, dataset):
+    weights, meta = classifier.evaluator_files(dataset)
+    tampered = tmp_path / weights.name
+    data = bytearray(weights.read_bytes())
     data[-100] ^= 0xFF
     tampered.write_bytes(bytes(data))
-    monkeypatch.setattr(classifier, "WEIGHTS_PATH", tampered)
+    monkeypatch.setattr(classifier, "evaluator_files", lambda name: (tampered, meta))
     with pytest.raises(EvaluatorError, match="SHA-256"):
-        load_evaluator("cpu")
+        load_evaluator("cpu", dataset)
+
+
+def test_shipped_fashion_evaluator_is_accurate_and_matches_its_checksum(fashion_root):
+    test = load_split("fashion_mnist", fashion_root, train=False)
+    weights, _ = classifier.evaluator_files("fashion_mnist")
+    meta = evaluator_metadata("fashion_mnist")
+    assert meta["data"] == "fashion_mnist" and classifier.file_sha256(weights) == meta["sha256"]
+    assert meta["sha256"] != evaluator_checksum("mnist")  # another evaluator, another feature space
+    net = load_evaluator("cpu", "fashion_mnist")
+    with torch.no_grad():
+        predictions = torch.cat([net(x).argmax(1) for x in to_model_range(test.images, (0.0, 1.0)).split(1000)])
+    accuracy = (predictions == test.labels).float().mean().item()
+    assert accuracy >= 0.92
+    assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.002)
+
+
+def test_fashion_metrics_are_measured_in_fashion_feature_space(fashion_root, mnist_root, test_split):
+    """Held-out Fashion-MNIST images score near the Fashion floor; MNIST digits, real as they are, score far."""
+    fashion = load_split("fashion_mnist", fashion_root, train=False)
+    reference = set(reference_indices(len(fashion.images), N).tolist())
+    others = [i for i in range(len(fashion.images)) if i not in reference]
+    real = evaluate(ImageBank(to_model_range(fashion.images[others], (0.0, 1.0))), FAST, "cpu", fashion_root,
+                    dataset="fashion_mnist")
+    digits = evaluate(ImageBank(to_model_range(test_split.images, (0.0, 1.0))), FAST, "cpu", fashion_root,
+                      dataset="fashion_mnist")
+    assert real["fid"] < 2 * real["floor_fid"] + 5 and real["classes_covered"] == 10
+    assert digits["fid"] > 10 * real["fid"]
+    assert real["floor_fid"] != evaluate(ImageBank(to_model_range(test_split.images, (0.0, 1.0))), FAST, "cpu",
+                                         mnist_root)["floor_fid"]  # each data set has its own floor
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # InceptionScore's memory note and single-split std

@@ -1,4 +1,5 @@
-"""Each architecture matches the notebooks (../ARCHITECTURES in the design docs) layer for layer."""
+"""Each architecture matches the notebooks (../ARCHITECTURES in the design docs) layer for layer on 28x28x1,
+and takes its image shape from the data set."""
 
 import pytest
 import torch
@@ -23,8 +24,7 @@ def model_name(request):
 def paper_model(name: str):
     from tests.conftest import make_config
 
-    m = make_config([f"model={name}"]).model
-    return build_model(m.name, m.latent_dim, list(m.widths), m.dropout, m.negative_slope)
+    return build_model(make_config([f"model={name}"]).model)
 
 
 def test_parameter_counts_match_the_paper(model_name):
@@ -95,8 +95,7 @@ def test_conv_vae_reuses_the_dcgan_bodies():
 def test_latent_dim_and_dropout_come_from_config():
     from tests.conftest import make_config
 
-    m = make_config(["model=conv_vae", "model.latent_dim=8", "model.dropout=0.1"]).model
-    model = build_model(m.name, m.latent_dim, list(m.widths), m.dropout, m.negative_slope)
+    model = build_model(make_config(["model=conv_vae", "model.latent_dim=8", "model.dropout=0.1"]).model)
     assert model.latent_dim == 8
     assert model.encode(torch.rand(2, 1, 28, 28))[0].shape == (2, 8)
     assert {d.p for d in model.modules() if isinstance(d, nn.Dropout2d)} == {0.1}
@@ -117,4 +116,43 @@ def test_fast_dropout_has_the_distribution_of_nn_dropout():
 
 def test_unknown_model_name_is_refused_with_the_choices():
     with pytest.raises(ValueError, match="linear_gan"):
-        build_model("wgan", 100, [1], 0.0, 0.2)
+        build_model({"name": "wgan", "latent_dim": 100})
+
+
+def test_unknown_model_key_is_refused():
+    with pytest.raises(Exception, match="widht"):
+        build_model({"name": "dcgan", "latent_dim": 100, "widhts": [1, 2, 3, 4]})
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 16, 24)])
+def test_models_take_the_image_shape_from_the_data(model_name, shape):
+    from tests.conftest import make_config
+
+    model = build_model(make_config([f"model={model_name}"]).model, shape).eval()
+    images = model.generate(torch.randn(3, model.latent_dim))
+    assert images.shape == (3, *shape)
+    if model.family == "gan":
+        assert model.discriminator(images * 2 - 1).shape == (3, 1)
+    else:
+        assert model(images)[0].shape == (3, *shape)
+    if shape == (1, 28, 28):  # the paper's widths and parameter counts are unchanged for MNIST's shape
+        assert build_model(make_config([f"model={model_name}"]).model).parameter_counts() == model.parameter_counts()
+
+
+def test_conv_models_refuse_sides_not_divisible_by_four():
+    from tests.conftest import make_config
+
+    with pytest.raises(ValueError, match="divisible by 4"):
+        build_model(make_config(["model=dcgan"]).model, (1, 30, 30))
+
+
+def test_the_family_table_decides_steps_and_optimised_parts(model_name):
+    from tests.conftest import make_config
+    from gvc.facts import FAMILIES as FACTS
+    from gvc.training.families import FAMILIES, family
+
+    model = build_model(make_config([f"model={model_name}"]).model)
+    entry = family(model)
+    assert entry is FAMILIES[model.family] and entry.facts is FACTS[model.family]
+    parts = entry.parts(model)
+    assert sum(p.numel() for part in parts.values() for p in part.parameters()) == model.parameter_counts()["total"]

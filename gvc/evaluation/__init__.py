@@ -1,1 +1,1 @@
-"""Quality metrics for generative models on MNIST, scored by a shipped MNIST classifier."""
+"""Quality metrics for generative models, scored by a shipped classifier of the run's own data set (one per data set)."""

@@ -1,8 +1,10 @@
-"""The MNIST evaluator: a small CNN whose features and logits replace Inception's for FID, KID, P/R/D/C and IS.
+"""The evaluators: one small CNN per data set whose features and logits replace Inception's for FID, KID, P/R/D/C, IS.
 
-Inception-v3 weights cannot be downloaded here and Inception is a poor fit for 28x28 grey digits anyway;
-an MNIST classifier trained once, shipped with the package and pinned by its SHA-256, gives numbers that are
-comparable across runs and machines (Binkowski et al. 2018 use a LeNet on MNIST the same way).
+Inception-v3 weights cannot be downloaded here and Inception is a poor fit for 28x28 grey images anyway;
+a classifier of the data set's own classes, trained once, shipped with the package and pinned by its
+SHA-256, gives numbers that are comparable across runs and machines (Binkowski et al. 2018 use a LeNet on
+MNIST the same way). Numbers from different evaluators (data sets) live in different feature spaces and
+are never compared with each other.
 """
 
 from __future__ import annotations
@@ -14,33 +16,42 @@ from pathlib import Path
 import torch
 from torch import nn
 
-WEIGHTS_PATH = Path(__file__).with_name("mnist_classifier.pt")
-META_PATH = Path(__file__).with_name("mnist_classifier.json")
+from gvc.data import spec_of
+from gvc.datasets.spec import DatasetSpec
+from gvc.evaluation.config import evaluator_files
+
+WEIGHTS_PATH, META_PATH = evaluator_files("mnist")
 NUM_FEATURES = 128
-NUM_CLASSES = 10
-# MNIST training-set pixel mean and std: normalising inside the net lets every caller pass [0, 1] images.
-PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081
+NUM_CLASSES = 10  # MNIST's; other data sets give theirs through the constructor
 
 
 class EvaluatorError(RuntimeError):
     """The shipped evaluator weights are missing or differ from the recorded checksum."""
 
 
-class MNISTClassifier(nn.Module):
-    """conv32-pool-conv64-pool-fc128-fc10 on (N, 1, 28, 28) images in [0, 1]."""
+class Classifier(nn.Module):
+    """conv32-pool-conv64-pool-fc128-fc<classes> on (N, C, H, W) images in [0, 1] (H, W divisible by 4).
 
-    def __init__(self, dropout: float = 0.25):
+    The data set's pixel mean and std are plain attributes (not weights): normalising inside the net lets
+    every caller pass [0, 1] images, and the MNIST weights file stays byte-identical.
+    """
+
+    def __init__(self, dataset: str | DatasetSpec = "mnist", dropout: float = 0.25):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)  # 28x28
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)  # 14x14
+        spec = spec_of(dataset)
+        channels, height, width = spec.image_shape
+        self.pixel_mean, self.pixel_std = spec.pixel_mean, spec.pixel_std
+        self.conv1 = nn.Conv2d(channels, 32, 3, padding=1)  # H x W
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)  # H/2 x W/2
         self.pool = nn.MaxPool2d(2)
         self.dropout = nn.Dropout(dropout)
-        self.fc1 = nn.Linear(64 * 7 * 7, NUM_FEATURES)
-        self.fc2 = nn.Linear(NUM_FEATURES, NUM_CLASSES)
+        self.fc1 = nn.Linear(64 * (height // 4) * (width // 4), NUM_FEATURES)
+        self.fc2 = nn.Linear(NUM_FEATURES, spec.num_classes)
+        self.num_classes = spec.num_classes
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The penultimate layer (after its ReLU): what the classification layer sees, (N, 128)."""
-        x = (x - PIXEL_MEAN) / PIXEL_STD
+        x = (x - self.pixel_mean) / self.pixel_std
         x = self.pool(torch.relu(self.conv1(x)))
         x = self.pool(torch.relu(self.conv2(x)))
         x = self.dropout(x.flatten(1))
@@ -51,14 +62,17 @@ class MNISTClassifier(nn.Module):
         return self.fc2(self.dropout(features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits, (N, 10)."""
+        """Class logits, (N, classes)."""
         return self.classify(self.features(x))
+
+
+MNISTClassifier = Classifier  # the name from when MNIST was the only data set
 
 
 class FeatureExtractor(nn.Module):
     """The evaluator's 128-d features as a torchmetrics `feature=` module (FID, KID): float images in [0, 1]."""
 
-    def __init__(self, classifier: MNISTClassifier):
+    def __init__(self, classifier: Classifier):
         super().__init__()
         self.classifier = classifier
         self.num_features = NUM_FEATURES
@@ -70,10 +84,10 @@ class FeatureExtractor(nn.Module):
 class LogitsExtractor(nn.Module):
     """The evaluator's logits as a torchmetrics InceptionScore `feature=` module."""
 
-    def __init__(self, classifier: MNISTClassifier):
+    def __init__(self, classifier: Classifier):
         super().__init__()
         self.classifier = classifier
-        self.num_features = NUM_CLASSES
+        self.num_features = classifier.num_classes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(x.float())
@@ -83,26 +97,38 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def evaluator_metadata() -> dict:
-    """What train_classifier recorded: sha256, test accuracy, seed, epochs, torch version."""
-    if not META_PATH.is_file():
-        raise EvaluatorError(f"{META_PATH} is missing; rebuild it with `python -m gvc.evaluation.train_classifier`")
-    return json.loads(META_PATH.read_text())
+def _retrain_hint(dataset: str) -> str:
+    return f"rebuild it with `python -m gvc.evaluation.train_classifier --data {dataset}`"
 
 
-def evaluator_checksum() -> str:
+def evaluator_metadata(dataset: str = "mnist") -> dict:
+    """What train_classifier recorded: data set, sha256, test accuracy, seed, epochs, torch version."""
+    meta_path = evaluator_files(dataset)[1]
+    if not meta_path.is_file():
+        raise EvaluatorError(f"{meta_path} is missing; {_retrain_hint(dataset)}")
+    return json.loads(meta_path.read_text())
+
+
+def evaluator_checksum(dataset: str = "mnist") -> str:
     """SHA-256 of the shipped weights as recorded: it names the evaluator in cached results."""
-    return evaluator_metadata()["sha256"]
+    return evaluator_metadata(dataset)["sha256"]
 
 
-def load_evaluator(device: torch.device | str = "cpu") -> MNISTClassifier:
-    """The shipped classifier, verified against its recorded SHA-256, in eval mode on `device`."""
-    if not WEIGHTS_PATH.is_file():
-        raise EvaluatorError(f"{WEIGHTS_PATH} is missing; rebuild it with `python -m gvc.evaluation.train_classifier`")
-    expected, actual = evaluator_checksum(), file_sha256(WEIGHTS_PATH)
+def evaluator_identity(dataset: str) -> dict:
+    """Which evaluator measured a run's metrics, for summary.json: its data set, checksum and test accuracy."""
+    meta = evaluator_metadata(dataset)
+    return {"data": dataset, "sha256": meta["sha256"], "test_accuracy": meta["test_accuracy"]}
+
+
+def load_evaluator(device: torch.device | str = "cpu", dataset: str = "mnist") -> Classifier:
+    """The data set's shipped classifier, verified against its recorded SHA-256, in eval mode on `device`."""
+    weights, meta_path = evaluator_files(dataset)
+    if not weights.is_file():
+        raise EvaluatorError(f"{weights} is missing; {_retrain_hint(dataset)}")
+    expected, actual = evaluator_checksum(dataset), file_sha256(weights)
     if actual != expected:
         # Metrics from a different evaluator are not comparable with recorded ones: refuse rather than guess.
-        raise EvaluatorError(f"{WEIGHTS_PATH} has SHA-256 {actual}, but {META_PATH.name} records {expected}")
-    net = MNISTClassifier()
-    net.load_state_dict(torch.load(WEIGHTS_PATH, map_location="cpu", weights_only=True))
+        raise EvaluatorError(f"{weights} has SHA-256 {actual}, but {meta_path.name} records {expected}")
+    net = Classifier(dataset)
+    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return net.to(device).eval().requires_grad_(False)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
+
+EVALUATOR_DIR = Path(__file__).resolve().parent
+
+
+def evaluator_files(dataset: str) -> tuple[Path, Path]:
+    """(weights, metadata) of a data set's shipped evaluator: gvc/evaluation/<data set>_classifier.pt / .json."""
+    return EVALUATOR_DIR / f"{dataset}_classifier.pt", EVALUATOR_DIR / f"{dataset}_classifier.json"
 
 
 @dataclass

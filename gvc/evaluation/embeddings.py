@@ -1,4 +1,4 @@
-"""Images -> evaluator features and logits, with an on-disk cache for the 60k MNIST training images.
+"""Images -> evaluator features and logits, with an on-disk cache for a data set's training images.
 
 The training-set embedding is needed by every evaluation (memorisation looks up nearest training images)
 and costs a 60k-image forward pass, so it is computed once per evaluator checksum and stored beside the data.
@@ -13,16 +13,14 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from gvc.data import LABEL_COUNTS, load_mnist, to_model_range
-from gvc.evaluation.classifier import NUM_CLASSES, NUM_FEATURES, MNISTClassifier
-
-N_TRAIN = sum(LABEL_COUNTS[True])
+from gvc.data import load_split, spec_of, to_model_range
+from gvc.evaluation.classifier import NUM_FEATURES, Classifier
 
 
 @dataclass
 class Embedding:
     features: Tensor  # (N, 128), the evaluator's penultimate layer
-    logits: Tensor  # (N, 10)
+    logits: Tensor  # (N, classes)
 
     def __len__(self) -> int:
         return len(self.features)
@@ -32,8 +30,8 @@ class Embedding:
 
 
 @torch.no_grad()
-def embed(evaluator: MNISTClassifier, images: Tensor, batch_size: int, device: torch.device | str) -> Embedding:
-    """Features and logits of float images in [0, 1], (N, 1, 28, 28), in batches; results stay on `device`."""
+def embed(evaluator: Classifier, images: Tensor, batch_size: int, device: torch.device | str) -> Embedding:
+    """Features and logits of float images in [0, 1], (N, C, H, W), in batches; results stay on `device`."""
     features, logits = [], []
     for x in images.split(batch_size):
         f = evaluator.features(x.to(device, torch.float32))
@@ -43,18 +41,20 @@ def embed(evaluator: MNISTClassifier, images: Tensor, batch_size: int, device: t
 
 
 def cache_dir(data_root: str | os.PathLike) -> Path:
-    """Where evaluation caches live: next to the MNIST cache, so they travel (and get deleted) with it."""
+    """Where evaluation caches live: next to the data caches, so they travel (and get deleted) with them."""
     return Path(data_root).expanduser() / "gvc-eval"
 
 
-def train_embedding(evaluator: MNISTClassifier, checksum: str, data_root: str | os.PathLike,
-                    batch_size: int, device: torch.device | str) -> Embedding:
-    """Embedding of all 60k training images, from the cache for this evaluator checksum or computed and cached."""
-    path = cache_dir(data_root) / f"train-embedding-{checksum[:16]}.pt"
-    cached = _load(path)
+def train_embedding(evaluator: Classifier, checksum: str, data_root: str | os.PathLike,
+                    batch_size: int, device: torch.device | str, dataset: str = "mnist") -> Embedding:
+    """Embedding of all training images, from the cache for this evaluator checksum or computed and cached."""
+    spec = spec_of(dataset)
+    prefix = "" if spec.name == "mnist" else f"{spec.name}-"  # MNIST keeps the cache name it always had
+    path = cache_dir(data_root) / f"{prefix}train-embedding-{checksum[:16]}.pt"
+    cached = _load(path, spec.n_images(train=True), spec.num_classes)
     if cached is not None:
         return Embedding(cached.features.to(device), cached.logits.to(device))
-    train = load_mnist(data_root, train=True)
+    train = load_split(spec, data_root, train=True)
     result = embed(evaluator, to_model_range(train.images, (0.0, 1.0)), batch_size, device)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # unique per process: parallel runs may race
@@ -63,8 +63,8 @@ def train_embedding(evaluator: MNISTClassifier, checksum: str, data_root: str | 
     return result
 
 
-def _load(path: Path) -> Embedding | None:
-    """The cached embedding, or None if absent or not a well-formed 60k embedding (then it is recomputed)."""
+def _load(path: Path, n_train: int, num_classes: int) -> Embedding | None:
+    """The cached embedding, or None if absent or not a well-formed embedding (then it is recomputed)."""
     if not path.is_file():
         return None
     try:
@@ -72,7 +72,7 @@ def _load(path: Path) -> Embedding | None:
         features, logits = state["features"], state["logits"]
     except Exception:  # truncated or foreign file: recompute rather than fail
         return None
-    if features.shape != (N_TRAIN, NUM_FEATURES) or logits.shape != (N_TRAIN, NUM_CLASSES):
+    if features.shape != (n_train, NUM_FEATURES) or logits.shape != (n_train, num_classes):
         return None
     if not (torch.isfinite(features).all() and torch.isfinite(logits).all()):
         return None

@@ -1,9 +1,10 @@
-"""evaluate(model, cfg, device, data_root) -> flat dict of quality metrics, beside the real-data floor.
+"""evaluate(model, cfg, device, data_root, dataset) -> flat dict of quality metrics, beside the real-data floor.
 
-The generated set is compared with MNIST test images. Two references frame every number: the floor is the same
-comparison for MNIST *training* images (the best a perfect generator could expect at this N), and the noise
-level the same comparison for uniform-noise images (what a model that learned nothing scores). Both depend only on
-the evaluator and the settings, so each is computed once and cached as JSON next to the data.
+The generated set is compared with the data set's test images, in the feature space of that data set's own
+evaluator. Two references frame every number: the floor is the same comparison for the data set's *training*
+images (the best a perfect generator could expect at this N), and the noise level the same comparison for
+uniform-noise images (what a model that learned nothing scores). Both depend only on the evaluator and the
+settings, so each is computed once and cached as JSON next to the data. Metric directions live in gvc/facts.py.
 """
 
 from __future__ import annotations
@@ -18,33 +19,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gvc.data import load_mnist, to_model_range
+from gvc.data import load_split, spec_of, to_model_range
 from gvc.evaluation import metrics
 from gvc.evaluation.classifier import evaluator_checksum, load_evaluator
+from gvc.facts import DIRECTIONS, FAMILIES  # noqa: F401 (DIRECTIONS re-exported for older imports)
 from gvc.evaluation.config import EvalConfig, as_eval_config
 from gvc.evaluation.embeddings import Embedding, cache_dir, embed, train_embedding
 
-# Which way is better, for every key evaluate() returns (floor_ and noise_ keys excepted: they are references).
-# The nearest-training-image distances rise when a model copies less; they are not quality objectives on their
-# own (noise is far from every training image too) and must be read together with FID / precision.
-DIRECTIONS: dict[str, str] = {
-    "fid": "minimize",
-    "kid_mean": "minimize",
-    "kid_std": "minimize",
-    "precision": "maximize",
-    "recall": "maximize",
-    "density": "maximize",
-    "coverage": "maximize",
-    "inception_score": "maximize",
-    "classes_covered": "maximize",
-    "class_kl_uniform": "minimize",
-    "mean_confidence": "maximize",
-    "nn_train_dist_gen": "maximize",
-    "nn_train_dist_test": "maximize",
-    "memorisation_ratio": "maximize",
-    "test_nelbo": "minimize",
-    "test_nll_iw": "minimize",
-}
 # Fixes which real images form the reference sets, independently of eval.seed, so that runs evaluated with
 # different seeds are still compared with the same test images.
 REFERENCE_SEED = 20240917
@@ -59,8 +40,9 @@ class SampleError(ValueError):
     """The model produced images outside [0, 1], of the wrong shape, or not finite."""
 
 
-def evaluate(model: nn.Module, cfg: Any, device: torch.device | str, data_root: str | os.PathLike) -> dict[str, float]:
-    """Score `model` (GAN or VAE, see gvc.models.base) with N = cfg.n_samples samples against MNIST test images.
+def evaluate(model: nn.Module, cfg: Any, device: torch.device | str, data_root: str | os.PathLike,
+             dataset: str = "mnist") -> dict[str, float]:
+    """Score `model` (GAN or VAE, see gvc.models.base) with N = cfg.n_samples samples against `dataset`'s test images.
 
     Returns the metrics named in DIRECTIONS (VAE-only ones for VAEs), the real floor as floor_<name> and the
     uniform-noise level as noise_<name>.
@@ -68,21 +50,23 @@ def evaluate(model: nn.Module, cfg: Any, device: torch.device | str, data_root: 
     """
     cfg = as_eval_config(cfg)
     device = torch.device(device)
-    evaluator, checksum = load_evaluator(device), evaluator_checksum()
+    spec = spec_of(dataset)
+    evaluator, checksum = load_evaluator(device, spec.name), evaluator_checksum(spec.name)
 
-    test = load_mnist(data_root, train=False)
+    test = load_split(spec, data_root, train=False)
     reference = reference_indices(len(test.images), min(cfg.n_samples, len(test.images)))
     real_images = to_model_range(test.images[reference], (0.0, 1.0))
     real = embed(evaluator, real_images, cfg.batch_size, device)  # once per call, shared by every metric
-    train = train_embedding(evaluator, checksum, data_root, cfg.batch_size, device)
+    train = train_embedding(evaluator, checksum, data_root, cfg.batch_size, device, spec.name)
     floor = real_floor(cfg, real, train, checksum, data_root)
-    noise = noise_level(cfg, evaluator, real, train, checksum, data_root, device, floor["nn_train_dist_test"])
+    noise = noise_level(cfg, evaluator, real, train, checksum, data_root, device, floor["nn_train_dist_test"],
+                        spec.image_shape)
 
     with eval_mode(model):
-        fake_images = generate(model, cfg.n_samples, cfg.batch_size, cfg.seed, device)
+        fake_images = generate(model, cfg.n_samples, cfg.batch_size, cfg.seed, device, spec.image_shape)
         fake = embed(evaluator, fake_images, cfg.batch_size, device)
         results = compare(fake, real, train, cfg, nn_train_dist_test=floor["nn_train_dist_test"])
-        if getattr(model, "family", None) == "vae":
+        if FAMILIES[getattr(model, "family", "gan")].likelihood:
             n_nll = len(real_images) if cfg.nll_images is None else min(cfg.nll_images, len(real_images))
             draws = torch.Generator().manual_seed(cfg.seed + 1)  # not the latents' stream
             nelbo, nll = metrics.vae_bounds(model, real_images[:n_nll].to(device), cfg.iw_samples,
@@ -177,10 +161,12 @@ def real_floor(cfg: EvalConfig, real: Embedding, train: Embedding, checksum: str
 
 
 def noise_level(cfg: EvalConfig, evaluator: nn.Module, real: Embedding, train: Embedding, checksum: str,
-                data_root: str | os.PathLike, device: torch.device, nn_train_dist_test: float) -> dict[str, float]:
-    """The metrics of N uniform-noise images against the same test images: what learning nothing scores. Cached."""
+                data_root: str | os.PathLike, device: torch.device, nn_train_dist_test: float,
+                image_shape: tuple[int, int, int] = (1, 28, 28)) -> dict[str, float]:
+    """The metrics of N uniform-noise images (of the data set's shape) against the same test images: what learning
+    nothing scores. Cached."""
     def compute() -> dict[str, float]:
-        noise = torch.rand(cfg.n_samples, 1, 28, 28, generator=torch.Generator().manual_seed(NOISE_SEED))
+        noise = torch.rand(cfg.n_samples, *image_shape, generator=torch.Generator().manual_seed(NOISE_SEED))
         return compare(embed(evaluator, noise, cfg.batch_size, device), real, train, cfg, nn_train_dist_test)
 
     settings = {**reference_settings(cfg, len(real), checksum), "noise": "uniform[0,1]", "noise_seed": NOISE_SEED}
@@ -195,12 +181,14 @@ def reference_indices(population: int, n: int) -> Tensor:
 
 
 @torch.no_grad()
-def generate(model: nn.Module, n: int, batch_size: int, seed: int, device: torch.device) -> Tensor:
+def generate(model: nn.Module, n: int, batch_size: int, seed: int, device: torch.device,
+             image_shape: tuple[int, int, int] = (1, 28, 28)) -> Tensor:
     """n images from standard-normal latents drawn on the CPU with `seed` (the same latents on every device)."""
     z = torch.randn(n, model.latent_dim, generator=torch.Generator().manual_seed(seed))
     images = torch.cat([model.generate(batch.to(device)).float() for batch in z.split(batch_size)])
-    if images.shape != (n, 1, 28, 28):
-        raise SampleError(f"model.generate returned {tuple(images.shape)} for {n} latents; expected ({n}, 1, 28, 28)")
+    if images.shape != (n, *image_shape):
+        raise SampleError(f"model.generate returned {tuple(images.shape)} for {n} latents; "
+                          f"expected {(n, *image_shape)} (the data set's image shape)")
     if not torch.isfinite(images).all():
         raise SampleError("model.generate returned NaN or infinite pixels (has training diverged?)")
     low, high = images.min().item(), images.max().item()

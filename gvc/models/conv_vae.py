@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import nn
 
-from gvc.models.base import VAE
-from gvc.models.dcgan import conv_body, deconv_body
+from gvc.models.base import MNIST_SHAPE, VAE, ImageShape
+from gvc.models.dcgan import ConvConfig, bottleneck, conv_body, deconv_body
+
+
+@dataclass
+class ConvVAEConfig(ConvConfig):
+    pass
 
 
 class ConvVAE(VAE):
-    def __init__(self, latent_dim: int = 16, widths: list[int] = (32, 64, 128, 256), dropout: float = 0.25,
-                 negative_slope: float = 0.2):
+    name = "conv_vae"
+    Config = ConvVAEConfig
+
+    def __init__(self, cfg: ConvVAEConfig, image_shape: ImageShape = MNIST_SHAPE):
         super().__init__()
-        self.latent_dim = latent_dim
+        self.latent_dim, self.image_shape = cfg.latent_dim, tuple(image_shape)
+        h, w = bottleneck(image_shape)
         self.encoder = nn.Sequential(
-            conv_body(widths, dropout, negative_slope),
-            nn.Linear(widths[3] * 7 * 7, 2 * latent_dim),  # mean, log-variance
+            conv_body(cfg.widths, cfg.dropout, cfg.negative_slope, image_shape),
+            nn.Linear(cfg.widths[3] * h * w, 2 * cfg.latent_dim),  # mean, log-variance
         )
-        self.decoder = deconv_body(latent_dim, widths, nn.Sigmoid())
+        self.decoder = deconv_body(cfg.latent_dim, cfg.widths, nn.Sigmoid(), image_shape)
+
+
+MODEL = ConvVAE

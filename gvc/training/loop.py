@@ -24,12 +24,12 @@ from torchvision.utils import make_grid
 from tqdm import tqdm
 
 from gvc import rundir
-from gvc.data import DeviceBatches, load_mnist, to_model_range
+from gvc.data import DeviceBatches, load_split, spec_of, to_model_range
 from gvc.models import GAN, VAE, build_model
-from gvc.training.gan import GANStep
+from gvc.training.families import family
 from gvc.training.hooks import Hook, Hooks, RunDirWriter
 from gvc.training.precision import choose_numeric_path, has_convolutions
-from gvc.training.vae import VAEStep, test_negative_elbo
+from gvc.training.vae import test_negative_elbo
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def seed_everything(seed: int) -> None:
 
 
 def make_model(cfg: DictConfig) -> GAN | VAE:
-    m = cfg.model
-    return build_model(m.name, m.latent_dim, list(m.widths), m.dropout, m.negative_slope)
+    """The configured model, sized for the configured data set's images."""
+    return build_model(cfg.model, spec_of(cfg.data.name).image_shape)
 
 
 def make_optimizers(model: GAN | VAE, cfg: DictConfig) -> dict[str, torch.optim.Optimizer]:
@@ -78,10 +78,7 @@ def make_optimizers(model: GAN | VAE, cfg: DictConfig) -> dict[str, torch.optim.
         "rmsprop": partial(torch.optim.RMSprop, eps=o.eps, momentum=o.momentum, weight_decay=o.weight_decay),
     }
     make = kinds[o.name]
-    if isinstance(model, GAN):
-        return {"generator": make(model.generator.parameters(), lr=o.lr),
-                "discriminator": make(model.discriminator.parameters(), lr=o.lr)}
-    return {"vae": make(model.parameters(), lr=o.lr)}
+    return {name: make(part.parameters(), lr=o.lr) for name, part in family(model).parts(model).items()}
 
 
 def rng_state() -> dict[str, Any]:
@@ -148,21 +145,20 @@ class Trainer:
         self.shuffle = torch.Generator(device=self.device).manual_seed(t.seed)
         enabled = self.numerics.precision == "bf16"
         self.autocast = lambda: torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
-        step = GANStep if isinstance(self.model, GAN) else VAEStep
-        self.step_fn = step(self.model, self.optimizers, self.autocast, compile=t.compile)
+        self.step_fn = family(self.model).step(self.model, self.optimizers, self.autocast, compile=t.compile)
         self.train_data, self.test_data = self._load_data()
         self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle)
 
     def _load_data(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         d = self.cfg.data
-        train = load_mnist(d.root, train=True, download=d.download).images
+        train = load_split(d.name, d.root, train=True, download=d.download).images
         if d.subset is not None:
             train = train[: d.subset]  # the first N images: transparent, and nearly class-balanced
         to_device = lambda x: to_model_range(x.to(self.device), self.model.output_range).contiguous(
             memory_format=torch.channels_last if self.numerics.channels_last else torch.contiguous_format)
         test = None
-        if isinstance(self.model, VAE):
-            test = load_mnist(d.root, train=False, download=d.download).images
+        if family(self.model).facts.likelihood:  # the per-epoch test -ELBO
+            test = load_split(d.name, d.root, train=False, download=d.download).images
             test = to_device(test if d.test_subset is None else test[: d.test_subset])
         return to_device(train), test
 
@@ -306,7 +302,7 @@ class Trainer:
         from gvc.evaluation.evaluate import evaluate
 
         started = time.perf_counter()
-        metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root)
+        metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name)
         log.info("evaluated in %.1fs: %s", time.perf_counter() - started,
                  "  ".join(f"{k} {metrics[k]:.4g}" for k in ("fid", "precision", "recall", "coverage") if k in metrics))
         return metrics

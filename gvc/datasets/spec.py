@@ -1,0 +1,42 @@
+"""What gvc knows about a data set: its shape, the SHA-256 of its files, its labels, and where to get it.
+
+Every data set is stored in one fixed contract, the IDX files MNIST made standard, under
+`ROOT/<folder>/raw/` (torchvision's layout, so its downloads land in the same place):
+`train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`.
+A data set's `sources` are functions that write those four files into a folder from some offline copy and
+return True, or return False when their copy is not on this machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str  # the key in conf/data/NAME.yaml and summary.json
+    title: str  # for people: "Fashion-MNIST"
+    folder: str  # ROOT/<folder>/raw holds the IDX files (torchvision's class name for its downloads)
+    image_shape: tuple[int, int, int]  # (channels, height, width)
+    idx_sha256: dict[str, str]  # SHA-256 of each decompressed IDX file: the cache is verified against them
+    label_counts: dict[str, list[int]]  # "train" / "test": images per class, checked at every load
+    class_names: tuple[str, ...]
+    pixel_mean: float  # training-set pixel mean and std in [0, 1]: the evaluator normalises with them
+    pixel_std: float
+    how_to_get: str  # the sentence an error shows when no copy is found
+    sources: tuple[Callable[[Path], bool], ...] = ()  # offline copies, tried in order
+    download: Callable[[Path], None] | None = None  # online fallback (data.download=true), writes into ROOT
+    evaluator_epochs: int = 4  # train_classifier's defaults for this data set's evaluator
+    evaluator_min_accuracy: float = 0.9
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def n_images(self, train: bool) -> int:
+        return sum(self.label_counts["train" if train else "test"])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
