@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from gvc import rundir
 from gvc.config import ConfigError, validate
 from gvc.data import DataError
-from gvc.facts import DIRECTIONS, FAMILIES, LOSSES
+from gvc.facts import DIRECTIONS, FAMILIES, LOSSES, MAXIMIZE, MINIMIZE  # MINIMIZE/MAXIMIZE re-exported
 from gvc.rundir import CheckpointError
 from gvc.loggers import logger_status, make_loggers
 from gvc.slurm import job_info
@@ -29,8 +29,6 @@ from gvc.training.hooks import Hook, Hooks
 from gvc.training.loop import Diverged, Trainer
 
 log = logging.getLogger(__name__)
-
-from gvc.facts import MAXIMIZE, MINIMIZE  # noqa: E402 (re-exported)
 
 
 def library_versions() -> dict[str, str]:

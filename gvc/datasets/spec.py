@@ -16,6 +16,18 @@ from pathlib import Path
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
+def torchvision_download(class_name: str) -> Callable[[Path], None]:
+    """A `download` that lets torchvision's data-set class `class_name` fetch both splits into ROOT."""
+    def download(root: Path) -> None:
+        import torchvision.datasets
+
+        dataset = getattr(torchvision.datasets, class_name)
+        dataset(str(root), train=True, download=True)
+        dataset(str(root), train=False, download=True)
+
+    return download
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str  # the key in conf/data/NAME.yaml and summary.json
