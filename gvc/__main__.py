@@ -23,8 +23,11 @@ register_configs()
 # An absolute path: with `python -m`, a relative config_path would be looked up inside the package.
 @hydra.main(version_base="1.3", config_path=str(ROOT / "conf"), config_name="config")
 def main(cfg: DictConfig) -> float:
+    from gvc.process import configure_process
+    from gvc.run import TrialInterrupted
     from gvc.task import run
 
+    configure_process(cfg)  # threads, TF32, global seeds: the process's, set here and nowhere else
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     try:
@@ -32,6 +35,8 @@ def main(cfg: DictConfig) -> float:
         return run(cfg, Path(hc.runtime.output_dir), list(hc.overrides.task), raise_on_failure=not multirun)
     except (ConfigError, DataError, CheckpointError) as e:
         sys.exit(f"gvc: error: {e}")
+    except TrialInterrupted as e:  # the log said how to resume; no traceback
+        sys.exit(e.exit_code)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,9 @@ class TrainerConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     sample_every: int = 5  # epochs between sample grids (and always at the end)
     checkpoint_every: int = 1  # epochs between checkpoints (and always at the end)
+    checkpoint_every_s: Optional[float] = 300.0  # also inside an epoch, after this much training time; null = off
+    checkpoint_every_steps: Optional[int] = None  # also inside an epoch, every this many steps; null = off
+    max_loss: Optional[float] = 1.0e6  # a loss beyond +-this (per image) ends the run `diverged`; null = no bound
     log_every: int = 50  # steps between progress-bar loss updates (each one syncs with the device)
     progress: bool = True
     objective: str = "auto"  # a metric name from summary.json; auto = fid if evaluated, else the final loss
@@ -219,6 +222,11 @@ def validate(cfg: DictConfig) -> None:
            t.time_budget_s, "null or a positive number of seconds")
     for key in ("sample_every", "checkpoint_every", "log_every"):
         _check(t[key] >= 1, f"trainer.{key}", t[key], "a positive integer")
+    _check(t.checkpoint_every_s is None or t.checkpoint_every_s > 0, "trainer.checkpoint_every_s",
+           t.checkpoint_every_s, "null or a positive number of seconds of training")
+    _check(t.checkpoint_every_steps is None or t.checkpoint_every_steps >= 1, "trainer.checkpoint_every_steps",
+           t.checkpoint_every_steps, "null or a positive integer")
+    _check(t.max_loss is None or t.max_loss > 0, "trainer.max_loss", t.max_loss, "null or a positive number")
     _check(t.device.split(":")[0] in DEVICE_PREFIXES, "trainer.device", t.device,
            "auto, cpu, cuda, cuda:N or mps")
     _check(t.precision in PRECISIONS, "trainer.precision", t.precision, f"one of {list(PRECISIONS)}")

@@ -133,6 +133,10 @@ class DeviceBatches:
         return n // b if self.drop_last else -(-n // b)
 
     def __iter__(self):
+        return self.iterate()
+
+    def iterate(self, start: int = 0):
+        """One shuffled pass from batch `start` on (the order drawn as for a whole pass: a resumed epoch)."""
         order = torch.randperm(len(self.data), generator=self.generator, device=self.generator.device)
-        for i in range(len(self)):
+        for i in range(start, len(self)):
             yield self.data[order[i * self.batch_size : (i + 1) * self.batch_size]]

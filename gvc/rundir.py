@@ -4,7 +4,8 @@
       .hydra/config.yaml      the composed config (Hydra's own; overrides.yaml beside it)
       history.csv             one row per epoch: BOOKKEEPING columns, then every loss (and metric)
       summary.json            model, params, status, final losses, metrics, timings, device, versions
-      samples/epoch_0005.png  5x5 grids from the run's 25 fixed latent vectors
+      samples/epoch_0005.png  5x5 grids from the run's 25 fixed latent vectors (what analysis reads)
+      samples/view/epoch_0005.png  the same grid enlarged (nearest neighbour) for looking at
       losses.png              the loss curves
       checkpoints/last.pt     everything needed to continue or to sample (weights_only-loadable)
       tensorboard/            TensorBoard event files (logger=tensorboard)
@@ -39,22 +40,58 @@ HYDRA_CONFIG = Path(".hydra") / "config.yaml"
 BOOKKEEPING = ("epoch", "step", "elapsed_s", "images", "partial")
 HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 
-STATUSES = ("running", "completed", "failed", "diverged")
+# `interrupted`: a signal (Ctrl-C, SIGTERM, SLURM's pre-emption) ended it after a checkpoint; it can be resumed.
+STATUSES = ("running", "completed", "failed", "diverged", "interrupted")
+SAMPLE_VIEW = Path(SAMPLES) / "view"
+SAMPLE_VIEW_MIN_PX = 600  # the viewing copy of a grid is enlarged by a whole factor to at least this width
+TEMPORARY_SUFFIX = ".tmp"
+
+
+class WriteError(OSError):
+    """A run-directory file could not be written (full disk, no permission); the previous file is intact."""
+
+    def __init__(self, path: Path, error: OSError):
+        super().__init__(error.errno, f"could not write {path}: {error.strerror or error}")
+        self.path = path
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it; restored at once
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, write) -> None:
-    """Write through a temporary file in the same directory, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write through a temporary file in the same directory, then rename: readers never see half a file.
+
+    The file gets the permissions any file the user creates gets (0666 less the umask), not mkstemp's 0600.
+    An OSError (full disk, read-only or vanished folder) becomes a WriteError naming `path`; the previous
+    file of that name is untouched and no temporary file is left.
+    """
+    path = Path(path)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, WriteError):
+            raise WriteError(path, e) from e
         raise
+
+
+def remove_stale_temporaries(run_dir: Path) -> None:
+    """Delete the temporary files of writes a killed process never finished (`.NAME.XXXX.tmp`)."""
+    for folder in (Path(run_dir), Path(run_dir) / CHECKPOINT.parent):
+        for tmp in folder.glob(f".*{TEMPORARY_SUFFIX}"):
+            tmp.unlink(missing_ok=True)
 
 
 def _json_safe(value: Any) -> Any:
@@ -118,6 +155,18 @@ def read_history(run_dir: Path) -> list[dict[str, float]]:
 
 def sample_path(run_dir: Path, epoch: int) -> Path:
     return Path(run_dir) / SAMPLES / f"epoch_{epoch:04d}.png"
+
+
+def write_sample_grid(run_dir: Path, epoch: int, grid) -> None:
+    """The grid (a 3xHxW tensor in [0, 1]) as samples/epoch_XXXX.png, and enlarged as samples/view/epoch_XXXX.png."""
+    import torch.nn.functional as F
+    from torchvision.utils import save_image
+
+    factor = max(1, -(-SAMPLE_VIEW_MIN_PX // grid.shape[-1]))
+    enlarged = F.interpolate(grid[None], scale_factor=factor, mode="nearest")[0]
+    name = sample_path(run_dir, epoch).name
+    for folder, image in ((Path(run_dir) / SAMPLES, grid), (Path(run_dir) / SAMPLE_VIEW, enlarged)):
+        atomic_write_bytes(folder / name, lambda f, image=image: save_image(image, f, format="png"))
 
 
 def sample_grids(run_dir: Path) -> dict[int, Path]:
@@ -221,6 +270,13 @@ def read_checkpoint(path: Path, model: dict[str, Any] | None = None) -> dict[str
                     f"{model['name']} with model.{key}={model.get(key)!r}; resume with the checkpoint's model config "
                     "or start a new run directory")
     return ckpt
+
+
+def write_checkpoint(run_dir: Path, ckpt: dict[str, Any]) -> None:
+    """checkpoints/last.pt, atomically: a failed or interrupted write keeps the previous checkpoint."""
+    import torch
+
+    atomic_write_bytes(Path(run_dir) / CHECKPOINT, lambda f: torch.save(ckpt, f))
 
 
 def list_or_value(v: Any) -> Any:

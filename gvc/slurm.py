@@ -28,19 +28,10 @@ from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from omegaconf import OmegaConf, open_dict
 
-from gvc import rundir
+from gvc import rundir, summary as summaries
+from gvc.summary import job_info  # noqa: F401 (re-exported: the SLURM job a trial runs in)
 
 log = logging.getLogger(__name__)
-
-
-def job_info() -> dict[str, Any] | None:
-    """The SLURM job this process runs in and how often SLURM restarted it (requeues), or None outside SLURM."""
-    env = os.environ
-    if "SLURM_JOB_ID" not in env:
-        return None
-    array = env.get("SLURM_ARRAY_JOB_ID"), env.get("SLURM_ARRAY_TASK_ID")
-    return {"job_id": f"{array[0]}_{array[1]}" if all(array) else env["SLURM_JOB_ID"],
-            "restarts": int(env.get("SLURM_RESTART_COUNT") or 0)}
 
 
 def leave_at_once_after_requeue() -> None:
@@ -134,25 +125,20 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         return self._record_lost_trial(overrides, idx, reason)
 
     def _record_lost_trial(self, overrides: list[str], idx: int, reason: str) -> JobReturn:
-        from gvc.task import MAXIMIZE, MINIMIZE, worst_value
-
         assert self.config is not None and self.hydra_context is not None
         cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
         with open_dict(cfg.hydra.job):
             cfg.hydra.job.num = idx
         run_dir = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
         summary = rundir.read_summary(run_dir)
-        objective = (summary or {}).get("objective") or {}
-        direction = objective.get("direction", cfg.trainer.objective_direction)
-        direction = direction if direction in (MINIMIZE, MAXIMIZE) else MINIMIZE
-        value = worst_value(direction)
         if summary is not None and summary.get("status") != "running":
             # The trial ended and said how (only its result file is missing): its record stands.
-            value = float(objective.get("value", value))
-        else:
-            summary = summary or {"model": cfg.model.name, "seed": cfg.trainer.seed, "overrides": list(overrides)}
-            summary.update(status="failed", reason=reason, objective={
-                "name": objective.get("name", cfg.trainer.objective), "direction": direction, "value": value})
+            objective = summary.get("objective") or {}
+            direction = objective.get("direction") or summaries.objective_direction(cfg, cfg.trainer.objective, None)
+            value = float(objective.get("value", summaries.worst_value(direction)))
+        else:  # the same summary a trial writes, from its start (if it got that far) to its failure
+            summary = summary or summaries.started(cfg, list(overrides))
+            value = summaries.failed(summary, cfg, reason, summary.get("family"))
             rundir.write_summary(run_dir, summary)
         if not (run_dir / rundir.HYDRA_OVERRIDES).is_file():  # never started: the index still shows its overrides
             (run_dir / rundir.HYDRA_OVERRIDES).parent.mkdir(parents=True, exist_ok=True)

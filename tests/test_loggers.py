@@ -127,17 +127,17 @@ class CrashAt(Hook):
 
 @pytest.mark.slow
 def test_a_resumed_run_continues_the_same_mlflow_run_and_tensorboard_steps(tmp_path, mnist_root, monkeypatch):
-    import gvc.task
+    import gvc.run
 
     run_dir = tmp_path / "run"
     cfg = make_config([*SMALL, "trainer.epochs=3"])
-    real_make = gvc.task.make_loggers
-    monkeypatch.setattr(gvc.task, "make_loggers", lambda c, d: [*real_make(c, d), CrashAt(10)])
+    real_make = gvc.run.make_loggers
+    monkeypatch.setattr(gvc.run, "make_loggers", lambda c, d: [*real_make(c, d), CrashAt(10)])
     with pytest.raises(RuntimeError, match="simulated crash"):
         run(cfg, run_dir)  # epochs 1 and 2 checkpointed (step 8); steps 9 and 10 of epoch 3 logged, then the crash
     client, first = mlflow_run(run_dir)
     assert first.info.status == "FAILED" and first.data.tags["status"] == "failed"
-    monkeypatch.setattr(gvc.task, "make_loggers", real_make)
+    monkeypatch.setattr(gvc.run, "make_loggers", real_make)
 
     run(make_config([*SMALL, "trainer.epochs=3", "trainer.resume=true"]), run_dir)
     history, summary = rundir.read_history(run_dir), rundir.read_summary(run_dir)

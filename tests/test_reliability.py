@@ -87,9 +87,9 @@ def test_checkpoint_holds_everything_and_loads_weights_only(tmp_path, mnist_root
     ckpt = torch.load(tmp_path / rundir.CHECKPOINT, weights_only=True)
     assert {"model", "optimizers", "rng", "shuffle_rng", "epoch", "step", "history", "fixed_z", "config"} <= set(ckpt)
     assert set(ckpt["optimizers"]) == {"generator", "discriminator"}
-    assert {"torch", "numpy", "python"} <= set(ckpt["rng"])
+    assert "torch" in ckpt["rng"]  # the trial's own stream (gvc.training.streams), not the process's generators
     assert ckpt["fixed_z"].shape == (25, 100) and ckpt["step"] == 2
-    assert not list((tmp_path / "checkpoints").glob("*.tmp"))  # written atomically
+    assert not list((tmp_path / "checkpoints").glob(".*.tmp"))  # written atomically
 
 
 def test_corrupted_checkpoint_is_refused_with_a_clear_message(tmp_path, mnist_root):

@@ -145,8 +145,8 @@ class MLflowLogger(LoggerHook):
 
     # -- events ----------------------------------------------------------------------------------------
     @guarded
-    def run_start(self, trainer) -> None:
-        self.family = trainer.model.family
+    def run_start(self, start) -> None:
+        self.family = start.family
         self._connect()
         self.client.set_tag(self.run_id, "family", self.family)
 

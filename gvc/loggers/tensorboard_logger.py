@@ -45,9 +45,9 @@ class TensorBoardLogger(LoggerHook):
         self.writer = SummaryWriter(log_dir=str(self.log_dir), purge_step=resumed_step + 1 if resumed_step else None)
 
     @guarded
-    def run_start(self, trainer) -> None:
-        self.family = trainer.model.family
-        self._open(trainer.state.step)
+    def run_start(self, start) -> None:
+        self.family = start.family
+        self._open(start.step)
 
     @guarded
     def log(self, step: int, epoch: int, losses: dict[str, float]) -> None:

@@ -1,11 +1,12 @@
 """The training loop's seam: hooks called at defined points of a run, and the run-directory writer as one of them.
 
-    run_start(trainer)           once the Trainer is built (and a checkpoint, if resuming, is loaded)
+    run_start(start)             once the Trainer is built (and a checkpoint, if resuming, is loaded): a RunStart
     log(step, epoch, losses)     every `trainer.log_every` steps: the epoch's running loss means so far
     samples(epoch, step, grid)   each sample grid (a 3xHxW tensor in [0, 1], the 5x5 grid of the fixed latents)
     evaluation(epoch, step, m)   each evaluation: every metric and its real-data floor (`floor_<name>`)
     epoch_end(row, last)         the epoch's history row; `last` = the loop stops after this epoch
-    run_end(summary)             from gvc.task, after summary.json is written, whatever the run's status
+    checkpoint(ckpt)             a checkpoint to keep (at epoch ends and inside epochs, see trainer.checkpoint_every*)
+    run_end(summary)             from gvc.run, after summary.json is written, whatever the run's status
 
 A hook overrides only the events it needs; `Hooks` calls, for each event, only the hooks that override it,
 so an event nobody listens to costs one empty-tuple check (the step loop itself calls nothing per step).
@@ -17,18 +18,26 @@ exception in the run-directory writer is a real failure of the run.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from gvc import rundir
 
-if TYPE_CHECKING:
-    from gvc.training.loop import Trainer
+EVENTS = ("run_start", "log", "samples", "evaluation", "epoch_end", "checkpoint", "run_end")
 
 
-EVENTS = ("run_start", "log", "samples", "evaluation", "epoch_end", "run_end")
+@dataclass(frozen=True)
+class RunStart:
+    """What the hooks learn when training starts: the model's family and losses, and where a resumed run is."""
+
+    family: str
+    loss_names: tuple[str, ...]
+    epoch: int = 0
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)  # the rows of a resumed run's earlier epochs
 
 
 class Hook:
@@ -37,7 +46,7 @@ class Hook:
     name = "hook"
     failure: str | None = None
 
-    def run_start(self, trainer: Trainer) -> None: ...
+    def run_start(self, start: RunStart) -> None: ...
 
     def log(self, step: int, epoch: int, losses: dict[str, float]) -> None: ...
 
@@ -46,6 +55,8 @@ class Hook:
     def evaluation(self, epoch: int, step: int, metrics: dict[str, float]) -> None: ...
 
     def epoch_end(self, row: dict[str, float], last: bool) -> None: ...
+
+    def checkpoint(self, ckpt: dict[str, Any]) -> None: ...
 
     def run_end(self, summary: dict[str, Any]) -> None: ...
 
@@ -67,9 +78,9 @@ class Hooks:
     def wants_log(self) -> bool:
         return bool(self._log)
 
-    def run_start(self, trainer: Trainer) -> None:
+    def run_start(self, start: RunStart) -> None:
         for h in self._run_start:
-            h.run_start(trainer)
+            h.run_start(start)
 
     def log(self, step: int, epoch: int, losses: dict[str, float]) -> None:
         for h in self._log:
@@ -86,6 +97,10 @@ class Hooks:
     def epoch_end(self, row: dict[str, float], last: bool) -> None:
         for h in self._epoch_end:
             h.epoch_end(row, last)
+
+    def checkpoint(self, ckpt: dict[str, Any]) -> None:
+        for h in self._checkpoint:
+            h.checkpoint(ckpt)
 
     def run_end(self, summary: dict[str, Any]) -> None:
         for h in self._run_end:
@@ -119,31 +134,32 @@ def plot_losses(history: list[dict[str, float]], names: tuple[str, ...], path: P
 class RunDirWriter(Hook):
     """The run directory (gvc.rundir): history.csv every epoch, sample PNGs, checkpoints, the loss plot at the end.
 
-    summary.json is gvc.task's: it knows the run's outcome.
+    It keeps its own copy of the history rows and never calls back into the trainer. summary.json is gvc.run's:
+    it knows the run's outcome. A write that fails (a full disk, an unwritable folder) raises rundir.WriteError
+    naming the path; the previous file of that name is left intact.
     """
 
     name = "run_dir"
 
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
-        self.trainer: Trainer | None = None
+        self.rows: list[dict[str, float]] = []
+        self.loss_names: tuple[str, ...] = ()
 
-    def run_start(self, trainer: Trainer) -> None:
-        self.trainer = trainer
+    def run_start(self, start: RunStart) -> None:
+        self.rows, self.loss_names = list(start.history), start.loss_names
+        rundir.remove_stale_temporaries(self.run_dir)  # left by a process killed (SIGKILL) mid-write
 
     def samples(self, epoch: int, step: int, grid: torch.Tensor) -> None:
-        from torchvision.utils import save_image
-
-        path = rundir.sample_path(self.run_dir, epoch)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(grid, path)
+        rundir.write_sample_grid(self.run_dir, epoch, grid)
 
     def epoch_end(self, row: dict[str, float], last: bool) -> None:
-        t = self.trainer
-        rundir.write_history(self.run_dir, t.state.history)
-        if row["epoch"] % t.cfg.trainer.checkpoint_every == 0 or last:
-            t.save_checkpoint()
+        self.rows.append(row)
+        rundir.write_history(self.run_dir, self.rows)
+
+    def checkpoint(self, ckpt: dict[str, Any]) -> None:
+        rundir.write_checkpoint(self.run_dir, ckpt)
 
     def run_end(self, summary: dict[str, Any]) -> None:
-        if self.trainer is not None and self.trainer.state.history:  # diverged runs too: their curves tell why
-            plot_losses(self.trainer.state.history, self.trainer.step_fn.loss_names, self.run_dir / rundir.LOSS_PLOT)
+        if self.rows:  # diverged runs too: their curves tell why
+            plot_losses(self.rows, self.loss_names, self.run_dir / rundir.LOSS_PLOT)

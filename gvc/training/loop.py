@@ -1,23 +1,24 @@
 """The one training loop shared by GANs and VAEs: epochs, budgets, evaluation, and the hooks that record them.
 
 A GAN and a VAE differ only in their step (gan.py, vae.py). `Trainer.train_epoch` is the hot path (the
-throughput benchmark times exactly it); `Trainer.fit` runs epochs until a budget is spent and hands every
-epoch's row, sample grid and evaluation to the hooks (gvc.training.hooks): the run-directory writer
-(history.csv, samples, checkpoints) and any selected loggers.
+throughput benchmark times exactly it); `Trainer.fit` runs epochs until a budget is spent, a signal arrives or
+the losses diverge, hands every epoch's row, sample grid, evaluation and checkpoint to the hooks
+(gvc.training.hooks): the run-directory writer (history.csv, samples, checkpoints) and any selected loggers,
+and returns a FitResult saying how training ended. The trial's random draws come from its own stream
+(gvc.training.streams); the process's settings (threads, TF32) are gvc.process's.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import random
+import sys
 import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Iterable
 
-import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torchvision.utils import make_grid
@@ -27,8 +28,9 @@ from gvc import rundir
 from gvc.data import DeviceBatches, load_split, spec_of, to_model_range
 from gvc.models import GAN, VAE, build_model
 from gvc.training.families import family
-from gvc.training.hooks import Hook, Hooks, RunDirWriter
+from gvc.training.hooks import Hook, Hooks, RunDirWriter, RunStart
 from gvc.training.precision import choose_numeric_path, has_convolutions
+from gvc.training.streams import TrialRandom
 from gvc.training.vae import test_negative_elbo
 
 log = logging.getLogger(__name__)
@@ -37,9 +39,17 @@ N_FIXED_SAMPLES = 25  # a 5x5 grid, as the paper
 
 
 class Diverged(RuntimeError):
-    def __init__(self, epoch: int, step: int, losses: dict[str, float]):
-        super().__init__(f"non-finite loss at epoch {epoch}, step {step}: {losses}")
+    def __init__(self, epoch: int, step: int, losses: dict[str, Any], why: str = "non-finite loss"):
+        super().__init__(f"{why} at epoch {epoch}, step {step}: {losses}")
         self.epoch, self.step, self.losses = epoch, step, losses
+
+
+class Interrupted(RuntimeError):
+    """A signal ended training at a step boundary, after a checkpoint of that step was written."""
+
+    def __init__(self, signal_name: str, epoch: int, step: int):
+        super().__init__(f"{signal_name} at epoch {epoch}, step {step}; a checkpoint of that step was written")
+        self.signal_name, self.epoch, self.step = signal_name, epoch, step
 
 
 def resolve_device(name: str) -> torch.device:
@@ -55,12 +65,6 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"trainer.device={name!r} but MPS is not available here; use trainer.device=auto or cpu")
     return device
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)  # also seeds CUDA
 
 
 def make_model(cfg: DictConfig) -> GAN | VAE:
@@ -81,20 +85,11 @@ def make_optimizers(model: GAN | VAE, cfg: DictConfig) -> dict[str, torch.optim.
     return {name: make(part.parameters(), lr=o.lr) for name, part in family(model).parts(model).items()}
 
 
-def rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": list(np.random.get_state()[1].tolist()),
-             "numpy_pos": int(np.random.get_state()[2]), "python": list(random.getstate()[1])}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(("MT19937", np.array(state["numpy"], dtype=np.uint32), state["numpy_pos"], 0, 0.0))
-    random.setstate((3, tuple(state["python"]), None))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+def proportionate_test_subset(subset: int | None, test_subset: int | None, n_train: int, n_test: int) -> int | None:
+    """data.test_subset if set; else, for a training subset, the same share of the test split (at least 1)."""
+    if test_subset is not None or subset is None:
+        return test_subset
+    return max(1, min(n_test, -(-subset * n_test // n_train)))
 
 
 @dataclass
@@ -106,8 +101,23 @@ class TrainState:
     # CPU seconds this process spent in those seconds (all its threads): far below elapsed x threads means other
     # processes took the CPU, and a time budget bought less compute than on an idle machine.
     cpu_s: float = 0.0
-    images: int = 0  # training images seen, summed over resumed segments
+    images: int = 0  # training images seen in completed epochs, summed over resumed segments
     stopped_by: str | None = None  # the budget that ended training: one of BUDGETS
+    # Where a checkpoint inside an epoch left it: batches done, images seen, loss sums, the data order's seed.
+    in_epoch: dict[str, Any] | None = None
+
+
+@dataclass
+class FitResult:
+    """How training ended (`status`: completed | diverged | interrupted | failed) and what it produced."""
+
+    status: str
+    state: TrainState
+    metrics: dict[str, float]  # the latest evaluation (empty if none ran)
+    reason: str | None = None
+    diverged_at: dict[str, int] | None = None
+    interrupted_by: str | None = None  # the signal's name
+    error: BaseException | None = None  # the exception of a failed (or diverged) run
 
 
 # The budgets that can end a run, in the order they are checked at the end of a step.
@@ -118,24 +128,20 @@ class Trainer:
     """Builds everything from a validated config and trains into `run_dir`.
 
     `hooks` (e.g. loggers) are called before the run-directory writer, which is always the last hook.
+    `interrupts` (gvc.process.Interrupts) is read between steps: a signal ends training with a checkpoint.
     """
 
-    def __init__(self, cfg: DictConfig, run_dir: Path, hooks: list[Hook] | None = None):
+    def __init__(self, cfg: DictConfig, run_dir: Path, hooks: list[Hook] | None = None, interrupts: Any = None):
         self.cfg, self.run_dir, t = cfg, Path(run_dir), cfg.trainer
         self.hooks = Hooks([*(hooks or []), RunDirWriter(self.run_dir)])
-        if t.threads is not None:
-            torch.set_num_threads(t.threads)
+        self.interrupts = interrupts
         self.device = resolve_device(t.device)
-        seed_everything(t.seed)
-        self.model = make_model(cfg).to(self.device)
+        self.random = TrialRandom(t.seed, self.device)
+        with self.random.owned():  # the initial weights are the trial's first draws
+            self.model = make_model(cfg).to(self.device)
         self.numerics = choose_numeric_path(t.precision, t.channels_last, self.device, has_convolutions(self.model))
-        if self.numerics.note:
-            log.info(self.numerics.note)
         if self.numerics.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        if self.device.type == "cuda":  # set both ways: cuDNN allows TF32 convolutions by default
-            torch.backends.cuda.matmul.allow_tf32 = t.tf32
-            torch.backends.cudnn.allow_tf32 = t.tf32
         self.optimizers = make_optimizers(self.model, cfg)
         self.state = TrainState()
         self.metrics: dict[str, float] = {}  # the latest evaluation
@@ -151,16 +157,26 @@ class Trainer:
 
     def _load_data(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         d = self.cfg.data
-        train = load_split(d.name, d.root, train=True, download=d.download).images
-        if d.subset is not None:
-            train = train[: d.subset]  # the first N images: transparent, and nearly class-balanced
+        full = load_split(d.name, d.root, train=True, download=d.download).images
+        train = full if d.subset is None else full[: d.subset]  # the first N: transparent, nearly class-balanced
         to_device = lambda x: to_model_range(x.to(self.device), self.model.output_range).contiguous(
             memory_format=torch.channels_last if self.numerics.channels_last else torch.contiguous_format)
         test = None
         if family(self.model).facts.likelihood:  # the per-epoch test -ELBO
             test = load_split(d.name, d.root, train=False, download=d.download).images
-            test = to_device(test if d.test_subset is None else test[: d.test_subset])
+            n = proportionate_test_subset(d.subset, d.test_subset, len(full), len(test))
+            if d.test_subset is None and n is not None:
+                log.info("per-epoch test -ELBO on the first %d test images (data.subset=%d is %.1f%% of the "
+                         "training split; set data.test_subset to choose)", n, d.subset, 100 * d.subset / len(full))
+            test = to_device(test if n is None else test[:n])
         return to_device(train), test
+
+    def describe(self) -> dict[str, Any]:
+        """What this trainer is, for summary.json and the start line: family, sizes, device, numeric path."""
+        return {"family": self.model.family, "params": self.model.parameter_counts(), "device": str(self.device),
+                "epoch_images": len(self.train_data),  # a full epoch, so a budget's partial one is a share
+                "numerics": {"precision": self.numerics.precision, "channels_last": self.numerics.channels_last,
+                             "note": self.numerics.note}}
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def checkpoint(self) -> dict[str, Any]:
@@ -169,31 +185,32 @@ class Trainer:
             "model_name": self.cfg.model.name,
             "model": self.model.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-            "rng": rng_state(),
+            "rng": self.random.state_dict(),  # the trial's stream (dropout, latents, reparameterisation)
             "shuffle_rng": self.shuffle.get_state(),
             "epoch": self.state.epoch,
             "step": self.state.step,
             "elapsed": self.state.elapsed,
             "cpu_s": self.state.cpu_s,
+            "images": self.state.images,
+            "in_epoch": self.state.in_epoch,  # None at an epoch's end
             "history": self.state.history,
             "fixed_z": self.fixed_z.cpu(),
             "config": OmegaConf.to_container(self.cfg, resolve=True),
         }
 
-    def save_checkpoint(self) -> None:
-        ckpt = self.checkpoint()
-        rundir.atomic_write_bytes(self.run_dir / rundir.CHECKPOINT, lambda f: torch.save(ckpt, f))
-
     def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
         self.model.load_state_dict(ckpt["model"])
         for name, opt in self.optimizers.items():
             opt.load_state_dict(ckpt["optimizers"][name])
-        set_rng_state(ckpt["rng"])
+        self.random.load_state_dict(ckpt["rng"])
         self.shuffle.set_state(ckpt["shuffle_rng"])
         self.fixed_z = ckpt["fixed_z"].to(self.device)
+        images = ckpt.get("images", sum(int(row["images"]) for row in ckpt["history"]))
         self.state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["elapsed"], list(ckpt["history"]),
-                                images=sum(int(row["images"]) for row in ckpt["history"]),
-                                cpu_s=float(ckpt.get("cpu_s", 0.0)))
+                                images=int(images), cpu_s=float(ckpt.get("cpu_s", 0.0)), in_epoch=ckpt.get("in_epoch"))
+
+    def _save_checkpoint(self) -> None:
+        self.hooks.checkpoint(self.checkpoint())
 
     # -- outputs ---------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -201,31 +218,48 @@ class Trainer:
         """The 5x5 grid (3xHxW, in [0, 1], on the CPU) of the images of the run's fixed latent vectors."""
         was_training = self.model.training
         self.model.eval()
-        images = self.model.generate(self.fixed_z).float().clamp(0, 1).cpu()
+        with self.random.owned():
+            images = self.model.generate(self.fixed_z).float().clamp(0, 1).cpu()
         self.model.train(was_training)
         return make_grid(images, nrow=5, padding=2, pad_value=1.0)
 
     # -- the loop --------------------------------------------------------------------------------------
-    def fit(self) -> TrainState:
-        """Train until the first budget (epochs, max_steps, max_images, time_budget_s) is spent.
+    def fit(self) -> FitResult:
+        """Train until the first budget (epochs, max_steps, max_images, time_budget_s) is spent, the losses
+        diverge or a signal arrives; every outcome is returned, none raised.
 
         Calls the hooks at run start, at every log point (from train_epoch), and per epoch: its evaluation,
-        its sample grid, then its row (the run-directory writer saves history, samples and checkpoints).
+        its sample grid, its row, then its checkpoint (the run-directory writer saves them).
         """
+        state = self.state
+        try:
+            self._fit()
+            return FitResult("completed", state, self.metrics)
+        except Diverged as e:
+            return FitResult("diverged", state, self.metrics, reason=str(e),
+                             diverged_at={"epoch": e.epoch, "step": e.step}, error=e)
+        except Interrupted as e:
+            return FitResult("interrupted", state, self.metrics, reason=str(e), interrupted_by=e.signal_name)
+        except Exception as e:  # noqa: BLE001 - failure is data: gvc.run records it (and re-raises where asked)
+            return FitResult("failed", state, self.metrics, reason=f"{type(e).__name__}: {e}", error=e)
+
+    def _fit(self) -> None:
         t, state = self.cfg.trainer, self.state
         self.model.train()
-        self.hooks.run_start(self)
+        self.hooks.run_start(RunStart(self.model.family, self.step_fn.loss_names, state.epoch, state.step,
+                                      list(state.history)))
         while (stopped_by := self.budget_spent()) is None:
             epoch = state.epoch + 1
-            started = time.perf_counter()
+            elapsed_before = state.elapsed
             means, seen = self.train_epoch(epoch)
             state.epoch = epoch
             state.images += seen
             row = {"epoch": epoch, "step": state.step, "elapsed_s": round(state.elapsed, 3), "images": seen,
                    "partial": int(seen < len(self.batches.data)), **means}
             if self.test_data is not None:
-                row.update(test_negative_elbo(self.model, self.test_data, self.cfg.data.batch_size, self.autocast))
-                self._check_finite(epoch, row)
+                with self.random.owned():  # the reparameterisation draws
+                    row.update(test_negative_elbo(self.model, self.test_data, self.cfg.data.batch_size, self.autocast))
+                self._check_sane(epoch, row)
             last = self.budget_spent() is not None
             every = self.cfg.eval.every_epochs
             if self.cfg.eval.enabled and (last or (every and epoch % every == 0)):
@@ -234,66 +268,117 @@ class Trainer:
                 if every:  # per-epoch quality curves only when asked for: history stays one row per epoch
                     row.update(self.metrics)
             state.history.append(row)
-            log.info("epoch %d/%d  step %d  %s  (%.1fs)", epoch, t.epochs, state.step,
+            # The same clock as history.csv's elapsed_s: training time only.
+            log.info("epoch %d/%d  step %d  %s  (%.1fs of training, elapsed_s %.1f)", epoch, t.epochs, state.step,
                      "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in rundir.BOOKKEEPING),
-                     time.perf_counter() - started)
+                     state.elapsed - elapsed_before, state.elapsed)
             if epoch % t.sample_every == 0 or last:
                 self.hooks.samples(epoch, state.step, self.sample_grid())
             self.hooks.epoch_end(row, last)
-        state.stopped_by = stopped_by
-        log.info("training stopped by trainer.%s after %d images, %d steps, %.1fs", stopped_by, state.images,
+            signalled = self.interrupts is not None and self.interrupts.received
+            if epoch % t.checkpoint_every == 0 or last or signalled:
+                self._save_checkpoint()
+            if signalled and not last:  # it arrived in the epoch's last step or in its evaluation
+                raise Interrupted(self.interrupts.received, epoch, state.step)
+        # A budget that cut an epoch short ended the run, whichever other budget that last epoch also spent.
+        state.stopped_by = self._cut_by or stopped_by
+        log.info("training stopped by trainer.%s after %d images, %d steps, %.1fs", state.stopped_by, state.images,
                  state.step, state.elapsed)
-        return state
+
+    _cut_by: str | None = None  # the budget that ended the last epoch early, if one did
 
     def train_epoch(self, epoch: int, batches: Iterable[torch.Tensor] | None = None) -> tuple[dict[str, float], int]:
-        """Training steps over `batches` (default: one shuffled pass over the training set) until they run out
-        or a budget other than epochs is spent. Returns the loss means over the steps and the images seen.
+        """Training steps over `batches` (default: one shuffled pass over the training set, continued where a
+        checkpoint inside the epoch left it) until they run out or a budget other than epochs is spent.
+        Returns the loss means over the epoch's steps and the images seen.
 
-        This is the hot path: per step only the step itself and on-device sums; the host reads the sums every
-        `trainer.log_every` steps (divergence check, log hooks, progress bar) and once at the end.
-        Adds the training time to state.elapsed (and its CPU time to state.cpu_s); epoch bookkeeping
-        (history, hooks) is fit's.
+        This is the hot path: per step only the step itself (on the trial's random stream) and on-device sums;
+        the host reads the sums every `trainer.log_every` steps (divergence check, log hooks, progress bar) and
+        once at the end. Between steps it may write a checkpoint (trainer.checkpoint_every_s / _steps) and
+        stops with one when a signal arrived (Interrupted). Adds the training time to state.elapsed (and its
+        CPU time to state.cpu_s); epoch bookkeeping (history, hooks) is fit's.
         """
         t, state = self.cfg.trainer, self.state
         names = self.step_fn.loss_names
         # Plain values in the step loop: a DictConfig read costs ~10 µs.
         log_every, max_steps, max_images, budget_s = t.log_every, t.max_steps, t.max_images, t.time_budget_s
-        log_hooks, progress = self.hooks.wants_log(), t.progress
-        started, cpu_started = time.perf_counter(), time.process_time()
-        # Training time only: the budget clock stops for evaluation, samples and checkpoints (outside this
-        # function). On CUDA the clock reads the host's time, which runs at most a few queued kernels ahead.
-        deadline = None if budget_s is None else started + budget_s - state.elapsed
-        images_left = None if max_images is None else max_images - state.images
+        every_s, every_steps = t.checkpoint_every_s, t.checkpoint_every_steps
+        log_hooks, progress = self.hooks.wants_log(), t.progress and sys.stderr.isatty()  # bars only on a terminal
+        interrupts, owned = self.interrupts, self.random.owned
         totals = torch.zeros(len(names), device=self.device)
-        seen = 0
-        bar = tqdm(self.batches if batches is None else batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}",
-                   leave=False, disable=not progress, unit="batch", dynamic_ncols=True)
+        seen, done = 0, 0
+        own_epoch = batches is None  # else a caller's own batches (the benchmark's windows): no checkpoints
+        resumed = state.in_epoch if own_epoch else None
+        if resumed is not None:  # continue the epoch a checkpoint interrupted: same order, same sums
+            self.shuffle.set_state(resumed["shuffle_rng"])
+            totals += torch.tensor(resumed["totals"], device=self.device)
+            seen, done = int(resumed["seen"]), int(resumed["batches"])
+        epoch_shuffle = self.shuffle.get_state()  # the data order's seed, for a checkpoint inside this epoch
+        if batches is None:
+            batches = self.batches.iterate(start=done)
+        state.in_epoch = None
+        started, cpu_started = time.perf_counter(), time.process_time()
+        elapsed_before = state.elapsed
+        # Training time only: the budget clock stops for evaluation, samples and checkpoints (outside the step
+        # loop). On CUDA the clock reads the host's time, which runs at most a few queued kernels ahead.
+        deadline = None if budget_s is None else started + budget_s - state.elapsed
+        if not own_epoch:
+            every_s = every_steps = None
+        next_checkpoint = None if every_s is None else started + every_s
+        images_left = None if max_images is None else max_images - state.images
+        self._cut_by = None
+        bar = tqdm(batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}", initial=done,
+                   total=len(self.batches), leave=False, disable=not progress, unit="batch", dynamic_ncols=True)
         for batch in bar:
             try:
-                losses = self.step_fn(batch)
+                with owned():
+                    losses = self.step_fn(batch)
             except RuntimeError as e:  # e.g. BCE refuses NaN probabilities once the weights blew up
-                if self._blown_up():
-                    raise Diverged(epoch, state.step + 1, {"error": str(e).splitlines()[0]}) from e
+                if self._blown_up(batch):
+                    raise Diverged(epoch, state.step + 1, {"error": str(e).splitlines()[0]},
+                                   "non-finite outputs") from e
                 raise
             totals += torch.stack([losses[n] for n in names]) * batch.shape[0]  # stays on the device
             seen += batch.shape[0]
+            done += 1
             state.step += 1
             if state.step % log_every == 0:  # the only host syncs inside an epoch
                 running = dict(zip(names, (totals / seen).tolist()))
-                self._check_finite(epoch, running)
+                self._check_sane(epoch, running)
                 if log_hooks:
                     self.hooks.log(state.step, epoch, running)
                 if progress:
                     bar.set_postfix({n: f"{v:.3f}" for n, v in running.items()})
             # The budgets other than epochs, checked after every step (self.budget_spent() does the same).
-            if ((max_steps is not None and state.step >= max_steps)
-                    or (images_left is not None and seen >= images_left)
-                    or (deadline is not None and time.perf_counter() >= deadline)):
+            now = time.perf_counter()
+            if max_steps is not None and state.step >= max_steps:
+                self._cut_by = "max_steps"
+            elif images_left is not None and seen >= images_left:
+                self._cut_by = "max_images"
+            elif deadline is not None and now >= deadline:
+                self._cut_by = "time_budget_s"
+            if self._cut_by is not None:
                 break
+            signalled = interrupts is not None and interrupts.received
+            if (signalled or (every_steps is not None and state.step % every_steps == 0)
+                    or (next_checkpoint is not None and now >= next_checkpoint)) and own_epoch and done < len(self.batches):
+                state.elapsed = elapsed_before + now - started  # the clocks as they stand, into the checkpoint
+                state.in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(),
+                                  "images": state.images, "shuffle_rng": epoch_shuffle}
+                self._check_sane(epoch, dict(zip(names, (totals / seen).tolist())))
+                self._save_checkpoint()
+                state.in_epoch = None
+                if signalled:
+                    state.cpu_s += time.process_time() - cpu_started
+                    raise Interrupted(interrupts.received, epoch, state.step)
+                paused = time.perf_counter() - now  # the checkpoint's time is not training time
+                started += paused
+                deadline = None if deadline is None else deadline + paused
+                next_checkpoint = None if every_s is None else time.perf_counter() + every_s
         bar.close()
         means = dict(zip(names, (totals / max(seen, 1)).tolist()))
-        self._check_finite(epoch, means)
-        state.elapsed += time.perf_counter() - started
+        self._check_sane(epoch, means)
+        state.elapsed = elapsed_before + time.perf_counter() - started
         state.cpu_s += time.process_time() - cpu_started
         return means, seen
 
@@ -302,7 +387,8 @@ class Trainer:
         from gvc.evaluation.evaluate import evaluate
 
         started = time.perf_counter()
-        metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name)
+        with self.random.owned():  # whatever it draws comes from the trial's stream, not another trial's
+            metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name)
         log.info("evaluated in %.1fs: %s", time.perf_counter() - started,
                  "  ".join(f"{k} {metrics[k]:.4g}" for k in ("fid", "precision", "recall", "coverage") if k in metrics))
         return metrics
@@ -319,12 +405,21 @@ class Trainer:
         return next((name for name in BUDGETS if spent[name]), None)
 
     @torch.no_grad()
-    def _blown_up(self) -> bool:
-        """Non-finite weights, or finite weights whose outputs overflow: divergence, not a bug."""
+    def _blown_up(self, batch: torch.Tensor) -> bool:
+        """Non-finite weights, or finite weights whose outputs overflow (on the fixed latents or on this
+        batch): divergence, not a bug."""
         if not all(torch.isfinite(p).all() for p in self.model.parameters()):
             return True
-        return not torch.isfinite(self.model.generate(self.fixed_z)).all().item()
+        with self.random.owned():
+            outputs = [self.model.generate(self.fixed_z)]
+            outputs += list(self.model(batch)) if isinstance(self.model, VAE) else [self.model.discriminator(batch)]
+        return not all(torch.isfinite(o).all().item() for o in outputs)
 
-    def _check_finite(self, epoch: int, losses: dict[str, float]) -> None:
-        if not all(math.isfinite(v) for v in losses.values() if isinstance(v, float)):
+    def _check_sane(self, epoch: int, losses: dict[str, Any]) -> None:
+        """Non-finite losses, or losses beyond trainer.max_loss, end the run as diverged."""
+        values = [v for k, v in losses.items() if isinstance(v, float) and k not in rundir.BOOKKEEPING]
+        if not all(math.isfinite(v) for v in values):
             raise Diverged(epoch, self.state.step, losses)
+        bound = self.cfg.trainer.max_loss
+        if bound is not None and any(abs(v) > bound for v in values):
+            raise Diverged(epoch, self.state.step, losses, f"a loss beyond trainer.max_loss={bound:g}")

@@ -1,0 +1,82 @@
+"""What belongs to the process, not to a trial: torch's thread count, TF32, global seeds, and signal handlers.
+
+The entry point (gvc/__main__.py) calls `configure_process` once; trials never change process settings, so
+several trials can share a process (gvc.training.streams gives each its own random streams).
+`Interrupts` turns SIGINT, SIGTERM and SLURM's pre-emption signal (submitit's USR2) into a flag the training
+loop reads between steps: the loop writes a checkpoint and ends the trial `interrupted`, and a handler that
+was installed before (submitit's requeue) runs afterwards, when the checkpoint is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+from types import FrameType
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+
+def configure_process(cfg: DictConfig) -> None:
+    """Threads, TF32 and the global seeds (for any code outside a trial's own streams), from the config."""
+    t = cfg.trainer
+    if t.threads is not None:
+        torch.set_num_threads(t.threads)
+    # Set both ways: cuDNN allows TF32 convolutions by default. Process-wide; no effect off CUDA.
+    torch.backends.cuda.matmul.allow_tf32 = t.tf32
+    torch.backends.cudnn.allow_tf32 = t.tf32
+    random.seed(t.seed)
+    np.random.seed(t.seed)
+    torch.manual_seed(t.seed)
+
+
+def preemption_signal() -> signal.Signals:
+    """The signal SLURM sends before a time limit or pre-emption: submitit's choice (USR2), else USR2."""
+    try:
+        import submitit
+
+        return signal.Signals(submitit.JobEnvironment._usr_sig())
+    except Exception:  # noqa: BLE001 - submitit missing or its private helper renamed
+        return signal.SIGUSR2
+
+
+class Interrupts:
+    """While entered, SIGINT, SIGTERM and the pre-emption signal only set `received` (the signal's name).
+
+    On exit the earlier handlers are restored. `chain()` then calls the earlier handler of the pre-emption
+    signal if it was a Python function (submitit's, which requeues the SLURM job and ends the process).
+    """
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._signum: int | None = None
+        self._previous: dict[int, Any] = {}
+        self._preempt = preemption_signal()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None:
+            log.warning("%s received: stopping after this step with a checkpoint", signal.Signals(signum).name)
+        self.received, self._signum = signal.Signals(signum).name, signum
+
+    def __enter__(self) -> Interrupts:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():  # Python allows handlers there only
+            for sig in (signal.SIGINT, signal.SIGTERM, self._preempt):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def chain(self) -> None:
+        """After the checkpoint: hand the pre-emption signal on to whoever listened before (submitit)."""
+        previous: Callable | Any = self._previous.get(self._preempt)
+        if self._signum == self._preempt and callable(previous):
+            previous(self._signum, None)

@@ -1,0 +1,232 @@
+"""One trial's lifecycle in one place: validate -> set up (or resume) -> fit -> summary.json -> the objective.
+
+`Run.execute` starts the hooks and ends them, whatever happens in between; builds summary.json from what
+`Trainer.fit` returns (a FitResult) through gvc.summary, the builder every path shares; and records every
+failure, from a refused config through an unreadable checkpoint to a crash in training, in the run
+directory before it is reported to the sweeper (the worst value) or raised (a single run).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import shlex
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from gvc import rundir, summary as summaries
+from gvc.config import ConfigError, validate
+from gvc.data import DataError
+from gvc.loggers import logger_status, make_loggers
+from gvc.process import Interrupts
+from gvc.rundir import CheckpointError
+from gvc.training.hooks import Hook, Hooks
+from gvc.training.loop import FitResult, Trainer
+
+log = logging.getLogger(__name__)
+
+SETUP_ERRORS = (ConfigError, DataError, CheckpointError, ValueError, OSError)
+
+
+class TrialInterrupted(Exception):
+    """A trial ended by a signal, its checkpoint written; `command` resumes it, `exit_code` is 128 + the signal."""
+
+    def __init__(self, message: str, command: str, exit_code: int):
+        super().__init__(message)
+        self.command, self.exit_code = command, exit_code
+
+
+def resume_command(run_dir: Path, overrides: list[str]) -> str:
+    """The one command line that continues this run from its checkpoint."""
+    kept = [o for o in overrides if not o.split("=", 1)[0].lstrip("+~") in ("trainer.resume", "hydra.run.dir")]
+    return shlex.join([sys.executable.rsplit("/", 1)[-1], "-m", "gvc", *kept, f"hydra.run.dir={run_dir}",
+                       "trainer.resume=true"])
+
+
+def start_line(cfg: DictConfig, facts: dict[str, Any], run_dir: Path) -> str:
+    """The console's first line of a run: model, data set, device, numeric path (and why), threads, where."""
+    numerics = facts["numerics"]
+    path = numerics["precision"] + (" + channels-last" if numerics["channels_last"] else "")
+    why = f" ({numerics['note']})" if numerics.get("note") else ""
+    return (f"{cfg.model.name} ({facts['params']['total']:,} parameters) on {cfg.data.name}, {facts['device']}, "
+            f"{path}{why}, {torch.get_num_threads()} threads -> {run_dir}")
+
+
+class Run:
+    """One trial: its config, its run directory and the overrides that made it."""
+
+    def __init__(self, cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None):
+        self.cfg, self.run_dir, self.overrides = cfg, Path(run_dir), list(overrides or [])
+        self.summary = summaries.started(cfg, self.overrides)
+        self.hooks = Hooks()
+
+    def execute(self, raise_on_failure: bool = True) -> float:
+        """Train into the run directory and return the objective (the worst value if the trial failed).
+
+        With raise_on_failure=False (a sweep's trial) every failure is recorded and reported as the worst
+        value, so the other trials go on. A signal always ends the trial `interrupted` with a checkpoint; a
+        single run then raises TrialInterrupted, naming the command that resumes it.
+        """
+        with Interrupts() as interrupts:
+            try:
+                if (value := self._reported_again()) is not None:
+                    return value
+                trainer, checkpoint = self._set_up(interrupts)
+                if checkpoint is not None:
+                    self._load(trainer, checkpoint)
+            except SETUP_ERRORS as e:
+                return self._refused(e, raise_on_failure)
+            return self._train(trainer, checkpoint is not None, interrupts, raise_on_failure)
+
+    # -- phases ----------------------------------------------------------------------------------------
+    def _reported_again(self) -> float | None:
+        validate(self.cfg)
+        previous = rundir.read_summary(self.run_dir) if self.cfg.trainer.resume else None
+        if previous and previous.get("status") == "completed":
+            log.info("%s already completed; not retraining (its objective is reported again)", self.run_dir)
+            return float(previous["objective"]["value"])
+        return None
+
+    def _set_up(self, interrupts: Interrupts) -> tuple[Trainer, dict[str, Any] | None]:
+        cfg, run_dir = self.cfg, self.run_dir
+        checkpoint = None
+        if cfg.trainer.resume and (run_dir / rundir.CHECKPOINT).is_file():
+            model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+            checkpoint = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT, model_cfg)  # before any compute
+            trained_on = ((checkpoint.get("config") or {}).get("data") or {}).get("name", "mnist")
+            if trained_on != cfg.data.name:  # same image shape, other data: the weights would load silently
+                raise CheckpointError(f"{run_dir / rundir.CHECKPOINT} was trained on data={trained_on}, but this "
+                                      f"run is data={cfg.data.name}; resume with data={trained_on} or start a new run "
+                                      "directory")
+        elif cfg.trainer.resume:
+            log.warning("trainer.resume=true, but %s holds no checkpoint: nothing to resume, training from the start. "
+                        "To continue an earlier run, point at its folder: hydra.run.dir=outputs/%s/TIMESTAMP "
+                        "(a sweep's trial: the same hydra.sweep.dir)", run_dir, cfg.model.name)
+        loggers: list[Hook] = make_loggers(cfg, run_dir)  # imports a logger's library only when it is selected
+        self.hooks = Hooks(loggers)
+        trainer = Trainer(cfg, run_dir, hooks=loggers, interrupts=interrupts)  # device and data errors surface here
+        self.hooks = trainer.hooks
+        return trainer, checkpoint
+
+    def _load(self, trainer: Trainer, checkpoint: dict[str, Any]) -> None:
+        try:
+            trainer.load_checkpoint(checkpoint)
+        except (RuntimeError, KeyError, ValueError) as e:  # a knob that changes a layer's shape, another optimizer
+            raise CheckpointError(
+                f"{self.run_dir / rundir.CHECKPOINT} does not fit this run's model or optimizer "
+                f"({type(e).__name__}: {str(e).splitlines()[0][:300]}); resume with the config it was trained with "
+                "or start a new run directory") from None
+
+    def _refused(self, e: Exception, raise_on_failure: bool) -> float:
+        """A trial that never trained. A sweep's trial is recorded as failed (loggers included) and reports the
+        worst value; a single run raises (nothing is written over the run directory it was refused in)."""
+        if raise_on_failure:
+            raise e
+        value = summaries.failed(self.summary, self.cfg, f"{type(e).__name__}: {e}")
+        self._end()
+        log.error("trial refused: %s", e)
+        return value
+
+    def _train(self, trainer: Trainer, resumed: bool, interrupts: Interrupts, raise_on_failure: bool) -> float:
+        s, state = self.summary, trainer.state
+        if resumed:
+            s["resumed_from"] = {"epoch": state.epoch, "step": state.step}
+            log.info("resuming %s from epoch %d, step %d", self.run_dir, state.epoch, state.step)
+        facts = trainer.describe()
+        s.update(facts)
+        started = time.perf_counter()
+        try:
+            rundir.write_summary(self.run_dir, s)
+        except rundir.WriteError as e:
+            result = FitResult("failed", state, {}, reason=str(e), error=e)
+        else:
+            log.info(start_line(self.cfg, facts, self.run_dir))
+            result = trainer.fit()
+        value = self._finish(result, time.perf_counter() - started)
+        self._end()
+        if result.status == "interrupted":  # a sweep stops too: the user (or the scheduler) asked for it
+            command = resume_command(self.run_dir, self.overrides)
+            message = f"interrupted by {result.interrupted_by} at step {state.step}; checkpoint written. Resume with:"
+            log.warning("%s\n  %s", message, command)
+            interrupts.chain()  # SLURM: submitit requeues the job now that the checkpoint is complete
+            raise TrialInterrupted(message, command, 128 + int(getattr(signal, result.interrupted_by)))
+        elif result.error is not None and raise_on_failure:
+            raise result.error
+        return value
+
+    def _finish(self, result: FitResult, wall_s: float) -> float:
+        """summary.json's outcome, from the FitResult alone; returns the objective's value."""
+        cfg, s, state, metrics = self.cfg, self.summary, result.state, result.metrics
+        family = s.get("family") or "gan"
+        s.update(status=result.status, reason=result.reason)
+        if result.status == "diverged":
+            s["diverged_at"] = result.diverged_at
+            log.error("diverged: %s (the last good checkpoint is kept)", result.reason)
+        elif result.status == "failed" and result.error is not None:
+            s["traceback"] = "".join(traceback.format_exception(result.error))
+            log.error("failed: %s", result.reason)
+        if metrics and result.status == "completed":  # name the evaluator that measured these numbers
+            from gvc.evaluation.classifier import evaluator_identity
+
+            s["evaluator"] = evaluator_identity(cfg.data.name)
+        history = state.history
+        name = summaries.objective_name(cfg, family, metrics)
+        direction = summaries.objective_direction(cfg, name, family)
+        final = {k: v for k, v in (history[-1] if history else {}).items() if k not in rundir.BOOKKEEPING}
+        value = {**final, **metrics}.get(name) if result.status == "completed" else None
+        if result.status == "completed" and value is None:
+            s.update(status="failed", reason=f"objective {name!r} was not measured; choose one of {sorted({**final, **metrics})}")
+        value = float(value) if value is not None and math.isfinite(value) else summaries.worst_value(direction)
+        s.update(
+            epochs=state.epoch,
+            steps=state.step,
+            images=state.images,
+            stopped_by=state.stopped_by,  # which trainer.* budget ended training (null if it did not end normally)
+            final=final,
+            metrics=metrics,
+            objective={"name": name, "direction": direction, "value": value},
+            train_time_s=round(state.elapsed, 3),
+            train_cpu_s=round(state.cpu_s, 3),  # CPU time of the training (all threads): shows other load
+            threads=torch.get_num_threads(),
+            wall_time_s=round(wall_s, 3),
+            images_per_s=round(state.images / state.elapsed, 1) if state.elapsed > 0 else None,
+            finished_at=dt.datetime.now().isoformat(timespec="seconds"),
+        )
+        if s["status"] != "interrupted":
+            log.info("%s: %s = %.4f (%s)", s["status"], name, value, direction)
+        return value
+
+    def _end(self) -> None:
+        """Write summary.json, then hand it to the hooks (loggers record the outcome; the writer plots losses).
+
+        The loggers' health goes into summary.json (`loggers`); a logger that fails only now is recorded by
+        writing the summary again. A summary that cannot be written is logged with its path (the error
+        says which), and the hooks still end.
+        """
+        s = self.summary
+        status = logger_status(self.hooks)
+        if status:
+            s["loggers"] = status
+        self._write_summary()
+        try:
+            self.hooks.run_end(s)
+        except rundir.WriteError as e:
+            s.update(status="failed", reason=str(e))
+            log.error("%s", e)
+        if logger_status(self.hooks) != status or s["status"] == "failed":
+            s["loggers"] = logger_status(self.hooks)
+            self._write_summary()
+
+    def _write_summary(self) -> None:
+        try:
+            rundir.write_summary(self.run_dir, self.summary)
+        except rundir.WriteError as e:
+            log.error("the trial's outcome (%s) could not be recorded: %s", self.summary["status"], e)
