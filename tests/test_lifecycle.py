@@ -1,0 +1,357 @@
+"""One trial's lifecycle: no import cycles, trials that own their randomness, checkpoints inside an epoch, signals
+that end a run `interrupted` and resumable, faults named truly, and results written with the user's umask."""
+
+from __future__ import annotations
+
+import ast
+import errno
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from gvc import rundir
+from gvc.run import TrialInterrupted
+from gvc.task import run
+from gvc.training.gan import GANStep
+from gvc.training.hooks import Hook
+from gvc.training.loop import Trainer, proportionate_test_subset
+from tests.conftest import DATA_ROOT, ROOT, TINY, make_config, without_timing
+
+# 1,024 images: 8 GAN batches (128) or 16 VAE batches (64) per epoch, so a step can land inside an epoch.
+EPOCHS = ["trainer=smoke", "data.subset=1024", "data.test_subset=128", "trainer.max_steps=null", "trainer.epochs=2",
+          "trainer.progress=false", "eval.enabled=false", "trainer.log_every=1"]
+
+
+# -- import graph ------------------------------------------------------------------------------------------
+def gvc_imports(path: Path, package_root: Path) -> set[str]:
+    """The gvc modules a module imports anywhere in its body (lazy imports and TYPE_CHECKING ones included)."""
+    module = ".".join(path.relative_to(package_root).with_suffix("").parts).removesuffix(".__init__")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the importing module's package
+                package = module.split(".")[: -node.level] if not path.name == "__init__.py" else module.split(".")
+                base = ".".join([*package[: len(package) - node.level + 1], base]).strip(".")
+            found.add(base)
+            found |= {f"{base}.{a.name}" for a in node.names}  # `from gvc import rundir` imports gvc.rundir
+    return {name for name in found if name.split(".")[0] == "gvc"}
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in (ROOT / "gvc").rglob("*.py")}
+    graph = {}
+    for name, path in files.items():
+        # An import of a package means its __init__; a name imported from a module is that module.
+        graph[name] = {i if i in files else i.rsplit(".", 1)[0] for i in gvc_imports(path, ROOT)} & set(files)
+        graph[name].discard(name)
+    return graph
+
+
+def test_no_module_of_gvc_imports_one_that_imports_it_back():
+    graph = import_graph()
+    assert {"gvc.task", "gvc.run", "gvc.slurm", "gvc.training.loop", "gvc.training.hooks"} <= set(graph)
+    cycles = []
+
+    def visit(node: str, path: list[str], on_path: set[str], done: set[str]) -> None:
+        for nxt in sorted(graph[node]):
+            if nxt in on_path:
+                cycles.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in done:
+                visit(nxt, path + [nxt], on_path | {nxt}, done)
+        done.add(node)
+
+    done: set[str] = set()
+    for start in sorted(graph):
+        if start not in done:
+            visit(start, [start], {start}, done)
+    # A package's __init__ importing its own submodules (a registry's discovery) is not a cycle of helpers.
+    real = [c for c in cycles if not any(b.startswith(a + ".") or a.startswith(b + ".") for a, b in zip(c, c[1:]))]
+    assert not real, "import cycles: " + "; ".join(" -> ".join(c) for c in real)
+
+
+def test_the_cycle_check_finds_a_cycle(tmp_path):
+    (tmp_path / "gvc").mkdir()
+    (tmp_path / "gvc" / "a.py").write_text("from gvc.b import x\n")
+    (tmp_path / "gvc" / "b.py").write_text("def f():\n    from gvc import a\n")
+    assert gvc_imports(tmp_path / "gvc" / "b.py", tmp_path) >= {"gvc.a"}
+    assert "gvc.b.x" in gvc_imports(tmp_path / "gvc" / "a.py", tmp_path)
+
+
+# -- trials own their randomness ---------------------------------------------------------------------------
+class Turns:
+    """Two threads that take strict turns: only one ever runs, so they interleave like coroutines."""
+
+    def __init__(self):
+        self.cond, self.turn, self.done = threading.Condition(), 0, set()
+
+    def wait(self, me: int) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.turn == me)
+
+    def hand_over(self, me: int) -> None:
+        with self.cond:
+            if 1 - me not in self.done:
+                self.turn = 1 - me
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: self.turn == me)
+
+    def finish(self, me: int) -> None:
+        with self.cond:
+            self.done.add(me)
+            self.turn = 1 - me
+            self.cond.notify_all()
+
+
+class HandOverEveryStep(Hook):
+    def __init__(self, turns: Turns, me: int):
+        self.turns, self.me = turns, me
+
+    def log(self, step: int, epoch: int, losses: dict[str, float]) -> None:
+        self.turns.hand_over(self.me)
+
+
+TRIALS = [["model=linear_gan", "trainer.seed=1"],  # dropout in D and latents: the default generator's draws
+          ["model=linear_vae", "trainer.seed=2", "model.dropout=0.2"]]  # dropout and reparameterisation noise
+
+
+def test_two_trials_interleaved_step_by_step_get_the_histories_each_gets_alone(tmp_path, mnist_root):
+    configs = [make_config([*EPOCHS, "trainer.max_steps=12", *extra]) for extra in TRIALS]
+    alone = []
+    for i, cfg in enumerate(configs):
+        Trainer(cfg, tmp_path / f"alone{i}").fit()
+        alone.append(rundir.read_history(tmp_path / f"alone{i}"))
+
+    turns = Turns()
+    trainers = [Trainer(cfg, tmp_path / f"together{i}", hooks=[HandOverEveryStep(turns, i)])
+                for i, cfg in enumerate(configs)]
+    results = {}
+
+    def trial(i: int) -> None:
+        turns.wait(i)
+        try:
+            results[i] = trainers[i].fit()
+        finally:
+            turns.finish(i)
+
+    threads = [threading.Thread(target=trial, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert [results[i].status for i in range(2)] == ["completed", "completed"]
+    assert all(r.state.step == 12 for r in results.values())
+    for i in range(2):
+        assert without_timing(rundir.read_history(tmp_path / f"together{i}")) == without_timing(alone[i])
+
+
+def test_a_trial_leaves_the_process_random_stream_where_it_was(tmp_path, mnist_root):
+    torch.manual_seed(123)
+    expected = torch.randn(3)
+    torch.manual_seed(123)
+    Trainer(make_config(["model=linear_gan", *TINY]), tmp_path).fit()
+    assert torch.equal(torch.randn(3), expected)
+
+
+# -- checkpoints inside an epoch, signals ------------------------------------------------------------------
+class SignalAt(Hook):
+    """Sends this process a signal at one log point, as Ctrl-C or a scheduler would."""
+
+    def __init__(self, step: int, sig: int = signal.SIGINT):
+        self.step, self.sig = step, sig
+
+    def log(self, step: int, epoch: int, losses: dict[str, float]) -> None:
+        if step == self.step:
+            signal.raise_signal(self.sig)
+
+
+def with_hook(monkeypatch, hook: Hook) -> None:
+    import gvc.run
+
+    real = gvc.run.make_loggers
+    monkeypatch.setattr(gvc.run, "make_loggers", lambda c, d: [*real(c, d), hook])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_inside_an_epoch_ends_the_run_interrupted_and_resuming_gives_the_same_history(sig, tmp_path, mnist_root,
+                                                                                             monkeypatch):
+    overrides = ["model=linear_gan", *EPOCHS]
+    run(make_config(overrides), tmp_path / "whole")
+    with_hook(monkeypatch, SignalAt(3, sig))  # epoch 1 of 8 steps
+    with pytest.raises(TrialInterrupted) as interrupted:
+        run(make_config(overrides), tmp_path / "cut", overrides)
+    assert interrupted.value.exit_code == 128 + sig
+    assert f"hydra.run.dir={tmp_path / 'cut'}" in interrupted.value.command
+    assert interrupted.value.command.endswith("trainer.resume=true")
+    summary = rundir.read_summary(tmp_path / "cut")
+    assert summary["status"] == "interrupted" and summary["steps"] == 3
+    ckpt = rundir.read_checkpoint(tmp_path / "cut" / rundir.CHECKPOINT)
+    assert ckpt["step"] == 3 and ckpt["in_epoch"]["batches"] == 3 and ckpt["epoch"] == 0
+    assert not list((tmp_path / "cut").rglob("*.tmp"))
+    assert signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL)  # handlers given back
+
+    monkeypatch.undo()
+    run(make_config([*overrides, "trainer.resume=true"]), tmp_path / "cut")
+    assert without_timing(rundir.read_history(tmp_path / "cut")) == without_timing(rundir.read_history(tmp_path / "whole"))
+    resumed = rundir.read_summary(tmp_path / "cut")
+    assert resumed["status"] == "completed" and resumed["resumed_from"] == {"epoch": 0, "step": 3}
+
+
+class CrashAt(Hook):
+    def __init__(self, step: int):
+        self.step = step
+
+    def log(self, step: int, epoch: int, losses: dict[str, float]) -> None:
+        if step == self.step:
+            raise RuntimeError("simulated crash")
+
+
+def test_periodic_checkpoints_inside_an_epoch_let_a_crashed_run_continue_identically(tmp_path, mnist_root, monkeypatch):
+    overrides = ["model=linear_vae", *EPOCHS, "trainer.checkpoint_every_steps=5"]
+    run(make_config(overrides), tmp_path / "whole")
+    with_hook(monkeypatch, CrashAt(22))  # epoch 2 of 16 steps each; the last checkpoint is step 20
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run(make_config(overrides), tmp_path / "crashed")
+    ckpt = rundir.read_checkpoint(tmp_path / "crashed" / rundir.CHECKPOINT)
+    assert ckpt["step"] == 20 and ckpt["epoch"] == 1 and ckpt["in_epoch"]["batches"] == 4
+    monkeypatch.undo()
+    run(make_config([*overrides, "trainer.resume=true"]), tmp_path / "crashed")
+    whole, crashed = (rundir.read_history(tmp_path / d) for d in ("whole", "crashed"))
+    assert without_timing(crashed) == without_timing(whole)
+    # The budget clock carried over: the resumed run's training time is not its second segment's alone.
+    assert crashed[-1]["elapsed_s"] > crashed[0]["elapsed_s"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_prints_the_resume_command_without_a_traceback(tmp_path, mnist_root):
+    args = ["model=linear_vae", "data.subset=20000", "data.test_subset=256", "trainer.epochs=3",
+            "trainer.progress=false", "trainer.threads=1", "eval.enabled=false", f"data.root={DATA_ROOT}",
+            f"hydra.run.dir={tmp_path}"]
+    proc = subprocess.Popen([sys.executable, "-m", "gvc", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "HYDRA_FULL_ERROR": "0"})
+    deadline = time.time() + 120
+    while not (tmp_path / rundir.HISTORY).is_file():  # inside epoch 2
+        assert proc.poll() is None and time.time() < deadline, "the run ended before it could be interrupted"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in out + err
+    assert "trainer.resume=true" in out + err
+    assert rundir.read_summary(tmp_path)["status"] == "interrupted"
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_resume_with_nothing_to_resume_says_so_and_how_to_point_at_a_run(tmp_path, mnist_root, caplog):
+    run(make_config(["model=linear_gan", *TINY, "trainer.resume=true"]), tmp_path)
+    assert "nothing to resume" in caplog.text and "hydra.run.dir=" in caplog.text
+
+
+def test_a_checkpoint_that_does_not_fit_the_model_is_a_failed_trial_not_a_crash(tmp_path, mnist_root):
+    run(make_config(["model=linear_gan", *TINY, "trainer.max_steps=1"]), tmp_path)
+    path = tmp_path / rundir.CHECKPOINT
+    ckpt = torch.load(path, weights_only=True)
+    name = next(iter(ckpt["model"]))
+    ckpt["model"][name] = torch.zeros(3, 3)  # as a knob that changes a layer's shape would leave it
+    torch.save(ckpt, path)
+    (tmp_path / rundir.SUMMARY).unlink()
+    value = run(make_config(["model=linear_gan", *TINY, "trainer.resume=true"]), tmp_path, raise_on_failure=False)
+    summary = rundir.read_summary(tmp_path)
+    assert value == float("inf") and summary["status"] == "failed"
+    assert "does not fit this run's model" in summary["reason"] and str(path) in summary["reason"]
+
+
+# -- faults named truly --------------------------------------------------------------------------------------
+def test_a_vae_that_blows_up_is_diverged_with_its_step(tmp_path, mnist_root):
+    value = run(make_config(["model=linear_vae", *TINY, "optimizer.lr=50", "trainer.log_every=1"]), tmp_path,
+                raise_on_failure=False)
+    summary = rundir.read_summary(tmp_path)
+    assert value == float("inf")
+    assert summary["status"] == "diverged", summary["reason"]
+    assert 1 <= summary["diverged_at"]["step"] <= 5
+
+
+def test_a_gan_whose_losses_explode_is_diverged_not_completed(tmp_path, mnist_root, monkeypatch):
+    real = GANStep.__call__
+
+    def exploding(self, real_batch):
+        losses = real(self, real_batch)
+        losses["loss_g"] = losses["loss_g"] * 0 + 1e23
+        return losses
+
+    monkeypatch.setattr(GANStep, "__call__", exploding)
+    run(make_config(["model=linear_gan", *TINY, "trainer.log_every=2"]), tmp_path, raise_on_failure=False)
+    summary = rundir.read_summary(tmp_path)
+    assert summary["status"] == "diverged" and "trainer.max_loss" in summary["reason"]
+    assert summary["diverged_at"]["step"] == 2
+    assert run(make_config(["model=linear_gan", *TINY, "trainer.max_loss=null"]), tmp_path / "unbounded") < 1e24
+
+
+def test_a_full_disk_during_a_checkpoint_keeps_the_previous_one_and_names_the_path(tmp_path, mnist_root, monkeypatch):
+    real_replace, calls = os.replace, {"n": 0}
+
+    def replace(src, dst):
+        if Path(dst).name == "last.pt":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    cfg = make_config(["model=linear_gan", *EPOCHS, "trainer.epochs=3"])
+    value = run(cfg, tmp_path, raise_on_failure=False)
+    summary = rundir.read_summary(tmp_path)
+    assert value == float("inf") and summary["status"] == "failed"
+    assert str(tmp_path / rundir.CHECKPOINT) in summary["reason"] and "No space left" in summary["reason"]
+    assert rundir.read_checkpoint(tmp_path / rundir.CHECKPOINT)["epoch"] == 1  # the previous one, intact
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_results_are_written_with_the_users_umask(tmp_path, mnist_root):
+    old = os.umask(0o022)
+    try:
+        run(make_config(["model=linear_gan", *TINY]), tmp_path)
+    finally:
+        os.umask(old)
+    for name in (rundir.SUMMARY, rundir.HISTORY, str(rundir.CHECKPOINT), "samples/epoch_0001.png"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+
+
+# -- what the console and the run directory say ---------------------------------------------------------------
+def test_smoke_names_max_steps_as_the_budget_that_ended_it(tmp_path, mnist_root):
+    run(make_config(["model=linear_gan", "trainer=smoke", "eval.enabled=false"]), tmp_path)
+    assert rundir.read_summary(tmp_path)["stopped_by"] == "max_steps"
+
+
+def test_the_start_line_names_model_data_device_numeric_path_and_threads(tmp_path, mnist_root, caplog):
+    caplog.set_level("INFO")
+    run(make_config(["model=linear_gan", *TINY]), tmp_path)
+    line = next(r.getMessage() for r in caplog.records if "parameters) on mnist" in r.getMessage())
+    assert line.startswith("linear_gan (") and ", cpu, fp32, " in line and f"{torch.get_num_threads()} threads" in line
+
+
+def test_a_small_subset_gets_a_proportionate_test_subset_unless_one_is_set():
+    assert proportionate_test_subset(600, None, 60_000, 10_000) == 100
+    assert proportionate_test_subset(1, None, 60_000, 10_000) == 1
+    assert proportionate_test_subset(600, 37, 60_000, 10_000) == 37
+    assert proportionate_test_subset(None, None, 60_000, 10_000) is None
+
+
+def test_sample_grids_get_an_enlarged_copy_for_viewing_beside_the_raw_one(tmp_path, mnist_root):
+    from PIL import Image
+
+    run(make_config(["model=linear_gan", *TINY]), tmp_path)
+    raw = Image.open(rundir.sample_path(tmp_path, 1))
+    view = Image.open(tmp_path / rundir.SAMPLE_VIEW / "epoch_0001.png")
+    assert raw.size == (152, 152) and view.size == (608, 608)
+    assert list(rundir.sample_grids(tmp_path)) == [1]  # analysis still finds the raw grid, once
