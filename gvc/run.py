@@ -149,6 +149,7 @@ class Run:
             result = FitResult("failed", state, {}, reason=str(e), error=e)
         else:
             log.info(start_line(self.cfg, facts, self.run_dir))
+            self.hooks.run_start(trainer.start_info())
             result = trainer.fit()
         value = self._finish(result, time.perf_counter() - started)
         self._end()
@@ -183,7 +184,8 @@ class Run:
         final = {k: v for k, v in (history[-1] if history else {}).items() if k not in rundir.BOOKKEEPING}
         value = {**final, **metrics}.get(name) if result.status == "completed" else None
         if result.status == "completed" and value is None:
-            s.update(status="failed", reason=f"objective {name!r} was not measured; choose one of {sorted({**final, **metrics})}")
+            s.update(status="failed",
+                     reason=f"objective {name!r} was not measured; choose one of {sorted({**final, **metrics})}")
         value = float(value) if value is not None and math.isfinite(value) else summaries.worst_value(direction)
         s.update(
             epochs=state.epoch,

@@ -1,12 +1,13 @@
 """The training loop's seam: hooks called at defined points of a run, and the run-directory writer as one of them.
 
-    run_start(start)             once the Trainer is built (and a checkpoint, if resuming, is loaded): a RunStart
+    run_start(start)             from gvc.run, once the Trainer is built (and a checkpoint loaded): a RunStart
     log(step, epoch, losses)     every `trainer.log_every` steps: the epoch's running loss means so far
     samples(epoch, step, grid)   each sample grid (a 3xHxW tensor in [0, 1], the 5x5 grid of the fixed latents)
     evaluation(epoch, step, m)   each evaluation: every metric and its real-data floor (`floor_<name>`)
     epoch_end(row, last)         the epoch's history row; `last` = the loop stops after this epoch
     checkpoint(ckpt)             a checkpoint to keep (at epoch ends and inside epochs, see trainer.checkpoint_every*)
-    run_end(summary)             from gvc.run, after summary.json is written, whatever the run's status
+    run_end(summary)             from gvc.run, after summary.json is written, whatever the run's status (also
+                                 for a sweep's trial refused before training, which had no run_start)
 
 A hook overrides only the events it needs; `Hooks` calls, for each event, only the hooks that override it,
 so an event nobody listens to costs one empty-tuple check (the step loop itself calls nothing per step).

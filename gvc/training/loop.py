@@ -178,6 +178,11 @@ class Trainer:
                 "numerics": {"precision": self.numerics.precision, "channels_last": self.numerics.channels_last,
                              "note": self.numerics.note}}
 
+    def start_info(self) -> RunStart:
+        """What the hooks' run_start receives (gvc.run calls it): family, loss names, where a resumed run is."""
+        state = self.state
+        return RunStart(self.model.family, self.step_fn.loss_names, state.epoch, state.step, list(state.history))
+
     # -- checkpoints -----------------------------------------------------------------------------------
     def checkpoint(self) -> dict[str, Any]:
         return {
@@ -228,8 +233,8 @@ class Trainer:
         """Train until the first budget (epochs, max_steps, max_images, time_budget_s) is spent, the losses
         diverge or a signal arrives; every outcome is returned, none raised.
 
-        Calls the hooks at run start, at every log point (from train_epoch), and per epoch: its evaluation,
-        its sample grid, its row, then its checkpoint (the run-directory writer saves them).
+        Calls the hooks at every log point (from train_epoch) and per epoch: its evaluation, its sample grid,
+        its row, then its checkpoint (the run-directory writer saves them). run_start and run_end are gvc.run's.
         """
         state = self.state
         try:
@@ -246,8 +251,6 @@ class Trainer:
     def _fit(self) -> None:
         t, state = self.cfg.trainer, self.state
         self.model.train()
-        self.hooks.run_start(RunStart(self.model.family, self.step_fn.loss_names, state.epoch, state.step,
-                                      list(state.history)))
         while (stopped_by := self.budget_spent()) is None:
             epoch = state.epoch + 1
             elapsed_before = state.elapsed
@@ -360,17 +363,19 @@ class Trainer:
             if self._cut_by is not None:
                 break
             signalled = interrupts is not None and interrupts.received
-            if (signalled or (every_steps is not None and state.step % every_steps == 0)
-                    or (next_checkpoint is not None and now >= next_checkpoint)) and own_epoch and done < len(self.batches):
-                state.elapsed = elapsed_before + now - started  # the clocks as they stand, into the checkpoint
-                state.in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(),
-                                  "images": state.images, "shuffle_rng": epoch_shuffle}
+            due = (signalled or (every_steps is not None and state.step % every_steps == 0)
+                   or (next_checkpoint is not None and now >= next_checkpoint))
+            if due and own_epoch and done < len(self.batches):  # at the epoch's end, fit checkpoints
+                # The clocks as they stand go into the checkpoint, with the epoch's position and sums.
+                cpu_before, state.elapsed = state.cpu_s, elapsed_before + now - started
+                state.cpu_s += time.process_time() - cpu_started
+                state.in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(), "shuffle_rng": epoch_shuffle}
                 self._check_sane(epoch, dict(zip(names, (totals / seen).tolist())))
                 self._save_checkpoint()
                 state.in_epoch = None
                 if signalled:
-                    state.cpu_s += time.process_time() - cpu_started
                     raise Interrupted(interrupts.received, epoch, state.step)
+                state.cpu_s = cpu_before
                 paused = time.perf_counter() - now  # the checkpoint's time is not training time
                 started += paused
                 deadline = None if deadline is None else deadline + paused
