@@ -69,7 +69,7 @@ def test_a_resumed_run_counts_the_images_and_time_of_its_earlier_segments(tmp_pa
     cfg = make_config([*SMALL, "trainer.epochs=10", "trainer.max_images=400", "trainer.resume=true"])
     trainer = Trainer(cfg, tmp_path)
     trainer.load_checkpoint(rundir.read_checkpoint(tmp_path / rundir.CHECKPOINT, dict(cfg.model)))
-    state = trainer.fit()
+    state = trainer.fit().state
     assert state.stopped_by == "max_images" and state.images == 448  # 256 + three batches of 64
     assert [row["images"] for row in state.history] == [256, 192]
 

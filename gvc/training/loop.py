@@ -339,7 +339,7 @@ class Trainer:
             except RuntimeError as e:  # e.g. BCE refuses NaN probabilities once the weights blew up
                 if self._blown_up(batch):
                     raise Diverged(epoch, state.step + 1, {"error": str(e).splitlines()[0]},
-                                   "non-finite outputs") from e
+                                   "non-finite loss or model output") from e
                 raise
             totals += torch.stack([losses[n] for n in names]) * batch.shape[0]  # stays on the device
             seen += batch.shape[0]
