@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from gvc.config import ROOT, ConfigError, register_configs
 from gvc.data import DataError
-from gvc.rundir import CheckpointError
+from gvc.rundir import CheckpointError, WriteError
 
 register_configs()
 
@@ -33,7 +33,7 @@ def main(cfg: DictConfig) -> float:
     try:
         # In a sweep, a failed trial is recorded and reported as the worst value; the sweep goes on.
         return run(cfg, Path(hc.runtime.output_dir), list(hc.overrides.task), raise_on_failure=not multirun)
-    except (ConfigError, DataError, CheckpointError) as e:
+    except (ConfigError, DataError, CheckpointError, WriteError) as e:
         sys.exit(f"gvc: error: {e}")
     except TrialInterrupted as e:  # the log said how to resume; no traceback
         sys.exit(e.exit_code)

@@ -294,24 +294,38 @@ def test_a_gan_whose_losses_explode_is_diverged_not_completed(tmp_path, mnist_ro
     assert run(make_config(["model=linear_gan", *TINY, "trainer.max_loss=null"]), tmp_path / "unbounded") < 1e24
 
 
-def test_a_full_disk_during_a_checkpoint_keeps_the_previous_one_and_names_the_path(tmp_path, mnist_root, monkeypatch):
+def fail_the_nth_write_of(monkeypatch, name: str, n: int) -> None:
+    """Make the n-th atomic write of files called `name` fail as a full disk does (at the final rename)."""
     real_replace, calls = os.replace, {"n": 0}
 
     def replace(src, dst):
-        if Path(dst).name == "last.pt":
+        if Path(dst).name == name:
             calls["n"] += 1
-            if calls["n"] == 2:
+            if calls["n"] == n:
                 raise OSError(errno.ENOSPC, "No space left on device")
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", replace)
-    cfg = make_config(["model=linear_gan", *EPOCHS, "trainer.epochs=3"])
+
+
+@pytest.mark.parametrize("name, path", [("last.pt", rundir.CHECKPOINT), ("epoch_0002.png", "samples/epoch_0002.png")])
+def test_a_full_disk_while_writing_keeps_the_previous_checkpoint_and_names_the_path(name, path, tmp_path, mnist_root,
+                                                                                   monkeypatch):
+    fail_the_nth_write_of(monkeypatch, name, 2 if name == "last.pt" else 1)
+    cfg = make_config(["model=linear_gan", *EPOCHS, "trainer.epochs=3", "trainer.sample_every=1"])
     value = run(cfg, tmp_path, raise_on_failure=False)
     summary = rundir.read_summary(tmp_path)
     assert value == float("inf") and summary["status"] == "failed"
-    assert str(tmp_path / rundir.CHECKPOINT) in summary["reason"] and "No space left" in summary["reason"]
+    assert str(tmp_path / path) in summary["reason"] and "No space left" in summary["reason"]
     assert rundir.read_checkpoint(tmp_path / rundir.CHECKPOINT)["epoch"] == 1  # the previous one, intact
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_summary_that_cannot_be_written_is_reported_with_its_path(tmp_path, mnist_root, monkeypatch, caplog):
+    fail_the_nth_write_of(monkeypatch, rundir.SUMMARY, 2)  # the first write (status running) succeeds
+    run(make_config(["model=linear_gan", *TINY]), tmp_path, raise_on_failure=False)
+    assert rundir.read_summary(tmp_path)["status"] == "running"  # the earlier file, whole
+    assert f"could not write {tmp_path / rundir.SUMMARY}" in caplog.text
 
 
 def test_results_are_written_with_the_users_umask(tmp_path, mnist_root):
