@@ -15,6 +15,7 @@ trial, and requeues the job; with trainer.resume=true the trial continues from i
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import signal
@@ -131,7 +132,12 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
             cfg.hydra.job.num = idx
         run_dir = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
         summary = rundir.read_summary(run_dir)
-        if summary is not None and summary.get("status") != "running":
+        if summary is not None and summary.get("status") == "interrupted":
+            # A signal (scancel's SIGTERM) stopped it with a checkpoint: resumable, and SLURM's account added.
+            summary["reason"] = f"{summary.get('reason')}; {reason}"
+            rundir.write_summary(run_dir, summary)
+            value = float((summary.get("objective") or {}).get("value", math.inf))
+        elif summary is not None and summary.get("status") != "running":
             # The trial ended and said how (only its result file is missing): its record stands.
             objective = summary.get("objective") or {}
             direction = objective.get("direction") or summaries.objective_direction(cfg, cfg.trainer.objective, None)

@@ -191,8 +191,9 @@ def test_a_cancelled_trial_is_recorded_failed_and_a_diverging_one_sinks_no_other
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - cancelled_at < 90  # submitit learns the job's fate from sacct
     rows = {swept(r["overrides"]): r for r in read_index(out)}
+    # scancel sends SIGTERM: the trial writes a checkpoint and ends `interrupted` (resumable), with SLURM's account.
     assert {k: r["status"] for k, r in rows.items()} == {
-        (5, 1e-3): "completed", endless: "failed", (5, 1e30): "diverged", (100_000_000, 1e30): "diverged"}
+        (5, 1e-3): "completed", endless: "interrupted", (5, 1e30): "diverged", (100_000_000, 1e30): "diverged"}
     assert "CANCELLED" in rows[endless]["reason"] and float(rows[endless]["objective_value"]) == float("inf")
     assert float(rows[(5, 1e-3)]["objective_value"]) < float("inf")
 
