@@ -59,8 +59,11 @@ class Interrupts:
         self._preempt = preemption_signal()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is not None and signum == signal.SIGINT:  # asked twice: stop now, without a checkpoint
+            raise KeyboardInterrupt
         if self.received is None:
-            log.warning("%s received: stopping after this step with a checkpoint", signal.Signals(signum).name)
+            log.warning("%s received: stopping at the next training step with a checkpoint (Ctrl-C again stops at "
+                        "once, without one)", signal.Signals(signum).name)
         self.received, self._signum = signal.Signals(signum).name, signum
 
     def __enter__(self) -> Interrupts:

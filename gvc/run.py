@@ -23,8 +23,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gvc import rundir, summary as summaries
-from gvc.config import ConfigError, validate
-from gvc.data import DataError
+from gvc.config import validate
 from gvc.loggers import logger_status, make_loggers
 from gvc.process import Interrupts
 from gvc.rundir import CheckpointError
@@ -32,8 +31,6 @@ from gvc.training.hooks import Hook, Hooks
 from gvc.training.loop import FitResult, Trainer
 
 log = logging.getLogger(__name__)
-
-SETUP_ERRORS = (ConfigError, DataError, CheckpointError, ValueError, OSError)
 
 
 class TrialInterrupted(Exception):
@@ -82,7 +79,7 @@ class Run:
                 trainer, checkpoint = self._set_up(interrupts)
                 if checkpoint is not None:
                     self._load(trainer, checkpoint)
-            except SETUP_ERRORS as e:
+            except Exception as e:  # noqa: BLE001 - a sweep's trial records any failure before training, too
                 return self._refused(e, raise_on_failure)
             return self._train(trainer, checkpoint is not None, interrupts, raise_on_failure)
 
