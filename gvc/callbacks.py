@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 class ProtectRuns(Callback):
-    """Refuse to start in a directory that already holds a run, unless trainer.resume=true.
+    """Refuse to start in a directory that already holds a run, unless trainer.resume=true with the same config.
 
     Runs before Hydra saves .hydra/ into the output directory, so the earlier run's config survives.
     Hydra turns a callback's exception into a warning, so this exits instead.
@@ -27,7 +27,7 @@ class ProtectRuns(Callback):
         from gvc.task import check_run_dir
 
         try:
-            check_run_dir(Path(config.hydra.run.dir).absolute(), config.trainer.resume)
+            check_run_dir(Path(config.hydra.run.dir).absolute(), config.trainer.resume, config)
         except ConfigError as e:
             sys.exit(f"gvc: error: {e}")
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gvc import rundir
+from gvc import rundir, run_identity
 from gvc.config import ConfigError, validate
 from gvc.data import DataError
 from gvc.facts import DIRECTIONS, FAMILIES, LOSSES, MAXIMIZE, MINIMIZE  # MINIMIZE/MAXIMIZE re-exported
@@ -61,8 +61,8 @@ def worst_value(direction: str) -> float:
     return math.inf if direction == MINIMIZE else -math.inf
 
 
-def check_run_dir(run_dir: Path, resume: bool) -> None:
-    """Refuse to overwrite a run a user already produced; resuming is explicit."""
+def check_run_dir(run_dir: Path, resume: bool, cfg: DictConfig | None = None) -> None:
+    """Refuse to overwrite a run a user already produced; resuming is explicit, and only of the same config."""
     summary = rundir.read_summary(run_dir)
     has_checkpoint = (run_dir / rundir.CHECKPOINT).is_file()
     if (summary is not None or has_checkpoint) and not resume:
@@ -70,6 +70,8 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
             f"{run_dir} already holds a run (status {summary.get('status') if summary else 'unknown'}); "
             "refusing to overwrite it. Continue it with trainer.resume=true, or choose a new hydra.run.dir."
         )
+    if resume and cfg is not None and (differences := run_identity.same_run_differences(run_dir, cfg)):
+        raise ConfigError(run_identity.refusal(run_dir, differences))
 
 
 SETUP_ERRORS = (ConfigError, DataError, CheckpointError, ValueError)
@@ -98,7 +100,7 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
     summary.json and reported as the worst value, so the other trials go on.
     """
     run_dir = Path(run_dir)
-    check_run_dir(run_dir, cfg.trainer.resume)  # never caught: nothing may be written over a user's run
+    check_run_dir(run_dir, cfg.trainer.resume, cfg)  # never caught: nothing may be written over a user's run
     summary: dict[str, Any] = {
         "model": cfg.model.name,
         "data": cfg.data.name,
@@ -106,6 +108,7 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         "reason": None,
         "seed": cfg.trainer.seed,
         "overrides": list(overrides or []),
+        "config": run_identity.task_config(cfg),  # what a resume or a re-used sweep folder is compared with
         "started_at": dt.datetime.now().isoformat(timespec="seconds"),
         "host": socket.gethostname(),
         "versions": library_versions(),
