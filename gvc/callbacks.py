@@ -1,9 +1,10 @@
-"""Hydra callbacks: protect existing runs before Hydra writes into them, and keep a multirun index."""
+"""Hydra callbacks: protect existing runs before Hydra writes into them, keep a multirun index, say what failed."""
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,17 +42,58 @@ class ProtectRuns(Callback):
             )
 
 
+FAILED = ("failed", "diverged")
+
+
+def trial_prefix(*, _root_: DictConfig) -> str:
+    """The `gvc_trial_prefix` resolver of the job log format: `[TRIAL_FOLDER]` in a sweep, so that parallel
+    trials' interleaved lines say whose they are; nothing in a single run."""
+    hydra = _root_.hydra
+    if hydra.mode is None or not str(hydra.mode).endswith("MULTIRUN"):
+        return ""
+    return f"[{Path(str(hydra.runtime.output_dir)).name}]"
+
+
+def outcome(run: Path) -> str:
+    """`NAME STATUS (first line of the reason)` of a trial's run directory."""
+    summary = rundir.read_summary(run) or {}
+    reason = (summary.get("reason") or "").splitlines()
+    return f"{run.name} {summary.get('status', 'not started')}" + (f" ({reason[0][:160]})" if reason else "")
+
+
 class MultirunIndex(Callback):
-    """Writes MULTIRUN/index.csv after every trial (in the worker, from disk) and at the end of the sweep."""
+    """Writes MULTIRUN/index.csv after every trial (in the worker, from disk) and at the end of the sweep.
+
+    Each failed or diverged trial gets one console line, and the sweep ends with the count of this
+    invocation's trials (those Hydra launched since it started) that failed.
+    """
+
+    started = 0.0
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.started = time.time()
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         if config.hydra.mode is not None and str(config.hydra.mode).endswith("MULTIRUN"):
             self._write(Path(config.hydra.sweep.dir))
+            run = Path(config.hydra.runtime.output_dir)
+            if (rundir.read_summary(run) or {}).get("status") in FAILED:
+                log.warning("trial %s", outcome(run))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        path = self._write(Path(config.hydra.sweep.dir))
-        if path is not None:
-            log.info("sweep index: %s", path)
+        sweep_dir = Path(config.hydra.sweep.dir)
+        path = self._write(sweep_dir)
+        if path is None:
+            return
+        log.info("sweep index: %s", path)
+        # Hydra rewrites a trial's .hydra/ whenever it launches it (a trial reported again included).
+        ran = [r for r in rundir.find_run_dirs(sweep_dir)
+               if (r / rundir.HYDRA_CONFIG).is_file() and (r / rundir.HYDRA_CONFIG).stat().st_mtime >= self.started - 1]
+        failed = [r for r in ran if (rundir.read_summary(r) or {}).get("status") in FAILED]
+        if failed:
+            log.warning("%d of %d trials failed or diverged: %s", len(failed), len(ran), "; ".join(map(outcome, failed)))
+        else:
+            log.info("%d of %d trials completed", len(ran), len(ran))
 
     @staticmethod
     def _write(sweep_dir: Path) -> Path | None:

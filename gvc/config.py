@@ -111,9 +111,11 @@ ROOT = Path(__file__).resolve().parent.parent  # the checkout (or editable insta
 def register_configs() -> None:
     """Schemas into Hydra's ConfigStore; `${gvc_root:}` for the search path of the top-level sweeps/."""
     OmegaConf.register_new_resolver("gvc_root", lambda: ROOT.as_posix(), replace=True)
+    from gvc.callbacks import trial_prefix  # the job log format: whose line it is, in a sweep
     from gvc.run_identity import trial_dir  # hydra.sweep.subdir: a fresh folder where another trial's run lies
 
     OmegaConf.register_new_resolver("gvc_trial_dir", trial_dir, replace=True)
+    OmegaConf.register_new_resolver("gvc_trial_prefix", trial_prefix, replace=True)
     from gvc.models import MODELS, discover
 
     cs = ConfigStore.instance()
