@@ -26,6 +26,7 @@ from tqdm import tqdm
 from gvc import rundir
 from gvc.data import DeviceBatches, load_split, spec_of, to_model_range
 from gvc.models import GAN, VAE, build_model
+from gvc.threads import choose_threads
 from gvc.training.families import family
 from gvc.training.hooks import Hook, Hooks, RunDirWriter
 from gvc.training.precision import choose_numeric_path, has_convolutions
@@ -123,8 +124,9 @@ class Trainer:
     def __init__(self, cfg: DictConfig, run_dir: Path, hooks: list[Hook] | None = None):
         self.cfg, self.run_dir, t = cfg, Path(run_dir), cfg.trainer
         self.hooks = Hooks([*(hooks or []), RunDirWriter(self.run_dir)])
-        if t.threads is not None:
-            torch.set_num_threads(t.threads)
+        threads, why = choose_threads(t.threads)  # a process setting: the entry point's, once lifecycle moves it
+        torch.set_num_threads(threads)
+        log.info("%d torch thread%s: %s", threads, "" if threads == 1 else "s", why)
         self.device = resolve_device(t.device)
         seed_everything(t.seed)
         self.model = make_model(cfg).to(self.device)
