@@ -33,13 +33,19 @@ class ProtectRuns(Callback):
             sys.exit(f"gvc: error: {e}")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from gvc.run_identity import busy_refusal, in_use_by
+
         sweep_dir = Path(config.hydra.sweep.dir).absolute()
-        if sweep_dir.is_dir() and rundir.find_run_dirs(sweep_dir) and not config.trainer.resume:
+        runs = rundir.find_run_dirs(sweep_dir) if sweep_dir.is_dir() else []
+        if runs and not config.trainer.resume:
             sys.exit(
                 f"gvc: error: {sweep_dir} already holds runs of an earlier sweep; refusing to overwrite them. "
                 "Choose a new hydra.sweep.dir (the default is a fresh timestamp), or continue the "
                 "earlier sweep's trials with trainer.resume=true."
             )
+        for run in runs:  # before any trial starts: a half-resumed sweep is worse than none
+            if owner := in_use_by(run):
+                sys.exit(f"gvc: error: {busy_refusal(run, owner)}")
 
 
 FAILED = ("failed", "diverged")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -116,6 +118,29 @@ def refusal(run_dir: Path, differences: list[str]) -> str:
     return (f"{run_dir} holds a run of another configuration, so it is neither resumed nor reported as this one; "
             f"it differs in {'; '.join(differences)}. Resume it with the recorded values, or choose a new "
             "hydra.run.dir for this configuration.")
+
+
+def in_use_by(run_dir: Path) -> str | None:
+    """`process PID on HOST` while a live process of this host trains the run (a trial outlives a killed joblib
+    sweeper); None otherwise. Such a directory is resumed by nobody else."""
+    summary = rundir.read_summary(run_dir) or {}
+    pid = summary.get("pid")
+    if summary.get("status") != "running" or summary.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return f"process {pid} on {summary['host']}"
+
+
+def busy_refusal(run_dir: Path, owner: str) -> str:
+    return (f"{run_dir} is being trained right now by {owner} (a sweeper that died can leave its trials running); "
+            "wait for it to finish or stop it, then run again with trainer.resume=true.")
 
 
 def fingerprint(values: Mapping[str, Any], length: int = 10) -> str:

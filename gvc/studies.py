@@ -82,19 +82,21 @@ def finished(trials: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.Frozen
     return [t for t in trials if t.state.is_finished() and t.number not in rerun]
 
 
-def recover(study: optuna.Study) -> int:
-    """Close the trials a dead sweeper left RUNNING as failed and queue their parameters again; their number."""
+def recover(study: optuna.Study) -> list[int]:
+    """Close the trials a dead sweeper left RUNNING as failed and queue their parameters again; their numbers."""
     orphans = [t for t in study.get_trials(deepcopy=False) if orphaned(t)]
     for trial in orphans:
         study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-        study.enqueue_trial(trial.params, user_attrs={RERUN_ATTR: trial.number})
+        study.enqueue_trial(trial.params)  # asked first (FIFO); _configure_trials records which it re-runs
         log.warning("trial %d was left running by a sweeper that is gone: closed as failed; its parameters %s "
                     "run again as a new trial", trial.number, trial.params)
-    return len(orphans)
+    return [t.number for t in orphans]
 
 
 class StudySweeper(OptunaSweeperImpl):
     """hydra-optuna-sweeper's implementation with the guarantees in this module's docstring."""
+
+    reruns: list[int] = []  # numbers of dead trials whose queued re-runs this invocation has yet to ask
 
     def sweep(self, arguments: list[str]) -> None:
         assert self.config is not None
@@ -110,13 +112,13 @@ class StudySweeper(OptunaSweeperImpl):
         study = optuna.create_study(study_name=self.study_name, storage=self.storage, directions=directions,
                                     load_if_exists=True)
         earlier = study.get_trials(deepcopy=False)
-        reruns = recover(study) if earlier else 0
-        done = len(finished(study.get_trials(deepcopy=False)))
+        self.reruns = recover(study) if earlier else []
+        done = len([t for t in finished(study.get_trials(deepcopy=False)) if t.number not in self.reruns])
         if OmegaConf.select(self.config, "trainer.resume", default=False):
             self.n_trials = max(0, self.n_trials - done)  # finish the study to n_trials
         if earlier:
             log.info("continuing Optuna study %s (%s): %d earlier trials, %d finished, %d re-run after a dead "
-                     "sweeper; %d trials to go", self.study_name, self.storage, len(earlier), done, reruns,
+                     "sweeper; %d trials to go", self.study_name, self.storage, len(earlier), done, len(self.reruns),
                      self.n_trials)
         else:
             log.info("new Optuna study %s (%s): %d trials", self.study_name, self.storage, self.n_trials)
@@ -131,4 +133,6 @@ class StudySweeper(OptunaSweeperImpl):
         self.job_idx = numbers[0]
         for trial in trials:
             trial.set_user_attr(SWEEPER_ATTR, {"host": socket.gethostname(), "pid": os.getpid()})
+            if self.reruns:  # the queued re-runs come first
+                trial.set_user_attr(RERUN_ATTR, self.reruns.pop(0))
         return super()._configure_trials(trials, search_space_distributions, fixed_params)

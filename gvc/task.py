@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import os
 import platform
 import socket
 import time
@@ -72,6 +73,8 @@ def check_run_dir(run_dir: Path, resume: bool, cfg: DictConfig | None = None) ->
         )
     if resume and cfg is not None and (differences := run_identity.same_run_differences(run_dir, cfg)):
         raise ConfigError(run_identity.refusal(run_dir, differences))
+    if resume and (owner := run_identity.in_use_by(run_dir)):
+        raise ConfigError(run_identity.busy_refusal(run_dir, owner))
 
 
 SETUP_ERRORS = (ConfigError, DataError, CheckpointError, ValueError)
@@ -111,6 +114,7 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         "config": run_identity.task_config(cfg),  # what a resume or a re-used sweep folder is compared with
         "started_at": dt.datetime.now().isoformat(timespec="seconds"),
         "host": socket.gethostname(),
+        "pid": os.getpid(),  # with host: a live process still training this run is never joined by another
         "versions": library_versions(),
     }
     if (slurm := job_info()) is not None:  # the SLURM job and its requeue count (pre-emptions, time limits)
