@@ -127,15 +127,22 @@ def in_use_by(run_dir: Path) -> str | None:
     pid = summary.get("pid")
     if summary.get("status") != "running" or summary.get("host") != socket.gethostname() or not isinstance(pid, int):
         return None
-    if pid == os.getpid():
+    if pid == os.getpid() or not alive(pid):
         return None
+    return f"process {pid} on {summary['host']}"
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of this host with that id exists (another user's counts)."""
+    if pid <= 0:  # os.kill would signal a process group
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return None
+        return False
     except PermissionError:
-        pass
-    return f"process {pid} on {summary['host']}"
+        return True
+    return True
 
 
 def busy_refusal(run_dir: Path, owner: str) -> str:

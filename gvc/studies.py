@@ -27,6 +27,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl, create_p
 from omegaconf import OmegaConf
 
 from gvc import run_identity
+from gvc.run_identity import alive
 
 log = logging.getLogger(__name__)
 
@@ -59,21 +60,12 @@ def study_name(config: Any, params: Sequence[str], directions: list[str]) -> str
     return f"gvc_{task['model']['name']}_{task['data']['name']}_{run_identity.fingerprint(key)}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
 
 def orphaned(trial: optuna.trial.FrozenTrial) -> bool:
     """A RUNNING trial whose sweeper ran on this host and is gone (a trial asked elsewhere may still run)."""
     owner = trial.user_attrs.get(SWEEPER_ATTR) or {}
     return (trial.state == optuna.trial.TrialState.RUNNING and owner.get("host") == socket.gethostname()
-            and not _alive(int(owner.get("pid", -1))))
+            and not alive(int(owner.get("pid", -1))))
 
 
 def finished(trials: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:

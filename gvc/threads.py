@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from gvc.run_identity import alive
+
 SAMPLE_S = 0.25  # how long the other processes' CPU use is sampled
 
 
@@ -47,15 +49,6 @@ def busy_cores(seconds: float = SAMPLE_S) -> float:
     return (after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def registry() -> Path:
     return Path(tempfile.gettempdir()) / f"gvc-runs-{os.getuid()}"
@@ -77,7 +70,7 @@ def other_runs() -> int:
     for entry in registry().iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
-        if _alive(int(entry.name)):
+        if alive(int(entry.name)):
             others += 1
         else:
             entry.unlink(missing_ok=True)  # a run that was killed
