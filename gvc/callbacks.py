@@ -1,9 +1,10 @@
-"""Hydra callbacks: protect existing runs before Hydra writes into them, and keep a multirun index."""
+"""Hydra callbacks: protect existing runs before Hydra writes into them, keep a multirun index, say what failed."""
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class ProtectRuns(Callback):
-    """Refuse to start in a directory that already holds a run, unless trainer.resume=true.
+    """Refuse to start in a directory that already holds a run, unless trainer.resume=true with the same config.
 
     Runs before Hydra saves .hydra/ into the output directory, so the earlier run's config survives.
     Hydra turns a callback's exception into a warning, so this exits instead.
@@ -27,31 +28,69 @@ class ProtectRuns(Callback):
         from gvc.task import check_run_dir
 
         try:
-            check_run_dir(Path(config.hydra.run.dir).absolute(), config.trainer.resume)
+            check_run_dir(Path(config.hydra.run.dir).absolute(), config.trainer.resume, config)
         except ConfigError as e:
             sys.exit(f"gvc: error: {e}")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from gvc.run_identity import busy_refusal, in_use_by
+
         sweep_dir = Path(config.hydra.sweep.dir).absolute()
-        if sweep_dir.is_dir() and rundir.find_run_dirs(sweep_dir) and not config.trainer.resume:
+        runs = rundir.find_run_dirs(sweep_dir) if sweep_dir.is_dir() else []
+        if runs and not config.trainer.resume:
             sys.exit(
                 f"gvc: error: {sweep_dir} already holds runs of an earlier sweep; refusing to overwrite them. "
                 "Choose a new hydra.sweep.dir (the default is a fresh timestamp), or continue the "
                 "earlier sweep's trials with trainer.resume=true."
             )
+        for run in runs:  # before any trial starts: a half-resumed sweep is worse than none
+            if owner := in_use_by(run):
+                sys.exit(f"gvc: error: {busy_refusal(run, owner)}")
+
+
+FAILED = ("failed", "diverged")
+
+
+def outcome(run: Path) -> str:
+    """`NAME STATUS (first line of the reason)` of a trial's run directory."""
+    summary = rundir.read_summary(run) or {}
+    reason = (summary.get("reason") or "").splitlines()
+    return f"{run.name} {summary.get('status', 'not started')}" + (f" ({reason[0][:160]})" if reason else "")
 
 
 class MultirunIndex(Callback):
-    """Writes MULTIRUN/index.csv after every trial (in the worker, from disk) and at the end of the sweep."""
+    """Writes MULTIRUN/index.csv after every trial (in the worker, from disk) and at the end of the sweep.
+
+    Each failed or diverged trial gets one console line, and the sweep ends with the count of this
+    invocation's trials (those Hydra launched since it started) that failed.
+    """
+
+    started = 0.0
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.started = time.time()
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         if config.hydra.mode is not None and str(config.hydra.mode).endswith("MULTIRUN"):
             self._write(Path(config.hydra.sweep.dir))
+            run = Path(config.hydra.runtime.output_dir)
+            if (rundir.read_summary(run) or {}).get("status") in FAILED:
+                log.warning("trial %s", outcome(run))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        path = self._write(Path(config.hydra.sweep.dir))
-        if path is not None:
-            log.info("sweep index: %s", path)
+        sweep_dir = Path(config.hydra.sweep.dir)
+        path = self._write(sweep_dir)
+        if path is None:
+            return
+        log.info("sweep index: %s", path)
+        # Hydra rewrites a trial's .hydra/ whenever it launches it (a trial reported again included).
+        ran = [r for r in rundir.find_run_dirs(sweep_dir)
+               if (r / rundir.HYDRA_CONFIG).is_file() and (r / rundir.HYDRA_CONFIG).stat().st_mtime >= self.started - 1]
+        failed = [r for r in ran if (rundir.read_summary(r) or {}).get("status") in FAILED]
+        if failed:
+            log.warning("%d of %d trials failed or diverged: %s", len(failed), len(ran), "; ".join(map(outcome, failed)))
+        else:
+            log.info("%d of %d trials completed", len(ran), len(ran))
 
     @staticmethod
     def _write(sweep_dir: Path) -> Path | None:

@@ -114,6 +114,11 @@ ROOT = Path(__file__).resolve().parent.parent  # the checkout (or editable insta
 def register_configs() -> None:
     """Schemas into Hydra's ConfigStore; `${gvc_root:}` for the search path of the top-level sweeps/."""
     OmegaConf.register_new_resolver("gvc_root", lambda: ROOT.as_posix(), replace=True)
+    # hydra.sweep.subdir: a fresh folder where another trial's run lies; the job log format: whose line it is
+    from gvc.run_identity import trial_dir, trial_prefix
+
+    OmegaConf.register_new_resolver("gvc_trial_dir", trial_dir, replace=True)
+    OmegaConf.register_new_resolver("gvc_trial_prefix", trial_prefix, replace=True)
     from gvc.models import MODELS, discover
 
     cs = ConfigStore.instance()

@@ -24,9 +24,12 @@ log = logging.getLogger(__name__)
 
 def configure_process(cfg: DictConfig) -> None:
     """Threads, TF32 and the global seeds (for any code outside a trial's own streams), from the config."""
+    from gvc.threads import choose_threads
+
     t = cfg.trainer
-    if t.threads is not None:
-        torch.set_num_threads(t.threads)
+    threads, why = choose_threads(t.threads)  # null: the cores other processes leave free (gvc/threads.py)
+    torch.set_num_threads(threads)
+    log.info("%d torch thread%s: %s", threads, "" if threads == 1 else "s", why)
     # Set both ways: cuDNN allows TF32 convolutions by default. Process-wide; no effect off CUDA.
     torch.backends.cuda.matmul.allow_tf32 = t.tf32
     torch.backends.cudnn.allow_tf32 = t.tf32

@@ -15,6 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from gvc import run_identity
 from gvc.facts import DIRECTIONS, FAMILIES, LOSSES, MAXIMIZE, MINIMIZE
 
 
@@ -68,8 +69,10 @@ def started(cfg: DictConfig, overrides: list[str] | None) -> dict[str, Any]:
         "reason": None,
         "seed": cfg.trainer.seed,
         "overrides": list(overrides or []),
+        "config": run_identity.task_config(cfg),  # what a resume or a re-used sweep folder is compared with
         "started_at": dt.datetime.now().isoformat(timespec="seconds"),
         "host": socket.gethostname(),
+        "pid": os.getpid(),  # with host: a live process still training this run is never joined by another
         "versions": library_versions(),
     }
     if (slurm := job_info()) is not None:  # the SLURM job and its requeue count (pre-emptions, time limits)

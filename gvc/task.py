@@ -9,15 +9,15 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from gvc import rundir
+from gvc import rundir, run_identity
 from gvc.config import ConfigError
 from gvc.run import Run
 from gvc.facts import MAXIMIZE, MINIMIZE  # noqa: F401 (re-exported)
 from gvc.summary import library_versions, objective_direction, objective_name, worst_value  # noqa: F401 (re-exported)
 
 
-def check_run_dir(run_dir: Path, resume: bool) -> None:
-    """Refuse to overwrite a run a user already produced; resuming is explicit."""
+def check_run_dir(run_dir: Path, resume: bool, cfg: DictConfig | None = None) -> None:
+    """Refuse to overwrite a run a user already produced; resuming is explicit, and only of the same config."""
     summary = rundir.read_summary(run_dir)
     has_checkpoint = (run_dir / rundir.CHECKPOINT).is_file()
     if (summary is not None or has_checkpoint) and not resume:
@@ -25,6 +25,10 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
             f"{run_dir} already holds a run (status {summary.get('status') if summary else 'unknown'}); "
             "refusing to overwrite it. Continue it with trainer.resume=true, or choose a new hydra.run.dir."
         )
+    if resume and cfg is not None and (differences := run_identity.same_run_differences(run_dir, cfg)):
+        raise ConfigError(run_identity.refusal(run_dir, differences))
+    if resume and (owner := run_identity.in_use_by(run_dir)):
+        raise ConfigError(run_identity.busy_refusal(run_dir, owner))
 
 
 def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, raise_on_failure: bool = True) -> float:
@@ -34,5 +38,5 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
     summary.json and reported as the worst value, so the other trials go on.
     """
     run_dir = Path(run_dir)
-    check_run_dir(run_dir, cfg.trainer.resume)  # never caught: nothing may be written over a user's run
+    check_run_dir(run_dir, cfg.trainer.resume, cfg)  # never caught: nothing may be written over a user's run
     return Run(cfg, run_dir, overrides).execute(raise_on_failure)

@@ -96,10 +96,11 @@ def test_corrupted_checkpoint_is_refused_with_a_clear_message(tmp_path, mnist_ro
     run(make_config(["model=linear_vae", *TINY, "trainer.epochs=2", "trainer.max_steps=3"]), tmp_path)
     # Mark it unfinished so that resume would load the checkpoint, then corrupt the file.
     summary = rundir.read_summary(tmp_path)
-    rundir.write_summary(tmp_path, {**summary, "status": "running"})
+    rundir.write_summary(tmp_path, {**summary, "status": "running", "pid": None})  # its process gone
     path = tmp_path / rundir.CHECKPOINT
     path.write_bytes(path.read_bytes()[:500])
-    result = run_gvc("model=linear_vae", *TINY, f"hydra.run.dir={tmp_path}", "trainer.resume=true")
+    result = run_gvc("model=linear_vae", *TINY, "trainer.epochs=2", "trainer.max_steps=3", f"hydra.run.dir={tmp_path}",
+                     "trainer.resume=true")  # the same config: a resume only continues its own run
     assert result.returncode != 0
     assert "cannot read checkpoint" in result.stderr and "delete it" in result.stderr
 

@@ -128,7 +128,8 @@ def test_optuna_sweep_through_slurm_stores_and_resumes_its_study(tmp_path, job_n
         result = sweep(*command, f"hydra.sweep.dir={tmp_path / name}", job_name=job_name)
         assert result.returncode == 0, result.stderr
         assert [r["status"] for r in read_index(tmp_path / name)] == ["completed"] * 4
-        study = optuna.load_study(study_name="gvc_linear_vae", storage=storage)
+        (summary,) = optuna.get_all_study_summaries(storage)  # the second sweep continued the same study
+        study = optuna.load_study(study_name=summary.study_name, storage=storage)
         assert len(study.trials) == n and all(t.state.name == "COMPLETE" for t in study.trials)
     # Two trials per batch, each batch one job array of two.
     arrays = {rundir.read_summary(p)["slurm"]["job_id"].split("_")[0] for p in rundir.find_run_dirs(tmp_path / "a")}

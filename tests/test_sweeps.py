@@ -47,7 +47,10 @@ def test_optuna_sweep_resumes_its_study(tmp_path):
     assert second.returncode == 0, second.stderr
     check_completed(tmp_path / "b", 3)
     check_completed(tmp_path / "a", 3)  # the first sweep's trials are untouched
-    study = optuna.load_study(study_name="gvc_linear_vae", storage=storage)
+    (summary,) = optuna.get_all_study_summaries(storage)  # one study, named by what makes its trials comparable
+    assert summary.study_name.startswith("gvc_linear_vae_mnist_")
+    assert "continuing Optuna study" in second.stdout + second.stderr
+    study = optuna.load_study(study_name=summary.study_name, storage=storage)
     assert len(study.trials) == 6
     assert all(t.state.name == "COMPLETE" for t in study.trials)
 
@@ -58,6 +61,9 @@ def test_joblib_launcher_runs_two_jobs_in_parallel(tmp_path):
                      f"hydra.sweep.dir={out}")
     assert result.returncode == 0, result.stderr
     check_completed(out, 2)
+    lines = (result.stdout + result.stderr).splitlines()  # interleaved trials' lines say whose they are
+    assert any("[0_linear_vae][gvc.task]" in line for line in lines)
+    assert any("[1_linear_vae][gvc.task]" in line for line in lines)
 
 
 def test_submitit_local_launcher_runs_two_jobs(tmp_path):
@@ -79,6 +85,10 @@ def test_failing_and_diverging_trials_are_recorded_and_the_sweep_goes_on(tmp_pat
     assert float(rows[1]["objective_value"]) == float("inf") and float(rows[2]["objective_value"]) == float("inf")
     diverged = rundir.read_summary(out / rows[2]["run_dir"])
     assert diverged["diverged_at"]["epoch"] == 1 and diverged["diverged_at"]["step"] >= 1
+    console = result.stdout + result.stderr  # one line per failed trial, and the count at the end
+    assert "trial 1_linear_vae failed (ConfigError: optimizer.lr=-1.0" in console
+    assert "trial 2_linear_vae diverged (" in console
+    assert "2 of 3 trials failed or diverged: 1_linear_vae failed" in console
 
 
 def test_a_second_sweep_into_the_same_folder_is_refused(tmp_path):

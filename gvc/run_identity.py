@@ -1,0 +1,184 @@
+"""A run is its config: which keys say what a run trained and measured, and whether a directory holds that run.
+
+A run directory is resumed, or its result reported again, only when its recorded config matches the new
+one on every key outside NOT_IDENTITY. The policy is this one table. (gvc/config.py's dataclasses carry no
+per-field metadata yet; once they say which knobs are process or output settings, derive the table from it.)
+Keys not in the table count, so a key added later is safe by default: it is compared.
+
+Used by gvc.task (a single run: refuse before any compute, naming the keys and both values), by the
+`gvc_trial_dir` resolver (a sweep: a re-used trial folder that holds another trial's run gets a fresh
+folder) and by gvc.studies (an Optuna study named by what makes its trials comparable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any, Mapping
+
+from omegaconf import DictConfig, OmegaConf
+
+from gvc import rundir
+
+# Keys (or key prefixes) that change how or where a run goes, never what it trains or measures.
+NOT_IDENTITY: dict[str, str] = {
+    "trainer.resume": "how to start, not what",
+    "trainer.progress": "console output",
+    "trainer.log_every": "how often the console and loggers hear of the losses",
+    "trainer.threads": "a process setting: same numbers, other speed",
+    "trainer.device": "where it runs (a requeued trial may land on another node)",
+    "trainer.compile": "the same computation, compiled",
+    "trainer.sample_every": "which sample grids are written",
+    "trainer.checkpoint_every": "how often progress is saved",
+    "data.root": "where the verified cache is (its files are SHA-256 checked)",
+    "data.download": "how the data may be fetched",
+    "logger": "where the run is also recorded",
+    "hydra": "Hydra's own settings",
+}
+
+# Key prefixes that count only while a switch is on in either config: evaluation settings of unevaluated runs
+# measure nothing.
+ONLY_WHEN: dict[str, str] = {"eval": "eval.enabled"}
+
+ABSENT = "(absent)"
+
+
+def is_identity_key(key: str) -> bool:
+    return not any(key == k or key.startswith(k + ".") for k in NOT_IDENTITY)
+
+
+def _switched_off(key: str, *configs: Mapping[str, Any]) -> bool:
+    return any(key.startswith(prefix + ".") and key != switch and not any(c.get(switch, True) for c in configs)
+               for prefix, switch in ONLY_WHEN.items())
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = list(value) if isinstance(value, tuple) else value
+    return flat
+
+
+def identity(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The flat `key: value` pairs that say what a run trains and measures."""
+    return {k: v for k, v in _flatten(config).items() if is_identity_key(k)}
+
+
+def config_differences(recorded: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """`key: RECORDED recorded, NEW now` for every identity key on which two configs differ (sorted)."""
+    old, now = identity(recorded), identity(new)
+    return [f"{key}: {old.get(key, ABSENT)!r} recorded, {now.get(key, ABSENT)!r} now"
+            for key in sorted(old.keys() | now.keys())
+            if old.get(key, ABSENT) != now.get(key, ABSENT) and not _switched_off(key, old, now)]
+
+
+def task_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """The job's config as plain values, interpolations resolved, without Hydra's own node."""
+    if not OmegaConf.is_config(cfg):
+        return {k: v for k, v in cfg.items() if k != "hydra"}
+    return {k: _plain(cfg, k) for k in cfg if k != "hydra"}
+
+
+def _plain(cfg: DictConfig, key: str) -> Any:
+    node = cfg._get_node(key)
+    if OmegaConf.is_config(node):
+        return OmegaConf.to_container(node, resolve=True)
+    return cfg[key]
+
+
+def recorded_config(run_dir: Path) -> dict[str, Any] | None:
+    """What a run directory says it was run with: summary.json's `config`, else Hydra's .hydra/config.yaml."""
+    summary = rundir.read_summary(run_dir)
+    if summary and isinstance(summary.get("config"), dict):
+        return summary["config"]
+    path = Path(run_dir) / rundir.HYDRA_CONFIG
+    if not path.is_file():
+        return None
+    saved = OmegaConf.load(path)
+    try:
+        return task_config(saved)
+    except Exception:  # noqa: BLE001 - an interpolation that needs Hydra's runtime: compare what is written
+        return {k: v for k, v in OmegaConf.to_container(saved, resolve=False).items() if k != "hydra"}
+
+
+def same_run_differences(run_dir: Path, cfg: DictConfig | Mapping[str, Any]) -> list[str] | None:
+    """None if `run_dir` holds no recorded run; else the identity keys on which it differs from `cfg`."""
+    recorded = recorded_config(run_dir)
+    return None if recorded is None else config_differences(recorded, task_config(cfg))
+
+
+def refusal(run_dir: Path, differences: list[str]) -> str:
+    return (f"{run_dir} holds a run of another configuration, so it is neither resumed nor reported as this one; "
+            f"it differs in {'; '.join(differences)}. Resume it with the recorded values, or choose a new "
+            "hydra.run.dir for this configuration.")
+
+
+def in_use_by(run_dir: Path) -> str | None:
+    """`process PID on HOST` while a live process of this host trains the run (a trial outlives a killed joblib
+    sweeper); None otherwise. Such a directory is resumed by nobody else."""
+    summary = rundir.read_summary(run_dir) or {}
+    pid = summary.get("pid")
+    if summary.get("status") != "running" or summary.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return None
+    if pid == os.getpid() or not alive(pid):
+        return None
+    return f"process {pid} on {summary['host']}"
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of this host with that id exists (another user's counts)."""
+    if pid <= 0:  # os.kill would signal a process group
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def busy_refusal(run_dir: Path, owner: str) -> str:
+    return (f"{run_dir} is being trained right now by {owner} (a sweeper that died can leave its trials running); "
+            "wait for it to finish or stop it, then run again with trainer.resume=true.")
+
+
+def fingerprint(values: Mapping[str, Any], length: int = 10) -> str:
+    """A short stable hash of plain values (for names that must differ when the values do)."""
+    text = json.dumps(values, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def trial_dir(name: str, *, _root_: DictConfig) -> str:
+    """The `gvc_trial_dir` resolver of hydra.sweep.subdir: `name` unless that folder holds another trial's run,
+    then `name-2`, `name-3`, ... (the first that is free or holds this very config, which a resumed sweep finds).
+
+    Evaluated where the job runs, before Hydra writes .hydra/ into the folder, so no trial's record is
+    overwritten by another's.
+    """
+    sweep_dir = Path(str(_root_.hydra.sweep.dir))
+    new = task_config(_root_)
+    candidate, n = name, 1
+    while rundir.is_run_dir(sweep_dir / candidate):
+        recorded = recorded_config(sweep_dir / candidate)
+        if recorded is not None and not config_differences(recorded, new):
+            break
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
+
+
+def trial_prefix(*, _root_: DictConfig) -> str:
+    """The `gvc_trial_prefix` resolver of the job log format: `[TRIAL_FOLDER]` in a sweep, so that parallel
+    trials' interleaved lines say whose they are; nothing in a single run."""
+    hydra = _root_.hydra
+    if hydra.mode is None or not str(hydra.mode).endswith("MULTIRUN"):
+        return ""
+    return f"[{Path(str(hydra.runtime.output_dir)).name}]"
