@@ -26,6 +26,8 @@ class ConfigError(ValueError):
 # A model's own keys live in its Config dataclass beside the model (gvc/models/); ModelConfig holds the
 # keys every model shares and types `cfg.model` until the chosen model's schema is merged in.
 from gvc.models.base import ModelConfig, PaperDefaults  # noqa: E402,F401 (re-exported)
+# An objective's own keys live in its Config dataclass beside its loss (gvc/training/losses/).
+from gvc.training.losses.base import LossConfig  # noqa: E402
 
 
 @dataclass
@@ -56,6 +58,8 @@ class TrainerConfig:
     max_steps: Optional[int] = None  # stop after this many optimisation steps (smoke runs); null = no limit
     max_images: Optional[int] = None  # stop after the step at which this many training images were seen
     time_budget_s: Optional[float] = None  # stop after the step at which training time (no eval, no I/O) reaches it
+    # The same in this process's CPU seconds (time.process_time(), all threads): equal compute on a shared machine.
+    cpu_budget_s: Optional[float] = None
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     sample_every: int = 5  # epochs between sample grids (and always at the end)
@@ -98,6 +102,7 @@ class LoggerConfig:
 @dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     data: DataConfig = field(default_factory=DataConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
@@ -121,6 +126,11 @@ def register_configs() -> None:
     discover()
     for name, model in MODELS.items():  # conf/model/NAME.yaml starts from `defaults: [NAME_schema]`
         cs.store(group="model", name=f"{name}_schema", node=model.Config)
+    from gvc.training.losses import OBJECTIVES
+
+    cs.store(group="loss", name="auto_schema", node=LossConfig)
+    for name, objective in OBJECTIVES.items():  # conf/loss/NAME.yaml likewise
+        cs.store(group="loss", name=f"{name}_schema", node=objective.Config)
 
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -131,6 +141,39 @@ DEVICE_PREFIXES = ("auto", "cpu", "cuda", "mps")
 def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
     if not ok:
         raise ConfigError(f"{key}={value!r} is not allowed: {allowed}. Fix it with `{key}=...` on the command line.")
+
+
+def _loss_schema(cfg: DictConfig) -> type:
+    """The Config dataclass of the objective `loss` names (the shared one while the name is unknown or auto)."""
+    from gvc.training import losses
+
+    name = (cfg.get("loss") or {}).get("name", losses.AUTO)
+    return losses.OBJECTIVES[name].Config if name in losses.known() else LossConfig
+
+
+def _check_loss(cfg: DictConfig) -> None:
+    """The objective fits the model's family, its knobs are in range, and it can run as configured."""
+    from gvc.models import MODELS
+    from gvc.training import losses
+
+    family = MODELS[cfg.model.name].family
+    section = cfg.get("loss")
+    name = losses.objective_name(section, family)
+    _check(name in losses.known(), "loss.name", name, f"one of {['auto', *losses.known()]} (choose with loss=NAME)")
+    _check(name in losses.known(family), "loss", name,
+           f"an objective of the {family} family, which model={cfg.model.name} is: auto or one of "
+           f"{losses.known(family)}")
+    try:
+        loss_cfg = losses.loss_config(section, family)
+    except (OmegaConfBaseException, ValueError) as e:
+        raise ConfigError(f"loss: {str(e).splitlines()[0]}. Run `python -m gvc --cfg job loss={name}` to see its "
+                          "keys.") from None
+    for key, ok, allowed in loss_cfg.check():
+        _check(ok, f"loss.{key}", getattr(loss_cfg, key), allowed)
+    if cfg.trainer.compile and losses.get(name).double_backward(loss_cfg):
+        raise ConfigError(f"loss={name} with a gradient penalty (loss.gp_weight / loss.r1_gamma) needs a double "
+                          "backward through D, which torch.compile does not support. Fix it with "
+                          "`trainer.compile=false` (or set the penalty weight to 0).")
 
 
 def _check_objective(cfg: DictConfig) -> None:
@@ -188,7 +231,8 @@ def validate(cfg: DictConfig) -> None:
     discover()
     _check(m.name in MODELS, "model.name", m.name, f"one of {sorted(MODELS)} (choose with model=NAME)")
     try:  # `+key=value` bypasses Hydra's struct check; an unknown key is a typo, not a setting
-        schema = OmegaConf.merge(OmegaConf.structured(Config), {"model": OmegaConf.structured(MODELS[m.name].Config)})
+        schema = OmegaConf.merge(OmegaConf.structured(Config), {"model": OmegaConf.structured(MODELS[m.name].Config),
+                                                                "loss": OmegaConf.structured(_loss_schema(cfg))})
         model_cfg = OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.to_container(cfg, resolve=False)).model)
     except OmegaConfBaseException as e:
         raise ConfigError(f"unknown or mistyped config key: {str(e).splitlines()[0]}. "
@@ -215,8 +259,9 @@ def validate(cfg: DictConfig) -> None:
     _check(t.epochs >= 1, "trainer.epochs", t.epochs, "a positive integer")
     _check(t.max_steps is None or t.max_steps >= 1, "trainer.max_steps", t.max_steps, "null or a positive integer")
     _check(t.max_images is None or t.max_images >= 1, "trainer.max_images", t.max_images, "null or a positive integer")
-    _check(t.time_budget_s is None or (math.isfinite(t.time_budget_s) and t.time_budget_s > 0), "trainer.time_budget_s",
-           t.time_budget_s, "null or a positive number of seconds")
+    for key in ("time_budget_s", "cpu_budget_s"):
+        _check(t.get(key) is None or (math.isfinite(t[key]) and t[key] > 0), f"trainer.{key}", t.get(key),
+               "null or a positive number of seconds")
     for key in ("sample_every", "checkpoint_every", "log_every"):
         _check(t[key] >= 1, f"trainer.{key}", t[key], "a positive integer")
     _check(t.device.split(":")[0] in DEVICE_PREFIXES, "trainer.device", t.device,
@@ -225,6 +270,7 @@ def validate(cfg: DictConfig) -> None:
     _check(t.objective_direction in ("auto", "minimize", "maximize"), "trainer.objective_direction",
            t.objective_direction, "auto, minimize or maximize")
     _check(t.threads is None or t.threads >= 1, "trainer.threads", t.threads, "null or a positive integer")
+    _check_loss(cfg)
     _check_objective(cfg)
     _check_loggers(cfg)
     try:

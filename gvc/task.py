@@ -5,6 +5,7 @@ Failure is data: a failed or diverged run still writes summary.json with its sta
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -144,6 +145,7 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
         trainer.load_checkpoint(checkpoint)
         summary["resumed_from"] = {"epoch": trainer.state.epoch, "step": trainer.state.step}
         log.info("resuming %s from epoch %d, step %d", run_dir, trainer.state.epoch, trainer.state.step)
+    summary["loss"] = {**dataclasses.asdict(trainer.step_fn.loss), "units": trainer.step_fn.units()}  # its knobs, losses, units
     summary.update(family=trainer.model.family, params=trainer.model.parameter_counts(), device=str(trainer.device),
                    epoch_images=len(trainer.batches.data),  # a full epoch, so a budget's partial one is a share
                    numerics={"precision": trainer.numerics.precision, "channels_last": trainer.numerics.channels_last,

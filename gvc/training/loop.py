@@ -27,6 +27,7 @@ from gvc import rundir
 from gvc.data import DeviceBatches, load_split, spec_of, to_model_range
 from gvc.models import GAN, VAE, build_model
 from gvc.training.families import family
+from gvc.training.losses import loss_config
 from gvc.training.hooks import Hook, Hooks, RunDirWriter
 from gvc.training.precision import choose_numeric_path, has_convolutions
 from gvc.training.vae import test_negative_elbo
@@ -111,7 +112,7 @@ class TrainState:
 
 
 # The budgets that can end a run, in the order they are checked at the end of a step.
-BUDGETS = ("epochs", "max_steps", "max_images", "time_budget_s")
+BUDGETS = ("epochs", "max_steps", "max_images", "time_budget_s", "cpu_budget_s")
 
 
 class Trainer:
@@ -145,7 +146,8 @@ class Trainer:
         self.shuffle = torch.Generator(device=self.device).manual_seed(t.seed)
         enabled = self.numerics.precision == "bf16"
         self.autocast = lambda: torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
-        self.step_fn = family(self.model).step(self.model, self.optimizers, self.autocast, compile=t.compile)
+        self.step_fn = family(self.model).step(self.model, self.optimizers, self.autocast, compile=t.compile,
+                                               loss=loss_config(cfg.get("loss"), self.model.family))
         self.train_data, self.test_data = self._load_data()
         self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle)
 
@@ -177,6 +179,7 @@ class Trainer:
             "cpu_s": self.state.cpu_s,
             "history": self.state.history,
             "fixed_z": self.fixed_z.cpu(),
+            "step_state": self.step_fn.state_dict(),  # what the objective keeps beyond networks and optimisers
             "config": OmegaConf.to_container(self.cfg, resolve=True),
         }
 
@@ -191,6 +194,7 @@ class Trainer:
         set_rng_state(ckpt["rng"])
         self.shuffle.set_state(ckpt["shuffle_rng"])
         self.fixed_z = ckpt["fixed_z"].to(self.device)
+        self.step_fn.load_state_dict(ckpt.get("step_state", {}))
         self.state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["elapsed"], list(ckpt["history"]),
                                 images=sum(int(row["images"]) for row in ckpt["history"]),
                                 cpu_s=float(ckpt.get("cpu_s", 0.0)))
@@ -258,19 +262,21 @@ class Trainer:
         names = self.step_fn.loss_names
         # Plain values in the step loop: a DictConfig read costs ~10 µs.
         log_every, max_steps, max_images, budget_s = t.log_every, t.max_steps, t.max_images, t.time_budget_s
+        cpu_budget = t.get("cpu_budget_s")
         log_hooks, progress = self.hooks.wants_log(), t.progress
         started, cpu_started = time.perf_counter(), time.process_time()
         # Training time only: the budget clock stops for evaluation, samples and checkpoints (outside this
         # function). On CUDA the clock reads the host's time, which runs at most a few queued kernels ahead.
         deadline = None if budget_s is None else started + budget_s - state.elapsed
         images_left = None if max_images is None else max_images - state.images
+        cpu_deadline = None if cpu_budget is None else cpu_started + cpu_budget - state.cpu_s
         totals = torch.zeros(len(names), device=self.device)
         seen = 0
         bar = tqdm(self.batches if batches is None else batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}",
                    leave=False, disable=not progress, unit="batch", dynamic_ncols=True)
         for batch in bar:
             try:
-                losses = self.step_fn(batch)
+                losses = self.step_fn(batch, state.step)
             except RuntimeError as e:  # e.g. BCE refuses NaN probabilities once the weights blew up
                 if self._blown_up():
                     raise Diverged(epoch, state.step + 1, {"error": str(e).splitlines()[0]}) from e
@@ -288,7 +294,8 @@ class Trainer:
             # The budgets other than epochs, checked after every step (self.budget_spent() does the same).
             if ((max_steps is not None and state.step >= max_steps)
                     or (images_left is not None and seen >= images_left)
-                    or (deadline is not None and time.perf_counter() >= deadline)):
+                    or (deadline is not None and time.perf_counter() >= deadline)
+                    or (cpu_deadline is not None and time.process_time() >= cpu_deadline)):
                 break
         bar.close()
         means = dict(zip(names, (totals / max(seen, 1)).tolist()))
@@ -303,6 +310,9 @@ class Trainer:
 
         started = time.perf_counter()
         metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name)
+        if (ema := getattr(self.model, "ema_model", lambda: None)()) is not None:  # model.ema_decay: G's EMA too
+            ema_metrics = evaluate(ema, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name)
+            metrics.update({f"ema_{k}": v for k, v in ema_metrics.items() if not k.startswith(("floor_", "noise_"))})
         log.info("evaluated in %.1fs: %s", time.perf_counter() - started,
                  "  ".join(f"{k} {metrics[k]:.4g}" for k in ("fid", "precision", "recall", "coverage") if k in metrics))
         return metrics
@@ -315,6 +325,7 @@ class Trainer:
             "max_steps": t.max_steps is not None and state.step >= t.max_steps,
             "max_images": t.max_images is not None and state.images >= t.max_images,
             "time_budget_s": t.time_budget_s is not None and state.elapsed >= t.time_budget_s,
+            "cpu_budget_s": t.get("cpu_budget_s") is not None and state.cpu_s >= t.cpu_budget_s,
         }
         return next((name for name in BUDGETS if spent[name]), None)
 
