@@ -32,7 +32,11 @@ def negative_elbo(model: VAE | Callable, x: torch.Tensor, autocast,
 
 def negative_iwae(model: VAE, x: torch.Tensor, k: int, autocast,
                   likelihood: DecoderLikelihood = BERNOULLI) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Summed over the batch: (−log (1/k) Σ w_i, the mean reconstruction NLL over the k draws, KL), in nats."""
+    """Summed over the batch: (−log (1/k) Σ w_i, the mean reconstruction NLL over the k draws, KL), in nats.
+    w_i = p(x | z_i) p(z_i) / q(z_i | x) with z_i ~ q(z | x); k = 1 is the ELBO."""
+    if k == 1:  # the ELBO itself, with its closed-form KL (the lower-variance estimate of the same bound)
+        rec, kl = negative_elbo(model, x, autocast, likelihood)
+        return rec + kl, rec, kl
     b = x.shape[0]
     with autocast():
         mu, logvar = model.encode(x)
