@@ -78,8 +78,10 @@ class GANStep:
         return {name: losses[name] for name in self.loss_names}
 
     def state_dict(self) -> dict[str, Any]:
-        """The step's own state beyond the networks and optimisers (none: EMA weights live in the model)."""
-        return {}
+        """The step's own state beyond the networks and optimisers (EMA weights live in the model): the latest G
+        loss, which D-only steps report and whose absence would force a G update after a resume."""
+        return {"last_loss_g": None if self.last_loss_g is None else self.last_loss_g.cpu()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        pass
+        last = state.get("last_loss_g")
+        self.last_loss_g = None if last is None else last.to(self.opt_g.param_groups[0]["params"][0].device)
