@@ -17,6 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from gvc.evaluation.config import EvalConfig, as_eval_config, evaluator_files
 from gvc.facts import DIRECTIONS, LOSSES
+from gvc.knobs import EXECUTION, MEASURED, SEED_KEY, KnobMeta, knob_meta, schema_knobs
 
 
 class ConfigError(ValueError):
@@ -33,23 +34,23 @@ from gvc.training.losses.base import LossConfig  # noqa: E402
 @dataclass
 class OptimizerConfig:
     name: str = "adam"
-    lr: float = MISSING
+    lr: float = field(default=MISSING, metadata=knob_meta(help="the paper's is model.paper.lr"))
     beta1: float = 0.9  # Adam's betas, as two keys so that sweeps can vary each
     beta2: float = 0.999
     eps: float = 1e-8
     weight_decay: float = 0.0
     momentum: float = 0.0  # used by sgd and rmsprop only
-    fused: Optional[bool] = None  # Adam/AdamW's fused kernel (same algorithm, one kernel); null = torch's choice
+    fused: Optional[bool] = field(default=None, metadata=EXECUTION)  # Adam/AdamW's fused kernel (same algorithm, one kernel); null = torch's choice
 
 
 @dataclass
 class DataConfig:
-    name: str = "mnist"  # a data set registered in gvc/datasets/
-    root: str = "~/.cache/gvc/data"
-    batch_size: int = MISSING
+    name: str = field(default="mnist", metadata=MEASURED)  # a data set registered in gvc/datasets/
+    root: str = field(default="~/.cache/gvc/data", metadata=EXECUTION)
+    batch_size: int = field(default=MISSING, metadata=knob_meta(help="the paper's is model.paper.batch_size"))
     subset: Optional[int] = None  # number of training images; null = all
     test_subset: Optional[int] = None  # number of test images for per-epoch VAE evaluation; null = all
-    download: bool = False  # let torchvision download the data set when no offline copy is available
+    download: bool = field(default=False, metadata=EXECUTION)  # let torchvision download the data set when no offline copy is available
 
 
 @dataclass
@@ -60,20 +61,20 @@ class TrainerConfig:
     time_budget_s: Optional[float] = None  # stop after the step at which training time (no eval, no I/O) reaches it
     # The same in this process's CPU seconds (time.process_time(), all threads): equal compute on a shared machine.
     cpu_budget_s: Optional[float] = None
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    sample_every: int = 5  # epochs between sample grids (and always at the end)
-    checkpoint_every: int = 1  # epochs between checkpoints (and always at the end)
-    log_every: int = 50  # steps between progress-bar loss updates (each one syncs with the device)
-    progress: bool = True
-    objective: str = "auto"  # a metric name from summary.json; auto = fid if evaluated, else the final loss
-    objective_direction: str = "auto"  # minimize | maximize | auto (from the metric)
-    resume: bool = False
-    precision: str = "fp32"  # fp32 (the paper's numerics) | bf16 (autocast) | auto (bf16 where native, else fp32)
-    channels_last: bool = False  # NHWC memory layout for the convolutional models
-    compile: bool = False  # torch.compile the networks (slower on small CPUs; try it on GPUs)
-    tf32: bool = False  # TF32 matmuls and convolutions on CUDA (ignored elsewhere)
-    threads: Optional[int] = None  # torch intra-op threads; null = torch's default
+    seed: int = field(default=0, metadata=MEASURED)
+    device: str = field(default="auto", metadata=EXECUTION)  # auto | cpu | cuda | cuda:N | mps
+    sample_every: int = field(default=5, metadata=EXECUTION)  # epochs between sample grids (and always at the end)
+    checkpoint_every: int = field(default=1, metadata=EXECUTION)  # epochs between checkpoints (and always at the end)
+    log_every: int = field(default=50, metadata=EXECUTION)  # steps between progress-bar loss updates (each one syncs with the device)
+    progress: bool = field(default=True, metadata=EXECUTION)
+    objective: str = field(default="auto", metadata=EXECUTION)  # a metric name from summary.json; auto = fid if evaluated, else the final loss
+    objective_direction: str = field(default="auto", metadata=EXECUTION)  # minimize | maximize | auto (from the metric)
+    resume: bool = field(default=False, metadata=EXECUTION)
+    precision: str = field(default="fp32", metadata=MEASURED)  # fp32 (the paper's numerics) | bf16 (autocast) | auto (bf16 where native, else fp32)
+    channels_last: bool = field(default=False, metadata=EXECUTION)  # NHWC memory layout for the convolutional models
+    compile: bool = field(default=False, metadata=EXECUTION)  # torch.compile the networks (slower on small CPUs; try it on GPUs)
+    tf32: bool = field(default=False, metadata=MEASURED)  # TF32 matmuls and convolutions on CUDA (ignored elsewhere)
+    threads: Optional[int] = field(default=None, metadata=EXECUTION)  # torch intra-op threads; null = torch's default
 
 
 @dataclass
@@ -108,6 +109,62 @@ class Config:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+
+
+def knobs(cfg: Any = None) -> dict[str, KnobMeta]:
+    """What each config key means (gvc/knobs.py), by dotted key: for a composed config, its model's and its
+    objective's keys; without one, every registered model's and objective's (a key shared by several models
+    has one meaning). Logger keys say where a run was watched: never hyperparameters."""
+    from gvc.evaluation.config import EvalConfig as Eval
+    from gvc.models import MODELS, discover
+    from gvc.training import losses
+
+    out = {**schema_knobs(OptimizerConfig, "optimizer."), **schema_knobs(DataConfig, "data."),
+           **schema_knobs(TrainerConfig, "trainer.")}
+    out.update({k: MEASURED_META if not k.endswith(".batch_size") else EXECUTION_META
+                for k in schema_knobs(Eval, "eval.")})
+    discover()
+    if cfg is not None and cfg.get("model") is not None and cfg.model.get("name") in MODELS:
+        model_schemas = [MODELS[cfg.model.name].Config]
+        family = MODELS[cfg.model.name].family
+        loss_schemas = [losses.get(losses.objective_name(cfg.get("loss"), family)).Config]
+    else:
+        model_schemas = [m.Config for m in MODELS.values()]
+        loss_schemas = [o.Config for o in losses.OBJECTIVES.values()]
+    for schema in model_schemas:
+        out.update({k: v for k, v in schema_knobs(schema, "model.").items() if k not in out})
+    for schema in loss_schemas:
+        out.update({k: v for k, v in schema_knobs(schema, "loss.").items() if k not in out})
+    # Identity axes: the model (its architecture) and the objective (a swept axis whose paper value is the
+    # family's objective: `auto`, or its name).
+    out["model.name"] = KnobMeta(hyperparameter=False, architecture=True)
+    paper_loss = losses.PAPER_OBJECTIVE[family] if cfg is not None and model_schemas != [] and len(model_schemas) == 1 \
+        else losses.AUTO
+    out["loss.name"] = KnobMeta(paper=paper_loss, help="the objective (loss=NAME); auto = the paper's of the family")
+    return out
+
+
+def architecture_keys(cfg: Any = None) -> list[str]:
+    """The model keys a checkpoint must agree on to load (without the `model.` prefix)."""
+    return [k.split(".", 1)[1] for k, m in knobs(cfg).items() if m.architecture and k.startswith("model.")]
+
+
+IDENTITY_KEYS = ("model.name", "data.name")  # what is trained on what: analysis groups by them, never "sweeps" them
+
+
+def non_hyperparameters() -> frozenset[str]:
+    """Keys analysis never counts as swept parameters: those that change nothing trained or measured, and the
+    identity axes (model, data set) it groups by. The seed stays: runs differing in it are repeats."""
+    return execution_keys() | frozenset(IDENTITY_KEYS)
+
+
+def execution_keys() -> frozenset[str]:
+    """Keys that change neither what is trained nor what is measured."""
+    return frozenset(k for k, m in knobs().items() if not m.result)
+
+
+MEASURED_META, EXECUTION_META = KnobMeta(**MEASURED), KnobMeta(**EXECUTION)
+SEED = SEED_KEY
 
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout (or editable install) holding conf/ and sweeps/

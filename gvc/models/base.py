@@ -14,6 +14,8 @@ from omegaconf import MISSING
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from gvc.knobs import ARCHITECTURE, knob_meta
+
 ImageShape = tuple[int, int, int]  # (channels, height, width)
 MNIST_SHAPE: ImageShape = (1, 28, 28)
 
@@ -22,8 +24,9 @@ MNIST_SHAPE: ImageShape = (1, 28, 28)
 class PaperDefaults:
     """The paper's training settings for a model; the optimizer and data groups default to them."""
 
-    lr: float = MISSING
-    batch_size: int = MISSING
+    # References the optimizer and data groups read, not knobs of their own.
+    lr: float = field(default=MISSING, metadata=knob_meta(hyperparameter=False, result=False))
+    batch_size: int = field(default=MISSING, metadata=knob_meta(hyperparameter=False, result=False))
 
 
 @dataclass
@@ -31,7 +34,7 @@ class ModelConfig:
     """The keys every model has; a model's own knobs go in its subclass, beside the model."""
 
     name: str = MISSING
-    latent_dim: int = MISSING
+    latent_dim: int = field(default=MISSING, metadata=ARCHITECTURE)
     paper: PaperDefaults = field(default_factory=PaperDefaults)
 
     def check(self) -> list[tuple[str, bool, str]]:
@@ -44,9 +47,8 @@ class GANConfig(ModelConfig):
     """The keys every GAN has: an exponential moving average of G's weights (Yazıcı et al. 2019), evaluated
     beside the raw generator. null = off (the paper has none)."""
 
-    ema_decay: Optional[float] = field(default=None, metadata={
-        "hyperparameter": True, "architecture": False, "paper": None, "trains": False,
-        "help": "EMA of the generator's weights, evaluated beside it (ema_* metrics); null = off"})
+    ema_decay: Optional[float] = field(default=None, metadata=knob_meta(
+        paper=None, help="EMA of the generator's weights, evaluated beside it (ema_* metrics); null = off"))
 
     def check(self) -> list[tuple[str, bool, str]]:
         return super().check() + [("ema_decay", self.ema_decay is None or 0.0 <= self.ema_decay < 1.0,

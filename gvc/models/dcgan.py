@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from torch import nn
 
 from gvc.models.base import GAN, MNIST_SHAPE, GANConfig, ImageShape, ModelConfig
+from gvc.knobs import ARCHITECTURE
 from gvc.models.layers import Reshape
 
 
@@ -18,7 +19,7 @@ from gvc.models.layers import Reshape
 class ConvConfig(ModelConfig):
     """The knobs of both convolutional models (DCGAN, Conv VAE)."""
 
-    widths: list[int] = field(default_factory=lambda: [32, 64, 128, 256])  # D / encoder channels
+    widths: list[int] = field(default_factory=lambda: [32, 64, 128, 256], metadata=ARCHITECTURE)  # D / encoder channels
     dropout: float = 0.25  # Dropout2d after every D / encoder convolution
     negative_slope: float = 0.2
 

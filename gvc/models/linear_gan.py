@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from torch import nn
 
 from gvc.models.base import GAN, MNIST_SHAPE, GANConfig, ImageShape
+from gvc.knobs import ARCHITECTURE
 from gvc.models.layers import Dropout
 
 
 @dataclass
 class LinearGANConfig(GANConfig):
-    widths: list[int] = field(default_factory=lambda: [512, 256, 128])  # discriminator order; G mirrors it
+    widths: list[int] = field(default_factory=lambda: [512, 256, 128], metadata=ARCHITECTURE)  # discriminator order; G mirrors it
     dropout: float = 0.4  # discriminator only
     negative_slope: float = 0.2
 

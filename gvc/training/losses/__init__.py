@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from gvc.training.losses.base import AUTO, PAPER_OBJECTIVE, LossConfig, Objective
+from gvc.training.losses.base import AUTO, PAPER_OBJECTIVE, LossConfig, Objective  # noqa: F401 (re-exported)
 
 OBJECTIVES: dict[str, Objective] = {}
 

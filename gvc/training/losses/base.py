@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from gvc.knobs import NO_PAPER_VALUE
+
 AUTO = "auto"
 # The paper's objective per model family: what `loss=auto` (the default) trains.
 PAPER_OBJECTIVE = {"gan": "ns", "vae": "elbo"}
@@ -43,7 +45,7 @@ class VAELossConfig(LossConfig):
     likelihood: str = field(default="bernoulli", metadata={
         "hyperparameter": True, "paper": "bernoulli", "help": "decoder likelihood: " + ", ".join(LIKELIHOODS)})
     # Gaussian only: a fixed sigma (pixels in [0, 1]); null = one sigma learned with the model.
-    sigma: Optional[float] = field(default=None, metadata={"hyperparameter": True, "paper": None})
+    sigma: Optional[float] = field(default=None, metadata={"paper": NO_PAPER_VALUE})
 
     def check(self) -> list[tuple[str, bool, str]]:
         return super().check() + [

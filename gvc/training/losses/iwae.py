@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gvc.knobs import NO_PAPER_VALUE
 from gvc.training.losses.base import VAELossConfig, VAEObjective
 
 
 @dataclass
 class IWAEConfig(VAELossConfig):
     name: str = "iwae"
-    k: int = field(default=5, metadata={"hyperparameter": True, "paper": None,
+    k: int = field(default=5, metadata={"paper": NO_PAPER_VALUE,  # the paper trains no IWAE
                                         "help": "importance samples per image (1 = the ELBO)"})
 
     def check(self) -> list[tuple[str, bool, str]]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from gvc.knobs import NO_PAPER_VALUE
 from gvc.training.losses.base import GANLossConfig, GANObjective
 
 
@@ -31,7 +32,7 @@ def wasserstein_estimate(out_real: torch.Tensor, out_fake: torch.Tensor) -> dict
 @dataclass
 class WGANGPConfig(GANLossConfig):
     name: str = "wgan_gp"
-    gp_weight: float = field(default=10.0, metadata={"hyperparameter": True, "paper": 10.0,
+    gp_weight: float = field(default=10.0, metadata={"paper": NO_PAPER_VALUE,  # the paper trains no WGAN
                                                      "help": "lambda, the gradient-penalty weight"})
 
     def check(self) -> list[tuple[str, bool, str]]:
