@@ -313,6 +313,24 @@ def _sum(history: pd.DataFrame, column: str) -> float:
     return float(history[column].sum()) if column in history.columns and len(history) else math.nan
 
 
+def objective_label(loss: dict[str, Any]) -> str:
+    """'ns', 'elbo beta=4', 'elbo likelihood=continuous_bernoulli': the objective and the knobs in which it
+    departs from that objective's defaults; '' for a run of an older gvc (no `loss` in summary.json)."""
+    name = loss.get("name")
+    if not name:
+        return ""
+    try:
+        import dataclasses
+
+        from gvc.training.losses import get
+
+        defaults = dataclasses.asdict(get(str(name)).Config())
+    except (ImportError, ValueError):
+        defaults = {}
+    knobs = [f"{k}={v}" for k, v in loss.items() if k not in ("name", "units") and k in defaults and defaults[k] != v]
+    return " ".join([str(name), *knobs])
+
+
 def epochs_trained(run: Run) -> float:
     """Epochs of training data seen, counting a last epoch that a budget cut short by its share of a full epoch.
 
@@ -358,6 +376,7 @@ def _row(run: Run) -> dict[str, Any]:
         "precision_used": (s.get("numerics") or {}).get("precision") or "",
         # The objective trained (auto resolved) and its decoder likelihood; older gvc did not record them.
         "loss_name": (s.get("loss") or {}).get("name") or "",
+        "objective_label": objective_label(s.get("loss") or {}),
         "likelihood": (s.get("loss") or {}).get("likelihood") or "",
         "started_at": s.get("started_at") or "", "finished_at": s.get("finished_at") or "",
     }
@@ -396,6 +415,12 @@ def collect(paths: list[Path] | list[str]) -> Collection:
             indexes[run_dir.parent] = _read_index(run_dir.parent)
         runs.append(read_run(run_dir, name, indexes[run_dir.parent]))
     return _tabulate(runs, inputs)
+
+
+def subset(collection: Collection, names: Any) -> Collection:
+    """The collection of only the named runs (tables recomputed)."""
+    keep = set(names)
+    return _tabulate([r for r in collection.runs if r.name in keep], collection.inputs)
 
 
 def _tabulate(runs: list[Run], inputs: list[Path]) -> Collection:
