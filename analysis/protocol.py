@@ -144,11 +144,10 @@ SETTINGS = (
 
 
 def _objective(row: pd.Series) -> str | None:
-    """The objective the run trained: summary.json's (auto resolved), else its config's loss.name."""
+    """The objective the run trained: summary.json's (auto resolved), else its config's loss.name; a config
+    without a `loss` section was made by a gvc that had only the paper's objective."""
     name = _get(row, "loss_name") or _get(row, "loss.name")
-    if name == "auto":
-        return _paper_objective(row)
-    return None if name is None else str(name)
+    return _paper_objective(row) if name in (None, "auto") else str(name)
 
 
 def _paper_objective(row: pd.Series) -> str | None:
