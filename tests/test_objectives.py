@@ -263,3 +263,20 @@ def test_every_objective_declares_its_family_and_units():
         objective = losses.get(name)
         assert objective.family in ("gan", "vae") and objective.losses and objective.summary
         assert losses.loss_config({"name": name}, objective.family).name == name
+
+
+@pytest.mark.parametrize("sweep", ["objectives", "objectives_vae"])
+def test_every_trial_of_the_objectives_sweeps_is_a_valid_configuration(sweep):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from gvc.config import register_configs
+    from tests.conftest import CONF, DATA_ROOT
+
+    register_configs()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        params = compose(config_name="config", overrides=[f"+sweeps={sweep}"], return_hydra_config=True).hydra.sweeper.params
+    pairs = [(e, l) for e in params.experiment.split(",") for l in params.loss.split(",")]
+    assert len(pairs) == 10 and OmegaConf.to_container(params)["trainer.seed"] == "0,1"
+    for experiment, loss in pairs:
+        validate(make_config([f"+sweeps={sweep}", f"experiment={experiment}", f"loss={loss}", f"data.root={DATA_ROOT}"]))
