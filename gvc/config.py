@@ -233,13 +233,27 @@ def _check_loss(cfg: DictConfig) -> None:
                           "`trainer.compile=false` (or set the penalty weight to 0).")
 
 
+def objective_losses(cfg: DictConfig) -> list[str]:
+    """The loss names a run of this config logs: its family's and its objective's own (and their test_ columns)."""
+    from gvc.models import MODELS
+    from gvc.training import losses as objectives
+    from gvc.training.losses.decoders import rec_name
+
+    family = MODELS[cfg.model.name].family
+    loss_cfg = objectives.loss_config(cfg.get("loss"), family)
+    names = [*LOSSES[family], *objectives.get(loss_cfg.name).losses]
+    if hasattr(loss_cfg, "likelihood"):
+        names += [rec_name(loss_cfg.likelihood), f"test_{rec_name(loss_cfg.likelihood)}"]
+    return list(dict.fromkeys(names))
+
+
 def _check_objective(cfg: DictConfig) -> None:
     name = cfg.trainer.objective
     if name == "auto":
         return
     from gvc.models import MODELS
 
-    losses = LOSSES[MODELS[cfg.model.name].family]
+    losses = objective_losses(cfg)
     _check(name in losses or name in DIRECTIONS, "trainer.objective", name,
            f"auto, a final loss of this model {list(losses)} or an evaluation metric {sorted(DIRECTIONS)}")
     _check(name in losses or cfg.eval.enabled, "trainer.objective", name,

@@ -30,19 +30,24 @@ class DecoderLikelihood:
         return out if self.mean is None else self.mean(out).to(out.dtype)
 
 
+def rec_name(likelihood: str) -> str:
+    """The reconstruction term's column: the paper's `bce` for the Bernoulli, `rec_nll` for the others."""
+    return "bce" if likelihood == "bernoulli" else "rec_nll"
+
+
 def make_likelihood(name: str, sigma: float | None, device: torch.device | str = "cpu") -> DecoderLikelihood:
     if name == "bernoulli":
-        return DecoderLikelihood(name, "bce", likelihoods.bernoulli_nll)
+        return DecoderLikelihood(name, rec_name(name), likelihoods.bernoulli_nll)
     if name == "continuous_bernoulli":
-        return DecoderLikelihood(name, "rec_nll", likelihoods.continuous_bernoulli_nll,
+        return DecoderLikelihood(name, rec_name(name), likelihoods.continuous_bernoulli_nll,
                                  mean=likelihoods.continuous_bernoulli_mean)
     if name == "gaussian":
         if sigma is not None:
             log_sigma = math.log(sigma)
-            return DecoderLikelihood(name, "rec_nll", lambda mean, x: likelihoods.gaussian_nll(mean, x, log_sigma))
+            return DecoderLikelihood(name, rec_name(name), lambda mean, x: likelihoods.gaussian_nll(mean, x, log_sigma))
         # One σ for all pixels, learned; starts at 0.1 (pixels in [0, 1]).
         param = nn.Parameter(torch.full((), math.log(0.1), device=device))
-        return DecoderLikelihood(name, "rec_nll", lambda mean, x: likelihoods.gaussian_nll(mean, x, param),
+        return DecoderLikelihood(name, rec_name(name), lambda mean, x: likelihoods.gaussian_nll(mean, x, param),
                                  log_sigma=param)
     raise ValueError(f"unknown decoder likelihood {name!r}")
 
