@@ -365,6 +365,7 @@ def _row(run: Run) -> dict[str, Any]:
         "epochs": to_float(s.get("epochs", _last(run.history, "epoch"))),
         "steps": to_float(s.get("steps", _last(run.history, "step"))),
         "train_time_s": to_float(s.get("train_time_s")), "wall_time_s": to_float(s.get("wall_time_s")),
+        "train_cpu_s": to_float(s.get("train_cpu_s")),  # far below train_time_s x threads: other load took the CPU
         "images_per_s": to_float(s.get("images_per_s")), "device": s.get("device") or "",
         # Which budget ended the run (epochs, max_steps, max_images, time_budget_s); older gvc did not record it.
         "stopped_by": s.get("stopped_by") or "",

@@ -31,7 +31,7 @@ PAPER_OPTIMIZER = "adam"
 PAPER_BETAS = (0.9, 0.999)  # PyTorch's Adam defaults, as the paper's notebooks use
 PAPER_WEIGHT_DECAY = 0.0
 PAPER_PRECISION = "fp32"
-BUDGET_KEYS = ("trainer.max_steps", "trainer.max_images", "trainer.time_budget_s")  # beside trainer.epochs
+BUDGET_KEYS = ("trainer.max_steps", "trainer.max_images", "trainer.time_budget_s", "trainer.cpu_budget_s")  # beside epochs
 NOT_RECORDED = "not recorded"
 MAX_VALUES = 4  # distinct values listed per model before "…"
 
