@@ -195,7 +195,8 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
     b += _lead(collection, artifacts)
     b += [Heading(2, DEPARTURES),
           Text("Each run's own config set beside the paper's protocol (Adam with PyTorch's default betas, the model's "
-               "own learning rate and batch size from `model.paper`, 100 epochs of the full training set, fp32). Only "
+               "own learning rate and batch size from `model.paper`, 100 epochs of the full training set, fp32, the "
+               "family's objective, and every model and objective knob at the paper's value as its schema declares it). Only "
                "settings in which some model departs, or that some run does not record, are listed; a cell lists the "
                "values of all the model's runs. 'stopped by' names the budget that ended each completed run, with the "
                "number of runs. Per model and setting: [tables/departures_long.csv](tables/departures_long.csv).")]
