@@ -19,16 +19,22 @@ import pandas as pd
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gvc import rundir
+from gvc.config import non_hyperparameters
 
 BOOKKEEPING = rundir.BOOKKEEPING
-# The losses the training steps log. Any other history column is an evaluated metric (e.g. fid on some epochs).
+# The losses the paper's objectives log. Each run's summary.json names its objective's own (`loss.units`: e.g. a
+# critic's wasserstein estimate and gp), which are training curves too; any other history column is an evaluated
+# metric (e.g. fid on some epochs).
 LOSS_COLUMNS = ("loss_d", "loss_g", "d_real", "d_fake", "loss", "bce", "kl", "test_loss", "test_bce", "test_kl")
-# Config keys that change how a run is executed or logged, never what it learns: not "swept parameters".
-NOT_HYPERPARAMETERS = frozenset({
-    "data.root", "data.download", "data.name", "trainer.device", "trainer.progress", "trainer.log_every",
-    "trainer.resume", "trainer.sample_every", "trainer.checkpoint_every", "trainer.threads", "trainer.objective",
-    "trainer.objective_direction", "trainer.compile", "trainer.channels_last", "model.name",
-})
+
+
+def recorded_losses(runs: list["Run"]) -> set[str]:
+    """Every loss name the runs' objectives declare (and its test_ column), beside the paper's LOSS_COLUMNS."""
+    names = {n for r in runs for n in ((r.summary.get("loss") or {}).get("units") or {})}
+    return set(LOSS_COLUMNS) | names | {f"test_{n}" for n in names}
+# Config keys that are no search's parameters (execution, measurement, identity), as their schema fields declare
+# (gvc/knobs.py); keys the schema no longer has (older runs) count as parameters.
+NOT_HYPERPARAMETERS = non_hyperparameters()
 # Keys a family's training never reads (GANs are not evaluated on test images): not swept for that family.
 UNUSED_BY_FAMILY = {"gan": frozenset({"data.test_subset"})}
 FLOOR_PREFIX = "floor_"  # the metric between real images: what a perfect model would reach
@@ -307,6 +313,24 @@ def _sum(history: pd.DataFrame, column: str) -> float:
     return float(history[column].sum()) if column in history.columns and len(history) else math.nan
 
 
+def objective_label(loss: dict[str, Any]) -> str:
+    """'ns', 'elbo beta=4', 'elbo likelihood=continuous_bernoulli': the objective and the knobs in which it
+    departs from that objective's defaults; '' for a run of an older gvc (no `loss` in summary.json)."""
+    name = loss.get("name")
+    if not name:
+        return ""
+    try:
+        import dataclasses
+
+        from gvc.training.losses import get
+
+        defaults = dataclasses.asdict(get(str(name)).Config())
+    except (ImportError, ValueError):
+        defaults = {}
+    knobs = [f"{k}={v}" for k, v in loss.items() if k not in ("name", "units") and k in defaults and defaults[k] != v]
+    return " ".join([str(name), *knobs])
+
+
 def epochs_trained(run: Run) -> float:
     """Epochs of training data seen, counting a last epoch that a budget cut short by its share of a full epoch.
 
@@ -341,6 +365,7 @@ def _row(run: Run) -> dict[str, Any]:
         "epochs": to_float(s.get("epochs", _last(run.history, "epoch"))),
         "steps": to_float(s.get("steps", _last(run.history, "step"))),
         "train_time_s": to_float(s.get("train_time_s")), "wall_time_s": to_float(s.get("wall_time_s")),
+        "train_cpu_s": to_float(s.get("train_cpu_s")),  # far below train_time_s x threads: other load took the CPU
         "images_per_s": to_float(s.get("images_per_s")), "device": s.get("device") or "",
         # Which budget ended the run (epochs, max_steps, max_images, time_budget_s); older gvc did not record it.
         "stopped_by": s.get("stopped_by") or "",
@@ -350,6 +375,10 @@ def _row(run: Run) -> dict[str, Any]:
         "last_epoch_partial": _last(run.history, "partial"),
         # The numeric path training took (trainer.precision=auto chooses one); older gvc: the config's value.
         "precision_used": (s.get("numerics") or {}).get("precision") or "",
+        # The objective trained (auto resolved) and its decoder likelihood; older gvc did not record them.
+        "loss_name": (s.get("loss") or {}).get("name") or "",
+        "objective_label": objective_label(s.get("loss") or {}),
+        "likelihood": (s.get("loss") or {}).get("likelihood") or "",
         "started_at": s.get("started_at") or "", "finished_at": s.get("finished_at") or "",
     }
     for part, count in (s.get("params") or {}).items():
@@ -389,6 +418,12 @@ def collect(paths: list[Path] | list[str]) -> Collection:
     return _tabulate(runs, inputs)
 
 
+def subset(collection: Collection, names: Any) -> Collection:
+    """The collection of only the named runs (tables recomputed)."""
+    keep = set(names)
+    return _tabulate([r for r in collection.runs if r.name in keep], collection.inputs)
+
+
 def _tabulate(runs: list[Run], inputs: list[Path]) -> Collection:
     table = pd.DataFrame([_row(r) for r in runs])
     metric_names: list[str] = []
@@ -414,8 +449,8 @@ def _tabulate(runs: list[Run], inputs: list[Path]) -> Collection:
             h.insert(2, "family", r.family)
             histories.append(h)
     history = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(columns=["run", "model", "family"])
-    history_metrics = [c for c in history.columns
-                       if c not in ("run", "model", "family", *BOOKKEEPING, *LOSS_COLUMNS)]
+    losses = recorded_losses(runs)
+    history_metrics = [c for c in history.columns if c not in ("run", "model", "family", *BOOKKEEPING) and c not in losses]
     return Collection(runs=runs, table=table, history=history, inputs=inputs, metric_names=metric_names,
                       loss_names=loss_names, floor_names=floors, noise_names=noises, param_names=params,
                       history_metric_names=history_metrics)

@@ -71,6 +71,9 @@ class Numbers:
     def __init__(self, results: pd.DataFrame, image_stats: pd.DataFrame, directions: dict[str, str]):
         self.values: dict[tuple[str, str], Value] = {}
         self.directions = directions
+        # model -> its runs' decoder likelihood ('' where unrecorded): bounds of different likelihoods are in
+        # different units (nats of different densities) and are never ranked against each other.
+        self.likelihoods = {str(r["model"]): str(r.get("likelihood") or "") for _, r in results.iterrows()}
         for _, r in results.iterrows():
             if r["n"] > 0 and math.isfinite(r["mean"]):
                 se = r["std"] / math.sqrt(r["n"]) if r["n"] > 1 else math.nan
@@ -94,6 +97,8 @@ class Numbers:
 
 
 PROXY_LABELS = frozenset(DESCRIPTIONS[m] for m in IMAGE_STATS)
+# Bounds in nats of the model's own decoder likelihood (the paper's: Bernoulli).
+LIKELIHOOD_BOUNDS = frozenset({"test_loss", "test_nelbo", "test_nll_iw"})
 
 
 def compare(numbers: Numbers, metric: str, a: str, b: str) -> Evidence | None:
@@ -107,6 +112,10 @@ def compare(numbers: Numbers, metric: str, a: str, b: str) -> Evidence | None:
     values = f"{a} {va.text()}; {b} {vb.text()}"
     if metric in numbers.reference:
         values += f"; real data {fmt(numbers.reference[metric].mean, 3)}"
+    la, lb = numbers.likelihoods.get(a, ""), numbers.likelihoods.get(b, "")
+    if metric in LIKELIHOOD_BOUNDS and (la or "bernoulli") != (lb or "bernoulli"):
+        return Evidence(label, f"{a} vs {b}", f"{values} ({a}: {la or 'bernoulli'}, {b}: {lb or 'bernoulli'})",
+                        "not comparable: bounds of different likelihoods")
     direction = numbers.direction(metric)
     sep = separable(va.mean, va.se, vb.mean, vb.se)
     a_better = better(va.mean, vb.mean, direction)
@@ -179,3 +188,40 @@ def paper_claims(results: pd.DataFrame, image_stats: pd.DataFrame, directions: d
                "Does each GAN have less gray ink (the blur proxy), and better FID and precision, than the VAE of "
                "the same architecture type?", numbers, FAMILY_PAIRS, ["gray_fraction", "fid", "precision"]),
     ]
+
+
+# -- the claims per objective ---------------------------------------------------------------------------------
+def _paper_label(family: str) -> str:
+    from gvc.training.losses import PAPER_OBJECTIVE
+
+    return PAPER_OBJECTIVE.get(family, "")
+
+
+def claims_per_objective(collection, directions: dict[str, str]) -> pd.DataFrame:
+    """Each of the paper's claims judged once per objective: the runs of one family trained with that objective
+    against the other family trained with the paper's objective (e.g. "VAEs are blurrier" with β = 0.5 VAEs
+    against the paper's GANs; "DCGAN is sharpest" with hinge GANs against the paper's VAEs). Within each
+    comparison a model's numbers are those of its best configuration (results_table). Run metrics only: the
+    image proxies are computed for the report's representative runs, not per objective.
+
+    One row per (family, objective, claim): verdict and the evidence in one line each.
+    """
+    from analysis.collect import subset
+    from analysis.tables import results_table
+
+    t = collection.table
+    if "objective_label" not in t.columns:
+        return pd.DataFrame(columns=["family", "objective", "claim", "verdict", "evidence"])
+    labels = t["objective_label"].fillna("")
+    rows = []
+    for family, other in (("gan", "vae"), ("vae", "gan")):
+        mine = t[(t["family"] == family) & (labels != "")]
+        baseline = t[(t["family"] == other) & (labels == _paper_label(other))]
+        for label in dict.fromkeys(mine["objective_label"]):
+            runs = list(mine.loc[mine["objective_label"] == label, "run"]) + list(baseline["run"])
+            results = results_table(subset(collection, runs))
+            for c in paper_claims(results, pd.DataFrame(columns=["model"]), directions):
+                measured = [e for e in c.evidence if e.outcome != "not measured"]
+                rows.append({"family": family, "objective": label, "claim": c.claim, "verdict": c.verdict,
+                             "evidence": "; ".join(f"{e.metric}: {e.comparison} ({e.outcome})" for e in measured)})
+    return pd.DataFrame(rows, columns=["family", "objective", "claim", "verdict", "evidence"])

@@ -2,7 +2,9 @@
 
 The paper's protocol, for every model: Adam with PyTorch's default betas (0.9, 0.999) and no weight decay,
 the model's own learning rate and batch size (`model.paper.lr`, `model.paper.batch_size` in the run's config),
-100 epochs of the full training set, in fp32. A setting a run's config does not record (a run made by an older
+100 epochs of the full training set, in fp32, the family's objective (non-saturating BCE for GANs, the Bernoulli
+ELBO for VAEs), and every model and objective knob at the paper's value as its schema field declares it
+(gvc/knobs.py: dropout, widths, EMA, beta, d_steps, ...). A setting a run's config does not record (a run made by an older
 gvc) is "not recorded", never guessed.
 
 Works on a run table (Collection.table, or the rows of one data set), like the verdict.
@@ -15,7 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from functools import lru_cache, partial
+
 import pandas as pd
+from omegaconf import OmegaConf
+
+from gvc.knobs import NO_PAPER_VALUE
 
 from analysis.tables import COMPLETED, fmt, order_models
 
@@ -24,7 +31,7 @@ PAPER_OPTIMIZER = "adam"
 PAPER_BETAS = (0.9, 0.999)  # PyTorch's Adam defaults, as the paper's notebooks use
 PAPER_WEIGHT_DECAY = 0.0
 PAPER_PRECISION = "fp32"
-BUDGET_KEYS = ("trainer.max_steps", "trainer.max_images", "trainer.time_budget_s")  # beside trainer.epochs
+BUDGET_KEYS = ("trainer.max_steps", "trainer.max_images", "trainer.time_budget_s", "trainer.cpu_budget_s")  # beside epochs
 NOT_RECORDED = "not recorded"
 MAX_VALUES = 4  # distinct values listed per model before "…"
 
@@ -134,6 +141,65 @@ SETTINGS = (
     Setting("training data", _subset, lambda r: "full training set", agrees=lambda a, b: a == b),
     Setting("precision", _precision, lambda r: PAPER_PRECISION, agrees=lambda a, b: a == b),
 )
+
+
+def _objective(row: pd.Series) -> str | None:
+    """The objective the run trained: summary.json's (auto resolved), else its config's loss.name; a config
+    without a `loss` section was made by a gvc that had only the paper's objective."""
+    name = _get(row, "loss_name") or _get(row, "loss.name")
+    return _paper_objective(row) if name in (None, "auto") else str(name)
+
+
+def _paper_objective(row: pd.Series) -> str | None:
+    from gvc.training.losses import PAPER_OBJECTIVE
+
+    return PAPER_OBJECTIVE.get(str(row.get("family")))
+
+
+@lru_cache(maxsize=None)
+def _paper_values(model: str, objective: str | None) -> dict[str, object]:
+    """The paper's value of every model and objective knob of this model trained with this objective."""
+    from gvc.config import knobs
+
+    cfg = OmegaConf.create({"model": {"name": model}, "loss": {"name": objective or "auto"}})
+    try:
+        table = knobs(cfg)
+    except ValueError:  # a model or objective this gvc does not know
+        return {}
+    return {k: _null(m.paper) for k, m in table.items() if k.startswith(("model.", "loss.")) and m.hyperparameter
+            and m.paper is not NO_PAPER_VALUE and k != "loss.name"}
+
+
+def _null(value: object) -> object:
+    return "null" if value is None else value  # a knob that is off (EMA: null) is a value, not "not recorded"
+
+
+def knob_settings() -> tuple[Setting, ...]:
+    """One Setting per model / objective knob that has a paper value, from the schema fields' metadata."""
+    from gvc.config import knobs
+
+    keys = [k for k, m in knobs().items() if k.startswith(("model.", "loss.")) and m.hyperparameter and k != "loss.name"]
+    return tuple(Setting(key, partial(_knob_value, key=key),
+                         lambda r, k=key: _paper_values(r["model"], _objective(r)).get(k, None),
+                         show=_show_knob) for key in keys)
+
+
+def _knob_value(row: pd.Series, key: str) -> object:
+    """The run's value of a knob its model / objective has (None where it has none); `loss=auto` records no
+    knobs: it trains the family's objective at its defaults, the paper's values."""
+    paper = _paper_values(row["model"], _objective(row))
+    if key not in paper:
+        return None
+    if key.startswith("loss.") and (_get(row, "loss.name") or "auto") == "auto" and _get(row, key) is None:
+        return paper[key]
+    return _null(_get(row, key))
+
+
+def _show_knob(value: object) -> str:
+    return "null" if value is None else fmt(value)
+
+
+SETTINGS = SETTINGS + (Setting("objective", _objective, _paper_objective, agrees=lambda a, b: a == b),) + knob_settings()
 LONG_COLUMNS = ["model", "setting", "value", "paper", "departs", "runs"]
 
 
@@ -175,6 +241,8 @@ def departures_long(table: pd.DataFrame) -> pd.DataFrame:
         runs = table[table["model"] == model]
         for s in SETTINGS:
             pairs = [(v, p) for v, p in ((s.value(r), s.paper(r)) for _, r in runs.iterrows()) if v is not None]
+            if s.name.startswith(("model.", "loss.")) and not pairs:
+                continue  # a knob this model (or its objective) does not have: nothing to say, not "not recorded"
             known = [(v, p) for v, p in pairs if p is not None]
             departs = any(not s.agrees(v, p) for v, p in known) if known else None
             if s.name == "epochs trained" and pairs:  # a range reads better than a list of epoch counts

@@ -29,14 +29,14 @@ import pandas as pd
 from analysis import figures, grids
 from analysis.artifact import Artifact
 from analysis.collect import Collection, collect, default_inputs
-from analysis.conclusions import paper_claims
+from analysis.conclusions import claims_per_objective, paper_claims
 from analysis.datasets import build_by_data, evaluator_notes
 from analysis.document import Block, Bullets, Heading, Image, Table, Text, anchor, to_html, to_md
 from analysis.protocol import departure_summary, departures_long, departures_table, epochs_trained_text
 from analysis.stats import expected_best_of_n
 from analysis.tables import (COMPLETED, completed_objectives, models_in_order, objective_directions, objective_frame,
                              overview_table, problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
-                             to_markdown)
+                             to_markdown, best_configuration_runs, configuration_table)
 from analysis.verdict import no_better_than_noise, verdict_numbers, verdict_table
 
 log = logging.getLogger(__name__)
@@ -146,11 +146,15 @@ VERDICT_CAPTION = (
     "model scores). FID: lower is better; precision, recall, coverage and classes covered: higher is better; "
     "test −ELBO (VAEs only, nats per image): lower is better. 'not measured': the runs did not record it (e.g. noise "
     "in runs of an older gvc). Numbers: [tables/verdict_numbers.csv](tables/verdict_numbers.csv).")
+CONFIGURATION_CAPTION = (
+    " Where a model's runs hold several configurations (a sweep of objectives, learning rates, budgets, ...), its row "
+    "is its best configuration's seeds (best mean objective; the Configurations section lists them all): a mean is "
+    "never taken across different configurations.")
 
 
 def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
     """What a reader looks at first: every model's final samples side by side, then the verdict table."""
-    t = collection.table
+    t = best_configuration_runs(collection)  # mean ± std over one configuration's seeds, never across configs
     b: list[Block] = [Heading(2, "At a glance")]
     b += [Image(a) for a in artifacts if a.section == "lead"]
     verdict = verdict_table(t)
@@ -158,7 +162,7 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
         b.append(Text("**No quality metrics** (FID, precision, recall, …) were measured in these runs, so there is no "
                       "verdict table; see the training losses and image statistics below."))
         return b
-    b += [Table(verdict, index=True), Text(VERDICT_CAPTION)]
+    b += [Table(verdict, index=True), Text(VERDICT_CAPTION + CONFIGURATION_CAPTION)]
     numbers = verdict_numbers(t)
     if not (numbers["kind"] == "noise").any() or not numbers.loc[numbers["kind"] == "noise", "n"].any():
         b.append(Text("Uniform noise was not measured by these runs (they predate gvc's `noise_<metric>` keys), so "
@@ -191,7 +195,8 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
     b += _lead(collection, artifacts)
     b += [Heading(2, DEPARTURES),
           Text("Each run's own config set beside the paper's protocol (Adam with PyTorch's default betas, the model's "
-               "own learning rate and batch size from `model.paper`, 100 epochs of the full training set, fp32). Only "
+               "own learning rate and batch size from `model.paper`, 100 epochs of the full training set, fp32, the "
+               "family's objective, and every model and objective knob at the paper's value as its schema declares it). Only "
                "settings in which some model departs, or that some run does not record, are listed; a cell lists the "
                "values of all the model's runs. 'stopped by' names the budget that ended each completed run, with the "
                "number of runs. Per model and setting: [tables/departures_long.csv](tables/departures_long.csv).")]
@@ -240,6 +245,16 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                    "standard metrics, and describe one run per model."),
               Table(image_stats)]
 
+    configurations = configuration_table(collection)
+    if len(configurations) > t["model"].nunique():
+        b += [Heading(2, "Configurations"),
+              Text("One row per configuration (everything but the seed: model, objective and its knobs, optimizer, "
+                   "budget, data, precision, evaluation); mean ± std over its seeds. 'best' marks the configuration "
+                   "each model's verdict and claims use (best mean objective). A critic's Wasserstein estimate and "
+                   "gradient penalty are training curves (history.csv), never quality numbers; VAEs' test −ELBOs "
+                   "are in nats of each run's own decoder likelihood, so −ELBOs of different likelihoods are not "
+                   "ranked against each other. [tables/configurations.csv](tables/configurations.csv)."),
+              Table(configurations)]
     b += [Heading(2, "The paper's conclusions against the numbers"),
           Text("Each claim is checked by comparisons of the form 'A is better than B on a metric'. A difference "
                "counts only if it exceeds two standard errors of the difference; with one run on a side there is no "
@@ -249,6 +264,13 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
         b += [Heading(3, claim.claim), Text(f"*{claim.question}* **Verdict: {claim.verdict}.**")]
         if claim.evidence:
             b.append(Table(pd.DataFrame([vars(e) for e in claim.evidence])))
+    per_objective = claims_per_objective(collection, objective_directions(collection))
+    if per_objective["objective"].nunique() > 2:
+        b += [Heading(3, "The claims per objective"),
+              Text("Each claim again, once per objective: that objective's runs of one family against the other "
+                   "family trained with the paper's objective (each model at its best configuration; run metrics "
+                   "only). [tables/claims_per_objective.csv](tables/claims_per_objective.csv)."),
+              Table(per_objective[["family", "objective", "claim", "verdict"]])]
     trained = epochs_trained_text(t)
     if trained:
         b.append(Text(f"These verdicts describe these runs only: the completed runs trained for {trained}."))
@@ -324,10 +346,14 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
             files += _write_table(wide, tables_dir, name, index=True)
             files += _write_table(results_wide(results, kind, "best"), tables_dir, f"{name}_best", index=True)
     files += _write_table(sensitivity, tables_dir, "sensitivity")
-    verdict = verdict_table(collection.table)
+    chosen = best_configuration_runs(collection)
+    verdict = verdict_table(chosen)
     if not verdict.empty:
         files += _write_table(verdict, tables_dir, "verdict", index=True)
-        files += _write_table(verdict_numbers(collection.table), tables_dir, "verdict_numbers")
+        files += _write_table(verdict_numbers(chosen), tables_dir, "verdict_numbers")
+    files += _write_table(configuration_table(collection), tables_dir, "configurations")
+    files += _write_table(claims_per_objective(collection, objective_directions(collection)), tables_dir,
+                          "claims_per_objective")
     files += _write_table(departures_table(collection.table), tables_dir, "departures", index=True)
     files += _write_table(departures_long(collection.table), tables_dir, "departures_long")
     files += _write_table(expected_best_table(collection), tables_dir, "expected_best_of_n")

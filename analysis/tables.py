@@ -128,19 +128,100 @@ def best_runs(collection: Collection) -> dict[str, str]:
     return out
 
 
+# -- configurations ------------------------------------------------------------------------------------------
+# Runs that differ only in their seed are repeats of one configuration; runs that differ in anything else the
+# schema says changes the result (model, objective and its knobs, optimizer, budget, data, precision,
+# evaluation) are different configurations. Statistics are taken within a configuration, never across them.
+SEED = "trainer.seed"
+ONE_CONFIGURATION = "(one configuration)"
+
+
+def configuration_labels(collection: Collection) -> pd.Series:
+    """Per run (the table's index): what identifies its configuration among its model's runs — the values of
+    the model's swept parameters other than the seed, nulls left out; the same label means the same config."""
+    t = collection.table
+    labels = pd.Series(ONE_CONFIGURATION, index=t.index, dtype=object)
+    for model in t["model"].unique():
+        rows = t["model"] == model
+        params = [p for p in swept_parameters(collection, model) if p != SEED]
+        if not params:
+            continue
+        labels[rows] = [", ".join(f"{p}={fmt(r[p]) if not isinstance(r[p], str) else r[p]}" for p in params
+                                  if _cell_key(r[p]) != "null") or "defaults"
+                        for _, r in t.loc[rows, params].iterrows()]
+    return labels
+
+
+def best_configurations(collection: Collection) -> dict[str, str]:
+    """model -> its configuration with the best mean objective over its completed runs (the search's pick)."""
+    obj = objective_frame(collection).set_index("run")
+    labels = configuration_labels(collection)
+    t = collection.table.assign(configuration=labels.values)
+    out = {}
+    for model in models_in_order(collection):
+        runs = t[t["model"] == model]
+        values = obj.loc[runs["run"]].assign(configuration=runs["configuration"].values)
+        done = completed_objectives(values.reset_index())
+        if done.empty:
+            out[model] = str(runs["configuration"].iloc[0])
+            continue
+        means = done.groupby("configuration", sort=False)["value"].mean()
+        out[model] = str(means.idxmin() if done["direction"].iloc[0] == MINIMIZE else means.idxmax())
+    return out
+
+
+def best_configuration_runs(table_or_collection: Collection) -> pd.DataFrame:
+    """The runs table restricted to each model's best configuration: what the verdict's mean ± std is over."""
+    collection = table_or_collection
+    labels = configuration_labels(collection)
+    best = best_configurations(collection)
+    t = collection.table
+    return t[[labels[i] == best.get(m) for i, m in zip(t.index, t["model"])]]
+
+
+CONFIGURATION_METRICS = ("fid", "ema_fid", "precision", "recall", "coverage", "test_loss")
+
+
+def configuration_table(collection: Collection) -> pd.DataFrame:
+    """One row per (model, configuration): its objective, seeds (completed runs), mean ± std over those seeds of
+    the headline metrics, and whether it is the model's best configuration."""
+    t = collection.table
+    labels = configuration_labels(collection)
+    best = best_configurations(collection)
+    metrics = [m for m in CONFIGURATION_METRICS if m in t.columns and t[m].notna().any()]
+    rows = []
+    for model in models_in_order(collection):
+        runs = t[t["model"] == model].assign(configuration=labels[t["model"] == model])
+        for label, part in runs.groupby("configuration", sort=False):
+            done = part[part["status"] == COMPLETED]
+            row = {"model": model, "configuration": label,
+                   "objective": " / ".join(dict.fromkeys(str(v) for v in part.get("objective_label", []) if v)) or "",
+                   "seeds": len(done), "best": "yes" if best.get(model) == label else ""}
+            for m in metrics:
+                s = describe(done[m]) if m in done else {"n": 0}
+                row[m] = mean_std(s["mean"], s["std"]) + (f" (n={s['n']})" if s["n"] != len(done) else "") \
+                    if s["n"] else ""
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["model", "configuration", "objective", "seeds", "best", *metrics])
+
+
 # -- results -------------------------------------------------------------------------------------------------
-RESULT_COLUMNS = ["model", "metric", "kind", "direction", "n", "mean", "std", "best", "best_run", "floor", "noise"]
+RESULT_COLUMNS = ["model", "metric", "kind", "direction", "n", "mean", "std", "best", "best_run", "floor", "noise",
+                  "likelihood"]
 
 
 def results_table(collection: Collection) -> pd.DataFrame:
-    """Long format: one row per (model, metric) with n, mean, std, best (and which run), the real-data floor and
-    the uniform-noise value (NaN where the runs did not measure them, e.g. noise in runs of an older gvc)."""
+    """Long format: one row per (model, metric) with n, mean, std over the seeds of the model's best
+    configuration (never a mean across configurations), the best single run of the whole search (and which run),
+    the real-data floor and the uniform-noise value (NaN where the runs did not measure them)."""
     t = collection.table
     directions = objective_directions(collection)
+    chosen = set(best_configuration_runs(collection)["run"])
     rows = []
     for model in models_in_order(collection):
         runs = t[t["model"] == model]
-        done = runs[runs["status"] == COMPLETED]
+        every = runs[runs["status"] == COMPLETED]
+        done = every[every["run"].isin(chosen)]
         for kind, names in (("metric", collection.metric_names), ("loss", collection.loss_names)):
             for metric in names:
                 if metric not in t.columns or runs[metric].isna().all():
@@ -148,14 +229,16 @@ def results_table(collection: Collection) -> pd.DataFrame:
                 stats = describe(done[metric])
                 direction = direction_of(metric, directions)
                 best, best_run = math.nan, ""
-                if direction and stats["n"]:
-                    values = done[metric].astype(float).where(np.isfinite(done[metric].astype(float)))
+                if direction and describe(every[metric])["n"]:
+                    values = every[metric].astype(float).where(np.isfinite(every[metric].astype(float)))
                     i = values.idxmin() if direction == MINIMIZE else values.idxmax()
-                    best, best_run = float(values[i]), str(done.loc[i, "run"])
+                    best, best_run = float(values[i]), str(every.loc[i, "run"])
                 floor, noise = (reference_value(runs, prefix + metric) for prefix in (FLOOR_PREFIX, NOISE_PREFIX))
+                # the decoder likelihood(s) of the chosen runs: -ELBOs of different likelihoods are other units
+                likelihood = ", ".join(sorted({str(v) for v in done.get("likelihood", []) if v}))
                 rows.append({"model": model, "metric": metric, "kind": kind, "direction": direction or "",
                              "n": stats["n"], "mean": stats["mean"], "std": stats["std"], "best": best,
-                             "best_run": best_run, "floor": floor, "noise": noise})
+                             "best_run": best_run, "floor": floor, "noise": noise, "likelihood": likelihood})
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 

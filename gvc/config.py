@@ -17,6 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from gvc.evaluation.config import EvalConfig, as_eval_config, evaluator_files
 from gvc.facts import DIRECTIONS, LOSSES
+from gvc.knobs import EXECUTION, MEASURED, SEED_KEY, KnobMeta, knob_meta, schema_knobs
 
 
 class ConfigError(ValueError):
@@ -26,28 +27,30 @@ class ConfigError(ValueError):
 # A model's own keys live in its Config dataclass beside the model (gvc/models/); ModelConfig holds the
 # keys every model shares and types `cfg.model` until the chosen model's schema is merged in.
 from gvc.models.base import ModelConfig, PaperDefaults  # noqa: E402,F401 (re-exported)
+# An objective's own keys live in its Config dataclass beside its loss (gvc/training/losses/).
+from gvc.training.losses.base import LossConfig  # noqa: E402
 
 
 @dataclass
 class OptimizerConfig:
     name: str = "adam"
-    lr: float = MISSING
+    lr: float = field(default=MISSING, metadata=knob_meta(help="the paper's is model.paper.lr"))
     beta1: float = 0.9  # Adam's betas, as two keys so that sweeps can vary each
     beta2: float = 0.999
     eps: float = 1e-8
     weight_decay: float = 0.0
     momentum: float = 0.0  # used by sgd and rmsprop only
-    fused: Optional[bool] = None  # Adam/AdamW's fused kernel (same algorithm, one kernel); null = torch's choice
+    fused: Optional[bool] = field(default=None, metadata=EXECUTION)  # Adam/AdamW's fused kernel (same algorithm, one kernel); null = torch's choice
 
 
 @dataclass
 class DataConfig:
-    name: str = "mnist"  # a data set registered in gvc/datasets/
-    root: str = "~/.cache/gvc/data"
-    batch_size: int = MISSING
+    name: str = field(default="mnist", metadata=MEASURED)  # a data set registered in gvc/datasets/
+    root: str = field(default="~/.cache/gvc/data", metadata=EXECUTION)
+    batch_size: int = field(default=MISSING, metadata=knob_meta(help="the paper's is model.paper.batch_size"))
     subset: Optional[int] = None  # number of training images; null = all
     test_subset: Optional[int] = None  # number of test images for per-epoch VAE evaluation; null = all
-    download: bool = False  # let torchvision download the data set when no offline copy is available
+    download: bool = field(default=False, metadata=EXECUTION)  # let torchvision download the data set when no offline copy is available
 
 
 @dataclass
@@ -56,23 +59,28 @@ class TrainerConfig:
     max_steps: Optional[int] = None  # stop after this many optimisation steps (smoke runs); null = no limit
     max_images: Optional[int] = None  # stop after the step at which this many training images were seen
     time_budget_s: Optional[float] = None  # stop after the step at which training time (no eval, no I/O) reaches it
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    sample_every: int = 5  # epochs between sample grids (and always at the end)
-    checkpoint_every: int = 1  # epochs between checkpoints (and always at the end)
-    checkpoint_every_s: Optional[float] = 300.0  # also inside an epoch, after this much training time; null = off
-    checkpoint_every_steps: Optional[int] = None  # also inside an epoch, every this many steps; null = off
-    max_loss: Optional[float] = 1.0e6  # a loss beyond +-this (per image) ends the run `diverged`; null = no bound
-    log_every: int = 50  # steps between progress-bar loss updates (each one syncs with the device)
-    progress: bool = True
-    objective: str = "auto"  # a metric name from summary.json; auto = fid if evaluated, else the final loss
-    objective_direction: str = "auto"  # minimize | maximize | auto (from the metric)
-    resume: bool = False
-    precision: str = "fp32"  # fp32 (the paper's numerics) | bf16 (autocast) | auto (bf16 where native, else fp32)
-    channels_last: bool = False  # NHWC memory layout for the convolutional models
-    compile: bool = False  # torch.compile the networks (slower on small CPUs; try it on GPUs)
-    tf32: bool = False  # TF32 matmuls and convolutions on CUDA (ignored elsewhere)
-    threads: Optional[int] = None  # torch intra-op threads; null = torch's default
+    # The same in this process's CPU seconds (time.process_time(), all threads): equal compute on a shared machine.
+    cpu_budget_s: Optional[float] = None
+    seed: int = field(default=0, metadata=MEASURED)
+    device: str = field(default="auto", metadata=EXECUTION)  # auto | cpu | cuda | cuda:N | mps
+    sample_every: int = field(default=5, metadata=EXECUTION)  # epochs between sample grids (and always at the end)
+    checkpoint_every: int = field(default=1, metadata=EXECUTION)  # epochs between checkpoints (and always at the end)
+    # also inside an epoch, after this much training time; null = off
+    checkpoint_every_s: Optional[float] = field(default=300.0, metadata=EXECUTION)
+    # also inside an epoch, every this many steps; null = off
+    checkpoint_every_steps: Optional[int] = field(default=None, metadata=EXECUTION)
+    # a loss beyond +-this (per image) ends the run `diverged`; null = no bound
+    max_loss: Optional[float] = field(default=1.0e6, metadata=EXECUTION)
+    log_every: int = field(default=50, metadata=EXECUTION)  # steps between progress-bar loss updates (each one syncs with the device)
+    progress: bool = field(default=True, metadata=EXECUTION)
+    objective: str = field(default="auto", metadata=EXECUTION)  # a metric name from summary.json; auto = fid if evaluated, else the final loss
+    objective_direction: str = field(default="auto", metadata=EXECUTION)  # minimize | maximize | auto (from the metric)
+    resume: bool = field(default=False, metadata=EXECUTION)
+    precision: str = field(default="fp32", metadata=MEASURED)  # fp32 (the paper's numerics) | bf16 (autocast) | auto (bf16 where native, else fp32)
+    channels_last: bool = field(default=False, metadata=EXECUTION)  # NHWC memory layout for the convolutional models
+    compile: bool = field(default=False, metadata=EXECUTION)  # torch.compile the networks (slower on small CPUs; try it on GPUs)
+    tf32: bool = field(default=False, metadata=MEASURED)  # TF32 matmuls and convolutions on CUDA (ignored elsewhere)
+    threads: Optional[int] = field(default=None, metadata=EXECUTION)  # torch intra-op threads; null = the cores other processes leave free (gvc/threads.py)
 
 
 @dataclass
@@ -101,11 +109,68 @@ class LoggerConfig:
 @dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     data: DataConfig = field(default_factory=DataConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+
+
+def knobs(cfg: Any = None) -> dict[str, KnobMeta]:
+    """What each config key means (gvc/knobs.py), by dotted key: for a composed config, its model's and its
+    objective's keys; without one, every registered model's and objective's (a key shared by several models
+    has one meaning). Logger keys say where a run was watched: never hyperparameters."""
+    from gvc.evaluation.config import EvalConfig as Eval
+    from gvc.models import MODELS, discover
+    from gvc.training import losses
+
+    out = {**schema_knobs(OptimizerConfig, "optimizer."), **schema_knobs(DataConfig, "data."),
+           **schema_knobs(TrainerConfig, "trainer.")}
+    out.update({k: MEASURED_META if not k.endswith(".batch_size") else EXECUTION_META
+                for k in schema_knobs(Eval, "eval.")})
+    discover()
+    if cfg is not None and cfg.get("model") is not None and cfg.model.get("name") in MODELS:
+        model_schemas = [MODELS[cfg.model.name].Config]
+        family = MODELS[cfg.model.name].family
+        loss_schemas = [losses.get(losses.objective_name(cfg.get("loss"), family)).Config]
+    else:
+        model_schemas = [m.Config for m in MODELS.values()]
+        loss_schemas = [o.Config for o in losses.OBJECTIVES.values()]
+    for schema in model_schemas:
+        out.update({k: v for k, v in schema_knobs(schema, "model.").items() if k not in out})
+    for schema in loss_schemas:
+        out.update({k: v for k, v in schema_knobs(schema, "loss.").items() if k not in out})
+    # Identity axes: the model (its architecture) and the objective (a swept axis whose paper value is the
+    # family's objective: `auto`, or its name).
+    out["model.name"] = KnobMeta(hyperparameter=False, architecture=True)
+    paper_loss = losses.PAPER_OBJECTIVE[family] if cfg is not None and model_schemas != [] and len(model_schemas) == 1 \
+        else losses.AUTO
+    out["loss.name"] = KnobMeta(paper=paper_loss, help="the objective (loss=NAME); auto = the paper's of the family")
+    return out
+
+
+def architecture_keys(cfg: Any = None) -> list[str]:
+    """The model keys a checkpoint must agree on to load (without the `model.` prefix)."""
+    return [k.split(".", 1)[1] for k, m in knobs(cfg).items() if m.architecture and k.startswith("model.")]
+
+
+IDENTITY_KEYS = ("model.name", "data.name")  # what is trained on what: analysis groups by them, never "sweeps" them
+
+
+def non_hyperparameters() -> frozenset[str]:
+    """Keys analysis never counts as swept parameters: those that change nothing trained or measured, and the
+    identity axes (model, data set) it groups by. The seed stays: runs differing in it are repeats."""
+    return execution_keys() | frozenset(IDENTITY_KEYS)
+
+
+def execution_keys() -> frozenset[str]:
+    """Keys that change neither what is trained nor what is measured."""
+    return frozenset(k for k, m in knobs().items() if not m.result)
+
+
+MEASURED_META, EXECUTION_META = KnobMeta(**MEASURED), KnobMeta(**EXECUTION)
+SEED = SEED_KEY
 
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout (or editable install) holding conf/ and sweeps/
@@ -129,6 +194,11 @@ def register_configs() -> None:
     discover()
     for name, model in MODELS.items():  # conf/model/NAME.yaml starts from `defaults: [NAME_schema]`
         cs.store(group="model", name=f"{name}_schema", node=model.Config)
+    from gvc.training.losses import OBJECTIVES
+
+    cs.store(group="loss", name="auto_schema", node=LossConfig)
+    for name, objective in OBJECTIVES.items():  # conf/loss/NAME.yaml likewise
+        cs.store(group="loss", name=f"{name}_schema", node=objective.Config)
 
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -141,13 +211,60 @@ def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed: {allowed}. Fix it with `{key}=...` on the command line.")
 
 
+def _loss_schema(cfg: DictConfig) -> type:
+    """The Config dataclass of the objective `loss` names (the shared one while the name is unknown or auto)."""
+    from gvc.training import losses
+
+    name = (cfg.get("loss") or {}).get("name", losses.AUTO)
+    return losses.OBJECTIVES[name].Config if name in losses.known() else LossConfig
+
+
+def _check_loss(cfg: DictConfig) -> None:
+    """The objective fits the model's family, its knobs are in range, and it can run as configured."""
+    from gvc.models import MODELS
+    from gvc.training import losses
+
+    family = MODELS[cfg.model.name].family
+    section = cfg.get("loss")
+    name = losses.objective_name(section, family)
+    _check(name in losses.known(), "loss.name", name, f"one of {['auto', *losses.known()]} (choose with loss=NAME)")
+    _check(name in losses.known(family), "loss", name,
+           f"an objective of the {family} family, which model={cfg.model.name} is: auto or one of "
+           f"{losses.known(family)}")
+    try:
+        loss_cfg = losses.loss_config(section, family)
+    except (OmegaConfBaseException, ValueError) as e:
+        raise ConfigError(f"loss: {str(e).splitlines()[0]}. Run `python -m gvc --cfg job loss={name}` to see its "
+                          "keys.") from None
+    for key, ok, allowed in loss_cfg.check():
+        _check(ok, f"loss.{key}", getattr(loss_cfg, key), allowed)
+    if cfg.trainer.compile and losses.get(name).double_backward(loss_cfg):
+        raise ConfigError(f"loss={name} with a gradient penalty (loss.gp_weight / loss.r1_gamma) needs a double "
+                          "backward through D, which torch.compile does not support. Fix it with "
+                          "`trainer.compile=false` (or set the penalty weight to 0).")
+
+
+def objective_losses(cfg: DictConfig) -> list[str]:
+    """The loss names a run of this config logs: its family's and its objective's own (and their test_ columns)."""
+    from gvc.models import MODELS
+    from gvc.training import losses as objectives
+    from gvc.training.losses.decoders import rec_name
+
+    family = MODELS[cfg.model.name].family
+    loss_cfg = objectives.loss_config(cfg.get("loss"), family)
+    names = [*LOSSES[family], *objectives.get(loss_cfg.name).losses]
+    if hasattr(loss_cfg, "likelihood"):
+        names += [rec_name(loss_cfg.likelihood), f"test_{rec_name(loss_cfg.likelihood)}"]
+    return list(dict.fromkeys(names))
+
+
 def _check_objective(cfg: DictConfig) -> None:
     name = cfg.trainer.objective
     if name == "auto":
         return
     from gvc.models import MODELS
 
-    losses = LOSSES[MODELS[cfg.model.name].family]
+    losses = objective_losses(cfg)
     _check(name in losses or name in DIRECTIONS, "trainer.objective", name,
            f"auto, a final loss of this model {list(losses)} or an evaluation metric {sorted(DIRECTIONS)}")
     _check(name in losses or cfg.eval.enabled, "trainer.objective", name,
@@ -196,7 +313,8 @@ def validate(cfg: DictConfig) -> None:
     discover()
     _check(m.name in MODELS, "model.name", m.name, f"one of {sorted(MODELS)} (choose with model=NAME)")
     try:  # `+key=value` bypasses Hydra's struct check; an unknown key is a typo, not a setting
-        schema = OmegaConf.merge(OmegaConf.structured(Config), {"model": OmegaConf.structured(MODELS[m.name].Config)})
+        schema = OmegaConf.merge(OmegaConf.structured(Config), {"model": OmegaConf.structured(MODELS[m.name].Config),
+                                                                "loss": OmegaConf.structured(_loss_schema(cfg))})
         model_cfg = OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.to_container(cfg, resolve=False)).model)
     except OmegaConfBaseException as e:
         raise ConfigError(f"unknown or mistyped config key: {str(e).splitlines()[0]}. "
@@ -223,8 +341,9 @@ def validate(cfg: DictConfig) -> None:
     _check(t.epochs >= 1, "trainer.epochs", t.epochs, "a positive integer")
     _check(t.max_steps is None or t.max_steps >= 1, "trainer.max_steps", t.max_steps, "null or a positive integer")
     _check(t.max_images is None or t.max_images >= 1, "trainer.max_images", t.max_images, "null or a positive integer")
-    _check(t.time_budget_s is None or (math.isfinite(t.time_budget_s) and t.time_budget_s > 0), "trainer.time_budget_s",
-           t.time_budget_s, "null or a positive number of seconds")
+    for key in ("time_budget_s", "cpu_budget_s"):
+        _check(t.get(key) is None or (math.isfinite(t[key]) and t[key] > 0), f"trainer.{key}", t.get(key),
+               "null or a positive number of seconds")
     for key in ("sample_every", "checkpoint_every", "log_every"):
         _check(t[key] >= 1, f"trainer.{key}", t[key], "a positive integer")
     _check(t.checkpoint_every_s is None or t.checkpoint_every_s > 0, "trainer.checkpoint_every_s",
@@ -238,6 +357,7 @@ def validate(cfg: DictConfig) -> None:
     _check(t.objective_direction in ("auto", "minimize", "maximize"), "trainer.objective_direction",
            t.objective_direction, "auto, minimize or maximize")
     _check(t.threads is None or t.threads >= 1, "trainer.threads", t.threads, "null or a positive integer")
+    _check_loss(cfg)
     _check_objective(cfg)
     _check_loggers(cfg)
     try:

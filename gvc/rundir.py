@@ -262,8 +262,10 @@ def read_checkpoint(path: Path, model: dict[str, Any] | None = None) -> dict[str
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a gvc checkpoint of format {CHECKPOINT_FORMAT}")
     if model is not None:
+        from gvc.config import architecture_keys  # declared on the models' config fields
+
         saved = ckpt["config"]["model"]
-        for key in ("name", "latent_dim", "widths"):
+        for key in architecture_keys():
             if list_or_value(saved.get(key)) != list_or_value(model.get(key)):  # a model may lack widths
                 raise CheckpointError(
                     f"{path} holds a {saved.get('name')} with model.{key}={saved.get(key)!r}, but this run is a "

@@ -65,9 +65,9 @@ def test_forced_nan_stops_promptly_and_keeps_the_last_good_checkpoint(tmp_path, 
     calls = {"n": 0}
     real_step = VAEStep.__call__
 
-    def step(self, x):
+    def step(self, x, index=0):  # the step receives its index (the objective's schedule reads it)
         calls["n"] += 1
-        losses = real_step(self, x)
+        losses = real_step(self, x, index)
         if calls["n"] >= 6:  # epoch 1 has 4 steps (256 images, batch 64): NaN in epoch 2, step 6
             losses["loss"] = losses["loss"] * float("nan")
         return losses

@@ -21,13 +21,13 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from gvc.config import execution_keys
 from gvc.loggers import LoggerHook, final_numbers, flat_config, guarded
 
-HPARAM_SECTIONS = ("model", "optimizer", "data", "trainer")
+HPARAM_SECTIONS = ("model", "loss", "optimizer", "data", "trainer")
 # Keys that change how a run is executed or recorded, not what it learns: left out of the HParams table.
 HPARAMS_SUFFIX = ".hparams"  # the event file holding the run's HParams session and final numbers
-NOT_HPARAMS = ("data.root", "data.download", "trainer.device", "trainer.progress", "trainer.resume",
-               "trainer.threads", "trainer.log_every", "trainer.sample_every", "trainer.checkpoint_every")
+NOT_HPARAMS = execution_keys()  # as the schema fields declare them (gvc/knobs.py)
 
 
 class TensorBoardLogger(LoggerHook):

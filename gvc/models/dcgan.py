@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from gvc.models.base import GAN, MNIST_SHAPE, ImageShape, ModelConfig
+from gvc.models.base import GAN, MNIST_SHAPE, GANConfig, ImageShape, ModelConfig
+from gvc.knobs import ARCHITECTURE
 from gvc.models.layers import Reshape
 
 
@@ -18,7 +19,7 @@ from gvc.models.layers import Reshape
 class ConvConfig(ModelConfig):
     """The knobs of both convolutional models (DCGAN, Conv VAE)."""
 
-    widths: list[int] = field(default_factory=lambda: [32, 64, 128, 256])  # D / encoder channels
+    widths: list[int] = field(default_factory=lambda: [32, 64, 128, 256], metadata=ARCHITECTURE)  # D / encoder channels
     dropout: float = 0.25  # Dropout2d after every D / encoder convolution
     negative_slope: float = 0.2
 
@@ -66,8 +67,8 @@ def deconv_body(latent_dim: int, widths: list[int], out_activation: nn.Module,
 
 
 @dataclass
-class DCGANConfig(ConvConfig):
-    pass
+class DCGANConfig(ConvConfig, GANConfig):
+    """The convolutional knobs and the GAN's (ema_decay)."""
 
 
 class DCGAN(GAN):
@@ -81,8 +82,9 @@ class DCGAN(GAN):
         self.generator = deconv_body(cfg.latent_dim, cfg.widths, nn.Tanh(), image_shape)
         self.discriminator = nn.Sequential(
             conv_body(cfg.widths, cfg.dropout, cfg.negative_slope, image_shape),
-            nn.Linear(cfg.widths[3] * h * w, 1),  # a logit
+            nn.Linear(cfg.widths[3] * h * w, 1),  # a raw output (a logit for BCE losses, a critic's value for WGAN-GP)
         )
+        self.init_ema(cfg.ema_decay)
 
 
 MODEL = DCGAN

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from gvc.models.base import GAN, MNIST_SHAPE, ImageShape, ModelConfig
+from gvc.models.base import GAN, MNIST_SHAPE, GANConfig, ImageShape
+from gvc.knobs import ARCHITECTURE
 from gvc.models.layers import Dropout
 
 
 @dataclass
-class LinearGANConfig(ModelConfig):
-    widths: list[int] = field(default_factory=lambda: [512, 256, 128])  # discriminator order; G mirrors it
+class LinearGANConfig(GANConfig):
+    widths: list[int] = field(default_factory=lambda: [512, 256, 128], metadata=ARCHITECTURE)  # discriminator order; G mirrors it
     dropout: float = 0.4  # discriminator only
     negative_slope: float = 0.2
 
@@ -46,8 +47,9 @@ class LinearGAN(GAN):
             nn.Linear(pixels, w1), nn.LeakyReLU(slope), Dropout(cfg.dropout),
             nn.Linear(w1, w2), nn.LeakyReLU(slope), Dropout(cfg.dropout),
             nn.Linear(w2, w3), nn.LeakyReLU(slope), Dropout(cfg.dropout),
-            nn.Linear(w3, 1),  # a logit: the loss is BCE-with-logits
+            nn.Linear(w3, 1),  # a raw output (a logit for BCE losses, a critic's value for WGAN-GP)
         )
+        self.init_ema(cfg.ema_decay)
 
 
 MODEL = LinearGAN

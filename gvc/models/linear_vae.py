@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from gvc.knobs import ARCHITECTURE
 from gvc.models.base import MNIST_SHAPE, VAE, ImageShape, ModelConfig
 from gvc.models.layers import Dropout
 
 
 @dataclass
 class LinearVAEConfig(ModelConfig):
-    widths: list[int] = field(default_factory=lambda: [512, 128])  # encoder order; the decoder mirrors it
+    widths: list[int] = field(default_factory=lambda: [512, 128], metadata=ARCHITECTURE)  # encoder order; the decoder mirrors it
     dropout: float = 0.0  # the paper has none; > 0 adds dropout after each encoder hidden layer
     negative_slope: float = 0.0  # unused (the notebooks use ReLU); kept so old runs' configs still load
 

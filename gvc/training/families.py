@@ -19,7 +19,7 @@ from gvc.training.vae import VAEStep
 
 @dataclass(frozen=True)
 class Family:
-    step: type  # called as step(model, optimizers, autocast, compile=...) -> losses per batch
+    step: type  # step(model, optimizers, autocast, compile=..., loss=LossConfig)(batch, step_index) -> losses
     parts: Callable[[nn.Module], dict[str, nn.Module]]  # one optimiser per part, keyed as in checkpoints
     facts: FamilyFacts
 

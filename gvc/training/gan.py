@@ -1,54 +1,87 @@
-"""One GAN step: a discriminator update on a detached fake batch, then a non-saturating generator update."""
+"""One GAN step: a discriminator update on a detached fake batch and, every `loss.d_steps` steps, a generator
+update; the losses are the objective's (gvc/training/losses/: ns, the paper's, by default)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
-import torch.nn.functional as F
 
 from gvc.models import GAN
+from gvc.training.losses import get, loss_config
+from gvc.training.losses.base import GANLossConfig
+from gvc.training.losses.penalties import r1, wgan_gp
 
 
 class GANStep:
-    loss_names = ("loss_d", "loss_g", "d_real", "d_fake")
-
-    def __init__(self, model: GAN, optimizers: dict[str, torch.optim.Optimizer], autocast, compile: bool = False):
+    def __init__(self, model: GAN, optimizers: dict[str, torch.optim.Optimizer], autocast, compile: bool = False,
+                 loss: GANLossConfig | None = None):
         self.model, self.autocast = model, autocast
+        self.loss = loss if loss is not None else loss_config(None, "gan")
+        self.objective = get(self.loss.name)
         self.opt_g, self.opt_d = optimizers["generator"], optimizers["discriminator"]
         self.d_params = list(model.discriminator.parameters())
         # Compiled callables live here, not in the model, so checkpoints keep the plain state-dict keys.
         wrap = torch.compile if compile else (lambda m: m)
         self.G, self.D = wrap(model.generator), wrap(model.discriminator)
+        self.gp_weight = float(getattr(self.loss, "gp_weight", 0.0))
+        self.loss_names = tuple(self.objective.losses) + (("r1",) if self.loss.r1_gamma > 0 else ())
+        self.last_loss_g: torch.Tensor | None = None  # returned on D-only steps (loss.d_steps > 1)
 
-    def __call__(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
-        G, D = self.G, self.D
+    def units(self) -> dict[str, str]:
+        """Each logged loss's unit (summary.json records them; analysis reads them)."""
+        return {**self.objective.losses, **({"r1": "squared gradient norm"} if self.loss.r1_gamma > 0 else {})}
+
+    def __call__(self, real: torch.Tensor, step: int = 0) -> dict[str, torch.Tensor]:
+        G, D, obj = self.G, self.D, self.objective
         b = real.shape[0]
+        out: dict[str, torch.Tensor] = {}
+        # (1) Update D: minimise the objective's D loss (plus its penalties) on real and detached fake images.
         z = torch.randn(b, self.model.latent_dim, device=real.device)
         with self.autocast():
             fake = G(z).view_as(real)
             logit_real = D(real).float()
             logit_fake = D(fake.detach()).float()
-            loss_d = (F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real))
-                      + F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake)))
+            loss_d = obj.d_loss(logit_real, logit_fake)
+        if self.gp_weight > 0:
+            out["gp"] = wgan_gp(D, real, fake, self.autocast)
+            loss_d = loss_d + self.gp_weight * out["gp"]
+        if self.loss.r1_gamma > 0:
+            out["r1"] = r1(D, real, self.autocast)
+            loss_d = loss_d + 0.5 * self.loss.r1_gamma * out["r1"]
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
 
-        # D's weight gradients are discarded in the G step, so don't compute them (same result, less work).
-        for p in self.d_params:
-            p.requires_grad_(False)
-        z = torch.randn(b, self.model.latent_dim, device=real.device)  # a fresh batch for G, as the notebooks
-        with self.autocast():
-            logit_gen = D(G(z).view_as(real)).float()
-            loss_g = F.binary_cross_entropy_with_logits(logit_gen, torch.ones_like(logit_gen))
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
-        for p in self.d_params:
-            p.requires_grad_(True)
+        # (2) Update G every d_steps D updates (at the first step of each cycle): minimise its loss on fresh fakes.
+        if step % self.loss.d_steps == 0 or self.last_loss_g is None:
+            # D's weight gradients are discarded in the G step, so don't compute them (same result, less work).
+            for p in self.d_params:
+                p.requires_grad_(False)
+            z = torch.randn(b, self.model.latent_dim, device=real.device)  # a fresh batch for G, as the notebooks
+            with self.autocast():
+                logit_gen = D(G(z).view_as(real)).float()
+                loss_g = obj.g_loss(logit_gen)
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            self.opt_g.step()
+            for p in self.d_params:
+                p.requires_grad_(True)
+            self.model.update_ema()
+            self.last_loss_g = loss_g.detach()
 
-        return {
-            "loss_d": loss_d.detach(),
-            "loss_g": loss_g.detach(),
-            "d_real": torch.sigmoid(logit_real.detach()).mean(),  # D's mean probability that real is real
-            "d_fake": torch.sigmoid(logit_fake.detach()).mean(),
-        }
+        with torch.no_grad():
+            diagnostics = obj.diagnostics(logit_real.detach(), logit_fake.detach())
+        # Every name at every step (the loop sums them on the device); loss_g is the latest G update's.
+        losses = {"loss_d": loss_d.detach(), "loss_g": self.last_loss_g, **diagnostics,
+                  **{k: v.detach() for k, v in out.items()}}
+        return {name: losses[name] for name in self.loss_names}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The step's own state beyond the networks and optimisers (EMA weights live in the model): the latest G
+        loss, which D-only steps report and whose absence would force a G update after a resume."""
+        return {"last_loss_g": None if self.last_loss_g is None else self.last_loss_g.cpu()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        last = state.get("last_loss_g")
+        self.last_loss_g = None if last is None else last.to(self.opt_g.param_groups[0]["params"][0].device)

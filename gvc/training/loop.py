@@ -10,6 +10,7 @@ and returns a FitResult saying how training ended. The trial's random draws come
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import sys
@@ -29,6 +30,7 @@ from gvc.data import DeviceBatches, load_split, spec_of, to_model_range
 from gvc.models import GAN, VAE, build_model
 from gvc.training.families import family
 from gvc.training.hooks import Hook, Hooks, RunDirWriter, RunStart
+from gvc.training.losses import loss_config
 from gvc.training.precision import choose_numeric_path, has_convolutions
 from gvc.training.streams import TrialRandom
 from gvc.training.vae import test_negative_elbo
@@ -121,7 +123,7 @@ class FitResult:
 
 
 # The budgets that can end a run, in the order they are checked at the end of a step.
-BUDGETS = ("epochs", "max_steps", "max_images", "time_budget_s")
+BUDGETS = ("epochs", "max_steps", "max_images", "time_budget_s", "cpu_budget_s")
 
 
 class Trainer:
@@ -151,7 +153,8 @@ class Trainer:
         self.shuffle = torch.Generator(device=self.device).manual_seed(t.seed)
         enabled = self.numerics.precision == "bf16"
         self.autocast = lambda: torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
-        self.step_fn = family(self.model).step(self.model, self.optimizers, self.autocast, compile=t.compile)
+        self.step_fn = family(self.model).step(self.model, self.optimizers, self.autocast, compile=t.compile,
+                                               loss=loss_config(cfg.get("loss"), self.model.family))
         self.train_data, self.test_data = self._load_data()
         self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle)
 
@@ -176,7 +179,9 @@ class Trainer:
         return {"family": self.model.family, "params": self.model.parameter_counts(), "device": str(self.device),
                 "epoch_images": len(self.train_data),  # a full epoch, so a budget's partial one is a share
                 "numerics": {"precision": self.numerics.precision, "channels_last": self.numerics.channels_last,
-                             "note": self.numerics.note}}
+                             "note": self.numerics.note},
+                # the objective: its knobs, loss names and units
+                "loss": {**dataclasses.asdict(self.step_fn.loss), "units": self.step_fn.units()}}
 
     def start_info(self) -> RunStart:
         """What the hooks' run_start receives (gvc.run calls it): family, loss names, where a resumed run is."""
@@ -200,6 +205,7 @@ class Trainer:
             "in_epoch": self.state.in_epoch,  # None at an epoch's end
             "history": self.state.history,
             "fixed_z": self.fixed_z.cpu(),
+            "step_state": self.step_fn.state_dict(),  # what the objective keeps beyond networks and optimisers
             "config": OmegaConf.to_container(self.cfg, resolve=True),
         }
 
@@ -211,6 +217,7 @@ class Trainer:
         self.shuffle.set_state(ckpt["shuffle_rng"])
         self.fixed_z = ckpt["fixed_z"].to(self.device)
         images = ckpt.get("images", sum(int(row["images"]) for row in ckpt["history"]))
+        self.step_fn.load_state_dict(ckpt.get("step_state", {}))
         self.state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["elapsed"], list(ckpt["history"]),
                                 images=int(images), cpu_s=float(ckpt.get("cpu_s", 0.0)), in_epoch=ckpt.get("in_epoch"))
 
@@ -306,6 +313,7 @@ class Trainer:
         # Plain values in the step loop: a DictConfig read costs ~10 µs.
         log_every, max_steps, max_images, budget_s = t.log_every, t.max_steps, t.max_images, t.time_budget_s
         every_s, every_steps = t.checkpoint_every_s, t.checkpoint_every_steps
+        cpu_budget = t.get("cpu_budget_s")
         log_hooks, progress = self.hooks.wants_log(), t.progress and sys.stderr.isatty()  # bars only on a terminal
         interrupts, owned = self.interrupts, self.random.owned
         totals = torch.zeros(len(names), device=self.device)
@@ -325,6 +333,7 @@ class Trainer:
         # Training time only: the budget clock stops for evaluation, samples and checkpoints (outside the step
         # loop). On CUDA the clock reads the host's time, which runs at most a few queued kernels ahead.
         deadline = None if budget_s is None else started + budget_s - state.elapsed
+        cpu_deadline = None if cpu_budget is None else cpu_started + cpu_budget - state.cpu_s
         if not own_epoch:
             every_s = every_steps = None
         next_checkpoint = None if every_s is None else started + every_s
@@ -335,7 +344,7 @@ class Trainer:
         for batch in bar:
             try:
                 with owned():
-                    losses = self.step_fn(batch)
+                    losses = self.step_fn(batch, state.step)
             except RuntimeError as e:  # e.g. BCE refuses NaN probabilities once the weights blew up
                 if self._blown_up(batch):
                     raise Diverged(epoch, state.step + 1, {"error": str(e).splitlines()[0]},
@@ -360,6 +369,8 @@ class Trainer:
                 self._cut_by = "max_images"
             elif deadline is not None and now >= deadline:
                 self._cut_by = "time_budget_s"
+            elif cpu_deadline is not None and time.process_time() >= cpu_deadline:
+                self._cut_by = "cpu_budget_s"
             if self._cut_by is not None:
                 break
             signalled = interrupts is not None and interrupts.received
@@ -368,7 +379,8 @@ class Trainer:
             if due and own_epoch and done < len(self.batches):  # at the epoch's end, fit checkpoints
                 # The clocks as they stand go into the checkpoint, with the epoch's position and sums.
                 cpu_before, state.elapsed = state.cpu_s, elapsed_before + now - started
-                state.cpu_s += time.process_time() - cpu_started
+                cpu_now = time.process_time()
+                state.cpu_s += cpu_now - cpu_started
                 state.in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(), "shuffle_rng": epoch_shuffle}
                 self._check_sane(epoch, dict(zip(names, (totals / seen).tolist())))
                 self._save_checkpoint()
@@ -379,6 +391,9 @@ class Trainer:
                 paused = time.perf_counter() - now  # the checkpoint's time is not training time
                 started += paused
                 deadline = None if deadline is None else deadline + paused
+                cpu_paused = time.process_time() - cpu_now  # nor its CPU time training compute (cpu_budget_s)
+                cpu_started += cpu_paused
+                cpu_deadline = None if cpu_deadline is None else cpu_deadline + cpu_paused
                 next_checkpoint = None if every_s is None else time.perf_counter() + every_s
         bar.close()
         means = dict(zip(names, (totals / max(seen, 1)).tolist()))
@@ -394,6 +409,9 @@ class Trainer:
         started = time.perf_counter()
         with self.random.owned():  # whatever it draws comes from the trial's stream, not another trial's
             metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name)
+            if (ema := getattr(self.model, "ema_model", lambda: None)()) is not None:  # model.ema_decay: G's EMA too
+                ema_metrics = evaluate(ema, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name)
+                metrics.update({f"ema_{k}": v for k, v in ema_metrics.items() if not k.startswith(("floor_", "noise_"))})
         log.info("evaluated in %.1fs: %s", time.perf_counter() - started,
                  "  ".join(f"{k} {metrics[k]:.4g}" for k in ("fid", "precision", "recall", "coverage") if k in metrics))
         return metrics
@@ -406,6 +424,7 @@ class Trainer:
             "max_steps": t.max_steps is not None and state.step >= t.max_steps,
             "max_images": t.max_images is not None and state.images >= t.max_images,
             "time_budget_s": t.time_budget_s is not None and state.elapsed >= t.time_budget_s,
+            "cpu_budget_s": t.get("cpu_budget_s") is not None and state.cpu_s >= t.cpu_budget_s,
         }
         return next((name for name in BUDGETS if spent[name]), None)
 

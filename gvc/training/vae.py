@@ -1,53 +1,112 @@
-"""One VAE step and the test-split ELBO: Bernoulli likelihood (BCE summed over pixels) + KL to N(0, I)."""
+"""One VAE step and the test-split ELBO. The objective (gvc/training/losses/: elbo, the paper's, by default) sets
+the KL weight or the importance samples; the decoder likelihood (Bernoulli, the paper's BCE, by default) the
+reconstruction term. KL is to N(0, I), in closed form."""
 
 from __future__ import annotations
 
-from typing import Callable
+import math
+from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F
 
 from gvc.models import VAE
+from gvc.training.losses import get, loss_config
+from gvc.training.losses.base import VAELossConfig
+from gvc.training.losses.decoders import BERNOULLI, DecoderLikelihood, make_likelihood, units
 
 
-def negative_elbo(model: VAE | Callable, x: torch.Tensor, autocast) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed over the batch: (BCE, KL), in nats. The loss is computed in float32 outside autocast."""
+def _kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def negative_elbo(model: VAE | Callable, x: torch.Tensor, autocast,
+                  likelihood: DecoderLikelihood = BERNOULLI) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed over the batch: (reconstruction NLL, KL), in nats. The loss is computed in float32 outside autocast."""
     with autocast():
         recon, mu, logvar = model(x)
     recon, mu, logvar = recon.float(), mu.float(), logvar.float()
-    # torch's BCE (logs clamped at -100, a NaN-free backward when the Sigmoid saturates), as the notebooks.
-    # It raises on NaN probabilities; the loop reports that as divergence.
-    bce = F.binary_cross_entropy(recon, x, reduction="sum")
-    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-    return bce, kl
+    # Bernoulli: torch's BCE (logs clamped at -100, a NaN-free backward when the Sigmoid saturates), as the
+    # notebooks. It raises on NaN probabilities; the loop reports that as divergence.
+    return likelihood.nll(recon, x), _kl(mu, logvar)
+
+
+def negative_iwae(model: VAE, x: torch.Tensor, k: int, autocast,
+                  likelihood: DecoderLikelihood = BERNOULLI) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Summed over the batch: (−log (1/k) Σ w_i, the mean reconstruction NLL over the k draws, KL), in nats.
+    w_i = p(x | z_i) p(z_i) / q(z_i | x) with z_i ~ q(z | x); k = 1 is the ELBO."""
+    if k == 1:  # the ELBO itself, with its closed-form KL (the lower-variance estimate of the same bound)
+        rec, kl = negative_elbo(model, x, autocast, likelihood)
+        return rec + kl, rec, kl
+    b = x.shape[0]
+    with autocast():
+        mu, logvar = model.encode(x)
+    mu, logvar = mu.float(), logvar.float()
+    std = torch.exp(0.5 * logvar)
+    eps = torch.randn(k, *mu.shape, device=mu.device)
+    z = mu + eps * std  # (k, b, latent)
+    with autocast():
+        recon = model.decode(z.reshape(k * b, -1)).float().view(k, b, *x.shape[1:])
+    # Per-image NLLs of the likelihood (its functions sum over what they get: map them over draws and images).
+    nll = torch.func.vmap(torch.func.vmap(likelihood.nll))(recon, x.expand(k, *x.shape))  # (k, b)
+    log_pz = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)
+    log_qz = -0.5 * (eps.pow(2) + logvar + math.log(2 * math.pi)).sum(-1)
+    log_w = -nll + log_pz - log_qz
+    bound = torch.logsumexp(log_w, dim=0) - math.log(k)
+    return -bound.sum(), nll.mean(0).sum(), _kl(mu, logvar)
 
 
 class VAEStep:
-    loss_names = ("loss", "bce", "kl")
-
-    def __init__(self, model: VAE, optimizers: dict[str, torch.optim.Optimizer], autocast, compile: bool = False):
+    def __init__(self, model: VAE, optimizers: dict[str, torch.optim.Optimizer], autocast, compile: bool = False,
+                 loss: VAELossConfig | None = None):
         self.model, self.autocast, self.opt = model, autocast, optimizers["vae"]
         self.forward = torch.compile(model) if compile else model
+        self.loss = loss if loss is not None else loss_config(None, "vae")
+        self.objective = get(self.loss.name)
+        device = next(model.parameters()).device
+        self.likelihood = make_likelihood(self.loss.likelihood, self.loss.sigma, device)
+        if self.likelihood.log_sigma is not None:  # a learned σ is trained with the VAE's optimiser
+            self.opt.add_param_group({"params": [self.likelihood.log_sigma]})
+        model.likelihood = self.likelihood  # its test −ELBO and its samples are in this likelihood
+        self.k = self.objective.samples(self.loss)
+        self.loss_names = ("loss", self.likelihood.rec_name, "kl")
 
-    def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        bce, kl = negative_elbo(self.forward, x, self.autocast)
-        loss = bce + kl  # summed over the batch, as pytorch/examples' VAE; reported per image below
+    def units(self) -> dict[str, str]:
+        return {**self.objective.losses, self.likelihood.rec_name: units(self.likelihood)}
+
+    def __call__(self, x: torch.Tensor, step: int = 0) -> dict[str, torch.Tensor]:
+        if self.k:
+            loss, rec, kl = negative_iwae(self.model, x, self.k, self.autocast, self.likelihood)
+        else:
+            rec, kl = negative_elbo(self.forward, x, self.autocast, self.likelihood)
+            weight = self.objective.kl_weight(self.loss, step)
+            loss = rec + kl if weight == 1.0 else rec + weight * kl  # summed over the batch, as pytorch/examples
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        b = x.shape[0]
-        return {"loss": loss.detach() / b, "bce": bce.detach() / b, "kl": kl.detach() / b}
+        b = x.shape[0]  # reported per image
+        return {"loss": loss.detach() / b, self.likelihood.rec_name: rec.detach() / b, "kl": kl.detach() / b}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The objective's own state beyond the networks and optimisers: a learned Gaussian σ."""
+        return {} if self.likelihood.log_sigma is None else {"log_sigma": self.likelihood.log_sigma.detach().cpu()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if "log_sigma" in state and self.likelihood.log_sigma is not None:
+            with torch.no_grad():
+                self.likelihood.log_sigma.copy_(state["log_sigma"])
 
 
 @torch.no_grad()
 def test_negative_elbo(model: VAE, data: torch.Tensor, batch_size: int, autocast) -> dict[str, float]:
-    """Per-image −ELBO (and its BCE and KL parts) on held-out data, in eval mode (no dropout)."""
+    """Per-image true −ELBO (β = 1) in the model's own likelihood, and its two parts, on held-out data, in eval
+    mode (no dropout)."""
     was_training = model.training
     model.eval()
+    likelihood = getattr(model, "likelihood", None) or BERNOULLI
     totals = torch.zeros(2, device=data.device)
     for i in range(0, len(data), batch_size):
-        bce, kl = negative_elbo(model, data[i : i + batch_size], autocast)
-        totals += torch.stack([bce, kl])
+        rec, kl = negative_elbo(model, data[i : i + batch_size], autocast, likelihood)
+        totals += torch.stack([rec, kl])
     model.train(was_training)
-    bce, kl = (totals / len(data)).tolist()
-    return {"test_loss": bce + kl, "test_bce": bce, "test_kl": kl}
+    rec, kl = (totals / len(data)).tolist()
+    return {"test_loss": rec + kl, f"test_{likelihood.rec_name}": rec, "test_kl": kl}
