@@ -316,3 +316,29 @@ def main(argv: list[str], run_hydra) -> None:
         except ConfigError as e:
             fail(str(e))
     run_hydra()
+
+
+def check_eval_overrides(overrides: list[str], data: str) -> DictConfig:
+    """The config for re-evaluating a run of data set `data`: only eval=... and eval.KEY=... may be given."""
+    from gvc.config import _check_evaluator
+    from gvc.evaluation.config import as_eval_config
+
+    for o in parse(overrides):
+        if o.key_or_group.split(".")[0] != "eval":
+            raise ConfigError(f"{o.input_line}: only the evaluation settings can be chosen here (eval=default|fast, "
+                              "eval.KEY=VALUE); the model and its data come from the run's checkpoint")
+    try:
+        cfg = compose([f"data={data}", *overrides]) if (CONF / "data" / f"{data}.yaml").is_file() else compose(overrides)
+    except Exception as e:  # noqa: BLE001 - Hydra's composition errors, explained as for training
+        from hydra.errors import HydraException
+
+        if isinstance(e, HydraException):
+            raise _explain_composition(e, parse(overrides)) from None
+        raise
+    try:
+        as_eval_config(cfg.eval)
+    except ValueError as e:
+        raise ConfigError(f"{e}. Fix it with `eval.KEY=...` on the command line") from None
+    with_data = OmegaConf.merge(cfg, {"eval": {"enabled": True}})
+    _check_evaluator(with_data, data)
+    return cfg
