@@ -286,11 +286,11 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
 
 # -- the whole report ----------------------------------------------------------------------------------------
 def build_report(paths: list[Path] | list[str] | None = None, out: Path | str | None = None, *, force: bool = False,
-                 z_seed: int = 0) -> Path:
+                 z_seed: int = 0, metrics: str = "training") -> Path:
     """Collect the runs under `paths` (None or [] = the latest multirun, else the newest run of each model under
     ./outputs), write the report directory, and return it. Raises NoRunsError if there are no runs."""
     inputs = [Path(p).expanduser().resolve() for p in paths] if paths else default_inputs()
-    collection = collect(inputs)
+    collection = collect(inputs, metrics)  # metrics="latest": each run's newest re-evaluation (gvc.evaluate)
     inputs = collection.inputs
     target = choose_out(Path(out).expanduser().resolve() if out else default_out(inputs), inputs, force)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -227,6 +227,17 @@ def _check_slurm(hydra_cfg: DictConfig) -> None:
                           "hydra/launcher=basic, joblib or submitit_local")
 
 
+def _first_value(o: Any) -> str | None:
+    """A sweep's override with its first value (its key and type are what every trial shares); others as given."""
+    if not o.is_sweep_override():
+        return o.input_line
+    try:
+        first = next(iter(o.sweep_string_iterator()))
+    except Exception:  # noqa: BLE001 - ranges and intervals (the Optuna sweeper's) have no first element to compose
+        return None
+    return f"{o.get_key_element()}={first}"
+
+
 def check(overrides: list[str], multirun: bool = False) -> DictConfig | None:
     """Refuse what Hydra would refuse, and what `validate` refuses, before Hydra runs; ConfigError if bad.
 
@@ -238,9 +249,8 @@ def check(overrides: list[str], multirun: bool = False) -> DictConfig | None:
 
     parsed = parse(overrides)
     _check_logger_keys(parsed)
-    shared = [o.input_line for o in parsed if not (multirun and o.is_sweep_override())]
     try:
-        full = compose(shared, hydra=True)
+        full = compose([_first_value(o) for o in parsed if _first_value(o) is not None], hydra=True)
     except HydraException as e:
         raise _explain_composition(e, parsed) from None
     _check_slurm(full)

@@ -238,3 +238,16 @@ def read_evaluations(run_dir: Path) -> list[dict[str, Any]]:
     """The run's re-evaluations, oldest first (their names start with a timestamp), each with its `file`."""
     found = sorted(Path(run_dir, EVALUATIONS).glob("*.json"))
     return [{**json.loads(p.read_text()), "file": p.name} for p in found]
+
+
+def with_latest_evaluation(summary: dict[str, Any], config: dict[str, Any],
+                           run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run's summary and config as its newest re-evaluation measured it (unchanged when it has none):
+    its metrics, evaluator and eval settings, and `evaluation` naming the file."""
+    evaluations = read_evaluations(run_dir)
+    if not evaluations:
+        return summary, config
+    latest = evaluations[-1]
+    summary = {**summary, "metrics": latest["metrics"], "evaluator": latest.get("evaluator"),
+               "evaluation": f"{EVALUATIONS}/{latest['file']}"}
+    return summary, {**config, "eval": latest.get("eval", config.get("eval"))}
