@@ -727,3 +727,16 @@ def test_a_partial_first_epoch_is_its_share_of_the_recorded_epoch_size(tmp_path)
                        stopped_by="time_budget_s", trainer={"time_budget_s": 300})
     rundir.write_summary(run_dir, {**rundir.read_summary(run_dir), "epoch_images": 2560})
     assert epochs_trained(collect([tmp_path]).runs[0]) == 0.25
+
+
+def test_a_bare_analysis_skips_folders_of_refused_runs(tmp_path):
+    from analysis.__main__ import finished_inputs
+
+    outputs = tmp_path / "outputs" / "dcgan"
+    make_run(outputs / "2026-01-01_10", "dcgan", history=False, samples=False)
+    (outputs / "2026-01-01_11" / ".hydra").mkdir(parents=True)  # a refused run's folder from an older gvc
+    (outputs / "2026-01-01_11" / ".hydra" / "config.yaml").write_text("model: {name: dcgan}\n")
+    assert finished_inputs(tmp_path) == [outputs / "2026-01-01_10"]
+    (tmp_path / "multirun" / "2026-01-02" / "10-00-00" / "0_dcgan" / ".hydra").mkdir(parents=True)
+    (tmp_path / "multirun" / "2026-01-02" / "10-00-00" / "0_dcgan" / ".hydra" / "config.yaml").write_text("{}\n")
+    assert finished_inputs(tmp_path) == [outputs / "2026-01-01_10"]
