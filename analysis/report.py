@@ -235,7 +235,7 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                    "(shared latent vectors) and on real test images: **gray_fraction**, the share of ink pixels "
                    "(> 0.25) that are mid-gray (0.25–0.75) — blur spreads ink into gray (images with no ink are left "
                    "out; gray_fraction_n counts the rest); **speckles**, the number of bright pixels (≥ 0.5) per "
-                   "image with no bright 4-neighbour — isolated specks are noise. Both are lower for crisp digits; "
+                   "image with no bright 4-neighbour — isolated specks are noise. Both are lower for crisp images; "
                    "compare each with the real-data row. se = standard error over images. They are proxies, not "
                    "standard metrics, and describe one run per model."),
               Table(image_stats)]
