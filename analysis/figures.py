@@ -89,6 +89,15 @@ def _curves(collection: Collection, columns: list[str], x: str, path: Path, titl
     return [Artifact(path, title, caption)]
 
 
+# history.csv's test_loss and summary.json's test_nelbo are both the test -ELBO, measured differently; wherever
+# both appear, say how.
+TEST_LOSS_NOTE = ("The VAEs' test_loss here is history.csv's per-epoch test −ELBO: over the first data.test_subset "
+                  "test images (all by default), one posterior draw per image, in the training's numeric path. The "
+                  "verdict's test −ELBO (summary.json's test_nelbo) is measured once at the end by the evaluation: "
+                  "over eval.nll_images images of its fixed test subset, averaged over eval.iw_samples draws, in fp32. "
+                  "Both estimate the same quantity, so they differ by sampling noise and by the images used.")
+
+
 def training_curves(collection: Collection, out: Path) -> list[Artifact]:
     """Every loss against epoch, all models overlaid; each model's best run bold, its other runs faint."""
     history = collection.history
@@ -97,7 +106,7 @@ def training_curves(collection: Collection, out: Path) -> list[Artifact]:
         return []
     return _curves(collection, columns, "epoch", out / "training_curves.png", "Training curves",
                    "Epoch-mean training losses (and, for VAEs, the test −ELBO and its parts, nats/image) of every "
-                   "run. Each model's best run by its objective is drawn bold, its other runs faint.",
+                   "run. Each model's best run by its objective is drawn bold, its other runs faint. " + TEST_LOSS_NOTE,
                    ylabel=lambda c: "nats / image" if c in ("loss", "bce", "kl") or c.startswith("test_") else "")
 
 

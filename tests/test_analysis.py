@@ -553,7 +553,7 @@ def test_regenerated_samples_match_the_saved_grid(real_multirun):
     run = read_run(find_run_dirs(real_multirun)[0], "r")
     net = Models().get(run)
     epoch, grid = max(run.sample_grids.items())
-    saved = grid_tiles(read_grid(grid))
+    saved = grid_tiles(read_grid(grid), (28, 28))
     regenerated = generate(net, shared_z(net.latent_dim, 25, int(run.summary["seed"])))
     assert np.abs(saved - regenerated).max() <= 1 / 255 + 1e-6  # PNG quantisation only
 
