@@ -480,6 +480,7 @@ def test_runs_evaluated_with_different_settings_are_flagged(tmp_path):
 
 
 # -- the report from real runs -----------------------------------------------------------------------------------
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_report_from_a_real_multirun(real_multirun, real_report):
     assert real_report == real_multirun / "report"
     for name in ("report.md", "report.html", "tables/runs.csv", "tables/results.csv", "tables/results.md",
@@ -531,6 +532,7 @@ def test_report_from_a_real_multirun(real_multirun, real_report):
     assert departures.loc[("linear_gan", "learning rate"), "departs"] == False  # noqa: E712 - the paper's lr
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_real_report_html_references_only_existing_files(real_report):
     refs = referenced_files(real_report)
     assert "tables/runs.csv" in refs
@@ -540,6 +542,7 @@ def test_real_report_html_references_only_existing_files(real_report):
     assert html.count("data:image/png;base64,") == len(list(real_report.glob("*/*.png")))
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_shared_z_is_the_training_fixed_z_of_seed_runs(real_multirun):
     for run in find_run_dirs(real_multirun):
         ckpt = torch.load(run / rundir.CHECKPOINT, weights_only=True, map_location="cpu")
@@ -547,6 +550,7 @@ def test_shared_z_is_the_training_fixed_z_of_seed_runs(real_multirun):
         assert torch.equal(ckpt["fixed_z"], shared_z(ckpt["fixed_z"].shape[1], 25, seed))
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_regenerated_samples_match_the_saved_grid(real_multirun):
     from analysis.grids import Models, generate
     from analysis.collect import read_run
@@ -559,6 +563,7 @@ def test_regenerated_samples_match_the_saved_grid(real_multirun):
     assert np.abs(saved - regenerated).max() <= 1 / 255 + 1e-6  # PNG quantisation only
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_cli_rebuild_from_the_same_inputs_refreshes_in_place(real_multirun, real_report, capsys):
     (real_report / "stale.txt").write_text("from an older build")
     assert cli_main([str(real_multirun), "-q"]) == 0
@@ -567,6 +572,7 @@ def test_cli_rebuild_from_the_same_inputs_refreshes_in_place(real_multirun, real
 
 
 # -- the report from mixed and partial inputs --------------------------------------------------------------------
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_mixed_report_combines_sweeps_and_lists_failures(real_multirun, fake_sweep, mixed_report):
     assert mixed_report == real_multirun.parent.parent / "report"  # the inputs' common parent
     runs = pd.read_csv(mixed_report / "tables" / "runs.csv")
@@ -589,6 +595,7 @@ def test_mixed_report_combines_sweeps_and_lists_failures(real_multirun, fake_swe
     assert dcgan["expected_best"].to_numpy() == pytest.approx(brute)
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_mixed_report_states_each_paper_claim(mixed_report):
     md = (mixed_report / "report.md").read_text()
     for claim in ("DCGAN produces the sharpest images.", "The linear models are noisy.", "Convolution helps.",
@@ -605,6 +612,7 @@ def test_mixed_report_states_each_paper_claim(mixed_report):
     assert set(fid["outcome"]) <= {"supports", "contradicts", "not separable"} and len(fid) == 2
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_final_samples_fall_back_to_saved_grids(mixed_report):
     md = (mixed_report / "report.md").read_text()
     # conv_vae's best run (vae_2) has neither checkpoint nor samples: the best one with samples stands in

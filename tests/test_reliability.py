@@ -20,6 +20,7 @@ KILLABLE = ["model=linear_vae", "data.subset=20000", "data.test_subset=256", "tr
             "trainer.progress=false", "trainer.threads=1", f"data.root={DATA_ROOT}"]
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_killed_run_resumes_to_the_same_history(tmp_path, mnist_root):
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     proc = subprocess.Popen([sys.executable, "-m", "gvc", *KILLABLE, f"hydra.run.dir={killed}"], cwd=ROOT,
