@@ -86,3 +86,21 @@ def test_evaluate_adds_an_evaluation_and_keeps_the_training_numbers(trained, cap
     [training] = collect([trained]).runs
     assert latest.summary["metrics"] == second["metrics"] and latest.config["eval"]["n_samples"] == 200
     assert training.summary["metrics"] == json.loads(before)["metrics"]
+
+
+def test_ema_weights_are_read_from_the_checkpoint_key_ema(trained, tmp_path):
+    import shutil
+
+    import torch
+
+    from gvc.trained import EMA_KEY, load_trained
+
+    copy = tmp_path / "with_ema"
+    shutil.copytree(trained, copy)
+    ckpt = torch.load(copy / rundir.CHECKPOINT, weights_only=True)
+    ckpt[EMA_KEY] = {k: torch.zeros_like(v) for k, v in ckpt["model"].items()}  # an EMA unlike the weights
+    torch.save(ckpt, copy / rundir.CHECKPOINT)
+    plain, ema = load_trained(copy), load_trained(copy, ema=True)
+    assert ema.ema and not plain.ema
+    assert all(not p.detach().any() for p in ema.model.parameters())
+    assert not torch.equal(sample.sample(plain, 4), sample.sample(ema, 4))
