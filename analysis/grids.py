@@ -35,6 +35,7 @@ EPOCH_COLUMNS = 10  # the first 10 of the 25 fixed latents: the same latent in e
 INTERPOLATION_STEPS = 10
 N_STATISTICS = 512  # samples (and real test images) for the image statistics
 ENCODED_PAIR = (3, 8)  # VAEs also interpolate between the encodings of the first test image of class 3 and of class 8
+# (of the first and the last class, for a data set with fewer classes)
 
 
 @dataclass
@@ -346,7 +347,8 @@ def interpolations(reps: dict[str, Representative], models: Models, test: TestIm
     rows = []
     encoded = False
     spec = test.spec
-    pair_names = [spec.class_names[c] for c in ENCODED_PAIR] if spec.num_classes > max(ENCODED_PAIR) else ["", ""]
+    classes = ENCODED_PAIR if spec.num_classes > max(ENCODED_PAIR) else (0, spec.num_classes - 1)
+    pair_names = [spec.class_names[c] for c in classes]
     for model, rep in reps.items():
         net = models.get(rep.run)
         if net is None:
@@ -355,8 +357,8 @@ def interpolations(reps: dict[str, Representative], models: Models, test: TestIm
         z = shared_z(net.latent_dim, N_GRID, seed)
         rows.append((f"{model}: prior", generate(net, slerp(z[0], z[1], t))))
         pair = test.first_of_each_class() if rep.run.family == "vae" else None
-        if pair is not None and len(pair[1]) > max(ENCODED_PAIR):
-            mu, _ = net.encode(pair[0][list(ENCODED_PAIR)])
+        if pair is not None and len(pair[1]) == spec.num_classes >= 2:
+            mu, _ = net.encode(pair[0][list(classes)])
             path_z = (1 - t.view(-1, 1)) * mu[0] + t.view(-1, 1) * mu[1]
             rows.append((f"{model}: {pair_names[0]}→{pair_names[1]}", generate(net, path_z)))
             encoded = True

@@ -119,6 +119,7 @@ def test_a_colour_data_set_of_another_size_trains_and_gets_a_report(colours, tmp
         "\n".join(p.read_text() for p in report.rglob("report.md"))
     assert "digit" not in md and "MNIST" not in md
     assert "Toy colours test image of each colour (red, green, blue, dim red)" in md  # the reconstructions' caption
+    assert "rows marked red→dim red interpolate" in md  # between the first and the last of its four classes
     pictures = {p.name: p for p in report.rglob("*.png")}
     for name in ("samples_final.png", "reconstructions.png", "interpolations.png", "samples_over_epochs_linear_vae.png"):
         assert name in pictures, sorted(pictures)
