@@ -102,3 +102,9 @@ def test_a_refusal_is_one_line_exit_2_and_leaves_no_folder(override, words, tmp_
     for word in words:
         assert word in lines[0]
     assert not out.exists() and not (tmp_path / "outputs").exists()
+
+
+def test_a_slurm_launcher_without_sbatch_says_where_to_run_the_sweep(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
+    with pytest.raises(ConfigError, match="`sbatch` is not on PATH.*scripts/slurm-local.sh up"):
+        check(["hydra/launcher=slurm_gpu", "model=linear_vae", "optimizer.lr=1e-4,2e-4"], multirun=True)
