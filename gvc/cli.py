@@ -176,13 +176,13 @@ def _group_choices(parsed: list[Any]) -> list[str]:
             and not o.is_sweep_override()]
 
 
-def _check_added_keys(parsed: list[Any], cfg: DictConfig) -> None:
+def _check_added_keys(parsed: list[Any]) -> None:
     """`+trainer.foo=1` adds a key the schema does not have: a typo, not a setting."""
     groups = set(config_groups())
     for o in parsed:
         key = o.key_or_group
         if o.is_add() and "." in key and key.split(".")[0] in groups and key.split(".")[0] != "sweeps":
-            parent, name = key.rsplit(".", 1)
+            parent = key.rsplit(".", 1)[0]
             siblings = [f"{parent}.{k}" for k in OmegaConf.select(compose(_group_choices(parsed)), parent) or {}]
             if key not in siblings:
                 raise ConfigError(f"{key} is not a config key (unknown, added with +).{did_you_mean(key, siblings)} "
@@ -253,11 +253,11 @@ def check(overrides: list[str], multirun: bool = False) -> DictConfig | None:
         full = compose([_first_value(o) for o in parsed if _first_value(o) is not None], hydra=True)
     except HydraException as e:
         raise _explain_composition(e, parsed) from None
-    _check_slurm(full)
-    cfg = OmegaConf.masked_copy(full, [k for k in full if k != "hydra"])
-    _check_added_keys(parsed, cfg)
-    if multirun:
+    _check_added_keys(parsed)
+    if multirun:  # only a sweep launches: a single run ignores hydra/launcher
+        _check_slurm(full)
         return None
+    cfg = OmegaConf.masked_copy(full, [k for k in full if k != "hydra"])
     validate(cfg)
     _check_device(cfg)
     return cfg
