@@ -36,11 +36,11 @@ offline-data:
 	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null; }; \
 	else echo "note: Fashion-MNIST is not installed; as root: apt-get install dataset-fashion-mnist"; fi
 
-# The whole suite: what CI runs, before a merge (about 15 min on 2 cores).
+# The whole suite: what CI runs, before a merge.
 test: $(STAMP) offline-data
 	$(PY) -m pytest -q
 
-# Everything not marked slow: the edit-test loop (under 3 min on 2 cores).
+# Everything not marked slow: the edit-test loop (about 2 min of CPU; README, "Quick start").
 test-fast: $(STAMP) offline-data
 	$(PY) -m pytest -q -m "not slow"
 
