@@ -2,7 +2,8 @@
 
 The checkpoint holds the composed config it was trained with, so the model is rebuilt with one call
 (`build_model`) for the data set's image shape. `ema=True` loads the generator's exponential moving average,
-stored under the checkpoint key `ema` (a state_dict of the same model) by runs with `model.ema_decay` set.
+stored under the checkpoint key `ema` by runs with `model.ema_decay` set: a state_dict of the part that generates
+(`generator` of a GAN, `decoder` of a VAE), or of the whole model.
 """
 
 from __future__ import annotations
@@ -18,6 +19,21 @@ from gvc.config import ConfigError
 from gvc.rundir import CheckpointError
 
 EMA_KEY = "ema"
+GENERATING_PARTS = ("generator", "decoder")  # the submodule that turns z into images, by family
+
+
+def load_ema(model: torch.nn.Module, ema: dict[str, Any]) -> None:
+    """Load EMA weights into the whole model, or into its generating part when they are that part's state_dict."""
+    if set(ema) == set(model.state_dict()):
+        model.load_state_dict(ema)
+        return
+    for name in GENERATING_PARTS:
+        part = getattr(model, name, None)
+        if isinstance(part, torch.nn.Module) and set(ema) == set(part.state_dict()):
+            part.load_state_dict(ema)
+            return
+    raise CheckpointError(f"the checkpoint's {EMA_KEY!r} weights match neither the model nor its "
+                          f"{' or '.join(GENERATING_PARTS)}; it was written by another model or version")
 
 
 @dataclass
@@ -66,16 +82,16 @@ def load_trained(path: Path, ema: bool = False) -> TrainedRun:
     run_dir = require_run_dir(path)
     ckpt = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT)  # weights_only, format-checked
     config = ckpt.get("config") or {}
-    weights = ckpt["model"]
     if ema:
         if not isinstance(ckpt.get(EMA_KEY), dict):
             raise CheckpointError(f"{run_dir / rundir.CHECKPOINT} holds no EMA weights (checkpoint key {EMA_KEY!r}): "
                                   "the run was trained without an exponential moving average of its generator "
                                   "(model.ema_decay). Leave out --ema to use the trained weights")
-        weights = ckpt[EMA_KEY]
     model_cfg = {**(config.get("model") or {}), "name": ckpt.get("model_name") or config["model"]["name"]}
     data = str((config.get("data") or {}).get("name", "mnist"))
     model = build_model(model_cfg, spec_of(data).image_shape)
-    model.load_state_dict(weights)
+    model.load_state_dict(ckpt["model"])
+    if ema:
+        load_ema(model, ckpt[EMA_KEY])
     return TrainedRun(run_dir=run_dir, model=model.eval(), config=config, summary=rundir.read_summary(run_dir) or {},
                       epoch=int(ckpt.get("epoch", 0)), step=int(ckpt.get("step", 0)), ema=ema)
