@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install offline-data clean-venv
+.PHONY: demo test test-fast install offline-data clean-venv
 
 install: $(STAMP)
 
@@ -36,8 +36,13 @@ offline-data:
 	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null; }; \
 	else echo "note: Fashion-MNIST is not installed; as root: apt-get install dataset-fashion-mnist"; fi
 
+# The whole suite: what CI runs, before a merge.
 test: $(STAMP) offline-data
 	$(PY) -m pytest -q
+
+# Everything not marked slow: the edit-test loop (about 2 min of CPU; README, "Quick start").
+test-fast: $(STAMP) offline-data
+	$(PY) -m pytest -q -m "not slow"
 
 clean-venv:
 	rm -rf $(VENV)

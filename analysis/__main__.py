@@ -7,8 +7,9 @@ import logging
 import sys
 from pathlib import Path
 
-from analysis.collect import NoRunsError
+from analysis.collect import NoRunsError, find_run_dirs, latest_multirun
 from analysis.report import ReportError, build_report
+from gvc import rundir
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -16,7 +17,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m analysis",
         description="Compare gvc runs: tables, figures, image grids and report.md / report.html.",
         epilog="With no PATH: the latest multirun under ./multirun, else the newest run of each model under "
-               "./outputs. An existing report from the same inputs is refreshed; any other non-empty output "
+               "./outputs (runs with a summary.json only: a refused or never-started run is not a run). An existing report from the same inputs is refreshed; any other non-empty output "
                "directory is left alone and a timestamped one is written beside it (--force replaces a gvc report).",
     )
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
@@ -27,8 +28,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--z-seed", type=int, default=0,
                         help="seed of the shared latent vectors for regenerated images (default 0: the fixed z of "
                              "seed-0 runs)")
+    parser.add_argument("--metrics", choices=("training", "latest"), default="training",
+                        help="training: the numbers measured when training ended (summary.json, default); latest: "
+                             "each run's newest re-evaluation (python -m gvc.evaluate), where it has one")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the report path")
     return parser.parse_args(argv)
+
+
+def finished_inputs(cwd: Path | None = None) -> list[Path]:
+    """No PATH given: the latest multirun holding a run with a summary, else the newest such run of each model."""
+    cwd = Path(cwd or Path.cwd())
+    multirun = latest_multirun(cwd / "multirun")
+    if multirun is not None and any(rundir.read_summary(r) is not None for r in find_run_dirs(multirun)):
+        return [multirun]
+    newest: dict[str, tuple[str, Path]] = {}
+    for run_dir in find_run_dirs(cwd / "outputs") if (cwd / "outputs").is_dir() else []:
+        summary = rundir.read_summary(run_dir)
+        if summary is None:  # Hydra's folder of a refused or never-started run
+            continue
+        model, started = str(summary.get("model") or run_dir.parent.name), str(summary.get("started_at") or "")
+        if model not in newest or started > newest[model][0]:
+            newest[model] = (started, run_dir)
+    if not newest:
+        raise NoRunsError(f"no finished runs found: neither {cwd / 'multirun'} nor {cwd / 'outputs'} holds a run "
+                          f"directory with a {rundir.SUMMARY}; pass run or multirun directories as arguments")
+    return sorted(p for _, p in newest.values())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="analysis: %(message)s",
                         stream=sys.stderr)
     try:
-        out = build_report(args.paths, args.out, force=args.force, z_seed=args.z_seed)
+        paths = args.paths or finished_inputs()
+        out = build_report(paths, args.out, force=args.force, z_seed=args.z_seed, metrics=args.metrics)
     except (NoRunsError, ReportError) as e:
         print(f"analysis: error: {e}", file=sys.stderr)
         return 2

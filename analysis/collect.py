@@ -269,10 +269,12 @@ def _family(model: str) -> str:
         return "unknown"
 
 
-def read_run(run_dir: Path, name: str, index: dict[str, dict[str, str]] | None = None) -> Run:
+def read_run(run_dir: Path, name: str, index: dict[str, dict[str, str]] | None = None, metrics: str = "training") -> Run:
     run_dir = Path(run_dir)
     summary, problem = _read_summary(run_dir)
     config = _read_config(run_dir)
+    if metrics == "latest" and summary is not None:  # the newest `python -m gvc.evaluate` instead of training's
+        summary, config = rundir.with_latest_evaluation(summary, config, run_dir)
     history = _read_history(run_dir)
     if summary is None:
         row = (index or {}).get(run_dir.name, {})
@@ -395,8 +397,10 @@ def _row(run: Run) -> dict[str, Any]:
     return row
 
 
-def collect(paths: list[Path] | list[str]) -> Collection:
-    """Every run under `paths` (run directories or directories holding them) as one Collection."""
+def collect(paths: list[Path] | list[str], metrics: str = "training") -> Collection:
+    """Every run under `paths` (run directories or directories holding them) as one Collection.
+
+    metrics="latest" takes each run's metrics from its newest re-evaluation (RUN/evaluations/), where it has one."""
     inputs = [Path(p).expanduser().resolve() for p in paths]
     missing = [p for p in inputs if not p.exists()]
     if missing:
@@ -414,7 +418,7 @@ def collect(paths: list[Path] | list[str]) -> Collection:
     for run_dir, name in zip(run_dirs, _run_names(run_dirs)):
         if run_dir.parent not in indexes:
             indexes[run_dir.parent] = _read_index(run_dir.parent)
-        runs.append(read_run(run_dir, name, indexes[run_dir.parent]))
+        runs.append(read_run(run_dir, name, indexes[run_dir.parent], metrics))
     return _tabulate(runs, inputs)
 
 

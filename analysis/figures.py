@@ -27,6 +27,10 @@ from analysis.tables import (COMPLETED, _sort_values, best_runs, completed_objec
                              objective_frame)
 
 MAX_PANELS_PER_ROW = 4
+MIN_TRIALS_FOR_EXPECTED_BEST = 3  # below it the curve is one or two points: nothing to read off
+MAX_CATEGORIES = 8  # more distinct values of a numeric parameter than this (Optuna's) are binned or plotted on an axis
+BINS = 5
+LOG_RATIO = 10.0  # a positive parameter spanning this factor or more (learning rates) goes on a log axis
 # `orientation` replaced boxplot's `vert` in matplotlib 3.10; older versions only know `vert` (default vertical).
 VERTICAL = {"orientation": "vertical"} if "orientation" in inspect.signature(Axes.boxplot).parameters else {}
 
@@ -85,6 +89,15 @@ def _curves(collection: Collection, columns: list[str], x: str, path: Path, titl
     return [Artifact(path, title, caption)]
 
 
+# history.csv's test_loss and summary.json's test_nelbo are both the test -ELBO, measured differently; wherever
+# both appear, say how.
+TEST_LOSS_NOTE = ("The VAEs' test_loss here is history.csv's per-epoch test −ELBO: over the first data.test_subset "
+                  "test images (all by default), one posterior draw per image, in the training's numeric path. The "
+                  "verdict's test −ELBO (summary.json's test_nelbo) is measured once at the end by the evaluation: "
+                  "over eval.nll_images images of its fixed test subset, averaged over eval.iw_samples draws, in fp32. "
+                  "Both estimate the same quantity, so they differ by sampling noise and by the images used.")
+
+
 def training_curves(collection: Collection, out: Path) -> list[Artifact]:
     """Every loss against epoch, all models overlaid; each model's best run bold, its other runs faint."""
     history = collection.history
@@ -93,7 +106,7 @@ def training_curves(collection: Collection, out: Path) -> list[Artifact]:
         return []
     return _curves(collection, columns, "epoch", out / "training_curves.png", "Training curves",
                    "Epoch-mean training losses (and, for VAEs, the test −ELBO and its parts, nats/image) of every "
-                   "run. Each model's best run by its objective is drawn bold, its other runs faint.",
+                   "run. Each model's best run by its objective is drawn bold, its other runs faint. " + TEST_LOSS_NOTE,
                    ylabel=lambda c: "nats / image" if c in ("loss", "bce", "kl") or c.startswith("test_") else "")
 
 
@@ -150,7 +163,11 @@ def expected_best(collection: Collection, out: Path) -> list[Artifact]:
     done = completed_objectives(obj)
     if done.empty:
         return []
-    names = list(dict.fromkeys(done["objective_name"]))
+    trials = done.groupby(["objective_name", "model"]).size()
+    enough = trials[trials >= MIN_TRIALS_FOR_EXPECTED_BEST].reset_index()
+    if enough.empty:
+        return []
+    names = list(dict.fromkeys(enough["objective_name"]))
     models = models_in_order(collection)
     colors = model_colors(models)
     with styled():
@@ -160,6 +177,8 @@ def expected_best(collection: Collection, out: Path) -> list[Artifact]:
             direction = part["direction"].iloc[0]
             for model in [m for m in models if m in set(part["model"])]:
                 values = part.loc[part["model"] == model, "value"].to_numpy()
+                if len(values) < MIN_TRIALS_FOR_EXPECTED_BEST:
+                    continue
                 mean, std = expected_best_of_n(values, direction)
                 n = np.arange(1, len(mean) + 1)
                 ax.plot(n, mean, color=colors[model], marker="o", ms=3, label=f"{model} (N={len(values)})")
@@ -175,7 +194,8 @@ def expected_best(collection: Collection, out: Path) -> list[Artifact]:
                      "For each n, the expected best objective among n of a model's N completed trials drawn at random "
                      "without replacement, computed exactly from order statistics (Lucic et al., 2018); the band is "
                      "± one standard deviation of that best value. A curve that is still falling at n = N says more "
-                     "trials would likely help; comparing models at equal n compares them at equal tuning budget.")]
+                     "trials would likely help; comparing models at equal n compares them at equal tuning budget. "
+                     f"Models with fewer than {MIN_TRIALS_FOR_EXPECTED_BEST} completed trials are left out.")]
 
 
 def quality_vs_time(collection: Collection, out: Path) -> list[Artifact]:
@@ -210,6 +230,47 @@ def quality_vs_time(collection: Collection, out: Path) -> list[Artifact]:
                      "excluded); thin lines follow a run's per-epoch value where the history logs it.")]
 
 
+def hyperparameter_axes(collection: Collection, model: str) -> list[str]:
+    """The swept parameters a figure may use as axes: evaluation settings (eval.*) say how a run was measured,
+    not what it learned, so they never are one."""
+    return [p for p in swept_parameters(collection, model) if not p.startswith("eval.")]
+
+
+def _numbers(values: pd.Series) -> np.ndarray | None:
+    """The values as floats when every one is a number (bools excluded), else None."""
+    if any(isinstance(v, (bool, np.bool_)) for v in values):
+        return None
+    numbers = pd.to_numeric(values, errors="coerce")
+    return numbers.to_numpy(dtype=float) if numbers.notna().all() else None
+
+
+def is_log_scaled(numbers: np.ndarray) -> bool:
+    return bool(len(numbers)) and numbers.min() > 0 and numbers.max() / numbers.min() >= LOG_RATIO
+
+
+def is_continuous(values: pd.Series) -> bool:
+    numbers = _numbers(values)
+    return numbers is not None and len(np.unique(numbers)) > MAX_CATEGORIES
+
+
+def levels(values: pd.Series) -> tuple[pd.Series, list[str], list[str]]:
+    """Each run's level key of one parameter, the levels' labels and keys in order: the distinct values for a
+    few of them, else BINS bins (log-spaced for a parameter spanning a factor of LOG_RATIO, such as lr)."""
+    if not is_continuous(values):
+        distinct = _sort_values(list({_cell_key(v): v for v in values}.values()))
+        return values.map(_cell_key), [fmt(v) or "null" for v in distinct], [_cell_key(v) for v in distinct]
+    numbers = _numbers(values)
+    log = is_log_scaled(numbers)
+    scaled = np.log10(numbers) if log else numbers
+    edges = np.linspace(scaled.min(), scaled.max(), BINS + 1)
+    index = np.clip(np.searchsorted(edges, scaled, side="right") - 1, 0, BINS - 1)
+    bounds = 10 ** edges if log else edges
+    labels = [f"{fmt(bounds[k], 2)}–{fmt(bounds[k + 1], 2)}" for k in range(BINS)]
+    used = sorted(set(index.tolist()))
+    return pd.Series([f"bin{k}" for k in index], index=values.index), [labels[k] for k in used], \
+        [f"bin{k}" for k in used]
+
+
 def _pair(params: list[str]) -> tuple[str, str] | None:
     # lr x batch size when both were swept (the usual grid); otherwise the first two swept parameters.
     hyper = [p for p in params if p != "trainer.seed"]
@@ -224,19 +285,19 @@ def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
     t = collection.table
     artifacts = []
     for model in models_in_order(collection):
-        params = swept_parameters(collection, model)
+        params = hyperparameter_axes(collection, model)
         pair = _pair(params)
         if pair is None:
             continue
         x, y = pair
         runs = t[t["model"] == model]
-        xs = _sort_values(list({_cell_key(v): v for v in runs[x]}.values()))
-        ys = _sort_values(list({_cell_key(v): v for v in runs[y]}.values()))
-        values = np.full((len(ys), len(xs)), np.nan)
-        labels = np.full((len(ys), len(xs)), "", dtype=object)
-        for i, yv in enumerate(ys):
-            for j, xv in enumerate(xs):
-                at = runs[(runs[x].map(_cell_key) == _cell_key(xv)) & (runs[y].map(_cell_key) == _cell_key(yv))]
+        x_of, x_labels, x_keys = levels(runs[x])
+        y_of, y_labels, y_keys = levels(runs[y])
+        values = np.full((len(y_keys), len(x_keys)), np.nan)
+        labels = np.full((len(y_keys), len(x_keys)), "", dtype=object)
+        for i, yk in enumerate(y_keys):
+            for j, xk in enumerate(x_keys):
+                at = runs[(x_of == xk) & (y_of == yk)]
                 if at.empty:
                     continue
                 o = obj.loc[at["run"]]
@@ -251,9 +312,9 @@ def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
         name, direction = obj.loc[runs["run"].iloc[0], ["objective_name", "direction"]]
         others = [p for p in params if p not in pair]
         with styled():
-            fig = Figure(figsize=(1.3 * len(xs) + 2.5, 0.8 * len(ys) + 1.8), layout="constrained")
+            fig = Figure(figsize=(1.3 * len(x_keys) + 2.5, 0.8 * len(y_keys) + 1.8), layout="constrained")
             ax = fig.subplots()
-            frame = pd.DataFrame(values, index=[fmt(v) or "null" for v in ys], columns=[fmt(v) or "null" for v in xs])
+            frame = pd.DataFrame(values, index=y_labels, columns=x_labels)
             sns.heatmap(frame, annot=labels, fmt="", cmap="viridis_r" if direction == MINIMIZE else "viridis",
                         ax=ax, cbar_kws={"label": f"mean {name} ({_direction_word(direction)})"}, linewidths=0.5,
                         annot_kws={"fontsize": 8})
@@ -267,9 +328,12 @@ def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
             ax.set_title(model)
             path = save(fig, out / f"heatmap_{model}.png")
         averaged = f" (averaged over {', '.join(others)})" if others else ""
+        binned = [p for p in (x, y) if is_continuous(runs[p])]
+        bins = (f" {' and '.join(binned)} took many values and {'are' if len(binned) > 1 else 'is'} binned "
+                f"({BINS} bins, log-spaced for a parameter spanning a factor of {LOG_RATIO:g} or more).") if binned else ""
         artifacts.append(Artifact(path, f"{model}: {name} over {x} × {y}",
                                   f"Mean {name} of {model}'s completed runs at each {x} × {y} setting{averaged}; n is "
-                                  "the number of completed runs; 'failed' cells had runs but none completed."))
+                                  f"the number of completed runs; 'failed' cells had runs but none completed.{bins}"))
     return artifacts
 
 
@@ -280,7 +344,7 @@ def sensitivity(collection: Collection, out: Path) -> list[Artifact]:
     artifacts = []
     colors = model_colors(models_in_order(collection))
     for model in models_in_order(collection):
-        params = swept_parameters(collection, model)
+        params = hyperparameter_axes(collection, model)
         if not params:
             continue
         runs = t[t["model"] == model]
@@ -289,26 +353,57 @@ def sensitivity(collection: Collection, out: Path) -> list[Artifact]:
         with styled():
             fig, axes = _grid(len(params), width=3.6, height=3.0)
             for ax, param in zip(axes, params):
-                values = _sort_values(list({_cell_key(v): v for v in runs[param]}.values()))
-                means, ticks = [], []
-                for k, v in enumerate(values):
-                    at = runs[runs[param].map(_cell_key) == _cell_key(v)]
-                    o = obj.loc[at["run"]]
-                    ok = o[(o["status"] == COMPLETED) & np.isfinite(o["value"])]["value"].to_numpy()
-                    ax.scatter(k + rng.uniform(-0.08, 0.08, len(ok)), ok, color=colors[model], s=14, alpha=0.7)
-                    means.append(ok.mean() if len(ok) else np.nan)
-                    bad = len(at) - len(ok)
-                    ticks.append((fmt(v) or "null") + (f"\n({bad} failed)" if bad else ""))
-                ax.plot(range(len(values)), means, color="black", marker="_", ms=14, lw=1)
-                ax.set_xticks(range(len(values)), ticks)
+                if is_continuous(runs[param]):
+                    _continuous_sensitivity(ax, runs, param, obj, colors[model])
+                else:
+                    _categorical_sensitivity(ax, runs, param, obj, colors[model], rng)
                 ax.set_xlabel(param)
                 ax.set_ylabel(name)
             fig.suptitle(f"{model}: {name} ({_direction_word(direction)}) per swept parameter")
             path = save(fig, out / f"sensitivity_{model}.png")
         artifacts.append(Artifact(path, f"{model}: sensitivity to each swept parameter",
                                   f"{name} of every completed {model} run against each parameter that varies across "
-                                  "its runs (other parameters vary too); the black line joins the means."))
+                                  "its runs (other parameters vary too); the black line joins the means (of bins, for "
+                                  "a parameter with many values, on a log axis where it spans a factor of "
+                                  f"{LOG_RATIO:g} or more, as learning rates do)."))
     return artifacts
+
+
+def _completed(obj: pd.DataFrame, runs: pd.DataFrame) -> pd.Series:
+    o = obj.loc[runs["run"]]
+    return o[(o["status"] == COMPLETED) & np.isfinite(o["value"])]["value"]
+
+
+def _categorical_sensitivity(ax: Axes, runs: pd.DataFrame, param: str, obj: pd.DataFrame, color, rng) -> None:
+    """A few values: one column each (in order), the runs as dots, the means joined by a line."""
+    values = _sort_values(list({_cell_key(v): v for v in runs[param]}.values()))
+    means, ticks = [], []
+    for k, v in enumerate(values):
+        at = runs[runs[param].map(_cell_key) == _cell_key(v)]
+        ok = _completed(obj, at).to_numpy()
+        ax.scatter(k + rng.uniform(-0.08, 0.08, len(ok)), ok, color=color, s=14, alpha=0.7)
+        means.append(ok.mean() if len(ok) else np.nan)
+        bad = len(at) - len(ok)
+        ticks.append((fmt(v) or "null") + (f"\n({bad} failed)" if bad else ""))
+    ax.plot(range(len(values)), means, color="black", marker="_", ms=14, lw=1)
+    ax.set_xticks(range(len(values)), ticks)
+
+
+def _continuous_sensitivity(ax: Axes, runs: pd.DataFrame, param: str, obj: pd.DataFrame, color) -> None:
+    """Many values (a search's): the runs at their values (log axis for lr-like ranges), the means of bins joined."""
+    ok = _completed(obj, runs)
+    x = pd.to_numeric(runs.set_index("run").loc[ok.index, param]).to_numpy(dtype=float)
+    ax.scatter(x, ok.to_numpy(), color=color, s=14, alpha=0.7)
+    if is_log_scaled(pd.to_numeric(runs[param]).to_numpy(dtype=float)):
+        ax.set_xscale("log")
+    of, _, keys = levels(runs.set_index("run").loc[ok.index, param])
+    centres = [np.exp(np.log(x[(of == k).to_numpy()]).mean()) if ax.get_xscale() == "log" else x[(of == k).to_numpy()].mean()
+               for k in keys]
+    means = [ok[(of == k).to_numpy()].mean() for k in keys]
+    ax.plot(centres, means, color="black", marker="_", ms=14, lw=1)
+    failed = len(runs) - len(ok)
+    if failed:
+        ax.set_title(f"({failed} failed, not shown)", fontsize="small")
 
 
 ALL = (training_curves, metrics_vs_epoch, objective_distribution, expected_best, quality_vs_time, heatmaps,

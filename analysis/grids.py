@@ -25,16 +25,17 @@ from analysis.collect import Collection, Run
 from analysis.conclusions import REAL_DATA
 from analysis.figures import styled
 from analysis.stats import MINIMIZE, describe
-from analysis.tables import completed_objectives, models_in_order, objective_frame
+from analysis.tables import completed_objectives, fmt, models_in_order, objective_frame
 from gvc import rundir
 
 N_GRID = 25  # the 5x5 sample grid of training
-TILE, PAD = 28, 2  # torchvision save_image(nrow=5, padding=2) geometry of samples/epoch_XXXX.png
+PAD = 2  # torchvision save_image(nrow=5, padding=2) gutters of samples/epoch_XXXX.png; tiles are the data's size
 MAX_EPOCH_ROWS = 10
 EPOCH_COLUMNS = 10  # the first 10 of the 25 fixed latents: the same latent in every row of a column
 INTERPOLATION_STEPS = 10
 N_STATISTICS = 512  # samples (and real test images) for the image statistics
-ENCODED_PAIR = (3, 8)  # VAEs also interpolate between the encodings of a test 3 and a test 8
+ENCODED_PAIR = (3, 8)  # VAEs also interpolate between the encodings of the first test image of class 3 and of class 8
+# (of the first and the last class, for a data set with fewer classes)
 
 
 @dataclass
@@ -110,49 +111,72 @@ class Models:
         return model.eval()
 
 
+def spec_of_run(run: Run):
+    """The data set's spec (image shape, class names) of a run; MNIST's for runs of an unknown data set."""
+    from analysis.datasets import data_of
+    from gvc.data import DataError, spec_of
+
+    try:
+        return spec_of(data_of(run))
+    except (DataError, KeyError):
+        return spec_of("mnist")
+
+
+def to_tiles(images: torch.Tensor) -> np.ndarray:
+    """(N, C, H, W) images in [0, 1] as tiles to draw: (N, H, W) for one channel, (N, H, W, C) for colour."""
+    x = images.float().clamp(0, 1).cpu()
+    return (x[:, 0] if x.shape[1] == 1 else x.permute(0, 2, 3, 1)).numpy()
+
+
 @torch.no_grad()
 def generate(model: torch.nn.Module, z: torch.Tensor) -> np.ndarray:
-    return model.generate(z).float().clamp(0, 1).view(-1, TILE, TILE).numpy()
+    return to_tiles(model.generate(z))
 
 
-def read_grid(path: Path) -> np.ndarray:
-    """A saved sample grid as a float image in [0, 1]."""
+def read_grid(path: Path, channels: int = 1) -> np.ndarray:
+    """A saved sample grid as a float image in [0, 1]: grey (H, W) for a one-channel data set, else (H, W, 3)."""
     with Image.open(path) as image:
-        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+        return np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.float32) / 255.0
 
 
-def grid_tiles(grid: np.ndarray, nrow: int = 5) -> np.ndarray | None:
-    """The 28x28 images of a save_image grid, row-major; None if the picture has another geometry."""
-    cell = TILE + PAD
-    rows, cols = (grid.shape[0] - PAD) // cell, (grid.shape[1] - PAD) // cell
-    if cols != nrow or grid.shape != (PAD + rows * cell, PAD + cols * cell):
+def grid_tiles(grid: np.ndarray, tile: tuple[int, int], nrow: int = 5) -> np.ndarray | None:
+    """The (height, width) images of a save_image grid, row-major; None if the picture has another geometry."""
+    (h, w), (ch, cw) = tile, (tile[0] + PAD, tile[1] + PAD)
+    rows, cols = (grid.shape[0] - PAD) // ch, (grid.shape[1] - PAD) // cw
+    if rows < 1 or cols != nrow or grid.shape[:2] != (PAD + rows * ch, PAD + cols * cw):
         return None
-    return np.stack([grid[PAD + r * cell: PAD + r * cell + TILE, PAD + c * cell: PAD + c * cell + TILE]
+    return np.stack([grid[PAD + r * ch: PAD + r * ch + h, PAD + c * cw: PAD + c * cw + w]
                      for r in range(rows) for c in range(cols)])
 
 
 def compose(rows: list[np.ndarray], ncols: int | None = None) -> np.ndarray:
-    """Rows of 28x28 tiles into one picture with white 2-pixel gutters (as save_image draws them)."""
+    """Rows of tiles (all of one size) into one picture with white 2-pixel gutters (as save_image draws them)."""
     ncols = ncols or max(len(r) for r in rows)
-    cell = TILE + PAD
-    canvas = np.ones((PAD + len(rows) * cell, PAD + ncols * cell), dtype=np.float32)
+    h, w = rows[0].shape[1:3]
+    canvas = np.ones((PAD + len(rows) * (h + PAD), PAD + ncols * (w + PAD), *rows[0].shape[3:]), dtype=np.float32)
     for i, row in enumerate(rows):
         for j, tile in enumerate(row[:ncols]):
-            canvas[PAD + i * cell: PAD + i * cell + TILE, PAD + j * cell: PAD + j * cell + TILE] = tile
+            top, left = PAD + i * (h + PAD), PAD + j * (w + PAD)
+            canvas[top: top + h, left: left + w] = tile
     return canvas
+
+
+def show(ax, image: np.ndarray) -> None:
+    """imshow for grey (H, W) or colour (H, W, 3) pictures in [0, 1], pixels unsmoothed."""
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
 
 
 def _labelled_rows(rows: list[tuple[str, np.ndarray]], path: Path, title: str, xlabels: list[str] | None = None) -> Path:
     canvas = compose([tiles for _, tiles in rows])
-    cell = TILE + PAD
-    height, width = canvas.shape
+    h, w = rows[0][1].shape[1:3]
+    height, width = canvas.shape[:2]
     with styled():
         fig = Figure(figsize=(width / 40 + 1.6, height / 40 + 0.8), layout="constrained")
         ax = fig.subplots()
-        ax.imshow(canvas, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_yticks([PAD + i * cell + TILE / 2 for i in range(len(rows))], [label for label, _ in rows])
+        show(ax, canvas)
+        ax.set_yticks([PAD + i * (h + PAD) + h / 2 for i in range(len(rows))], [label for label, _ in rows])
         if xlabels:
-            ax.set_xticks([PAD + j * cell + TILE / 2 for j in range(len(xlabels))], xlabels)
+            ax.set_xticks([PAD + j * (w + PAD) + w / 2 for j in range(len(xlabels))], xlabels)
         else:
             ax.set_xticks([])
         ax.grid(False)
@@ -176,7 +200,8 @@ def final_samples(collection: Collection, reps: dict[str, Representative], model
                            f"{rep.run.name}, epoch {rep.run.summary.get('epochs', '?')}, z: seed {seed}, d={net.latent_dim}"))
         elif rep.run.sample_grids:
             epoch, grid = max(rep.run.sample_grids.items())
-            panels.append((model, read_grid(grid), f"{rep.run.name}, saved grid of epoch {epoch} "
+            panels.append((model, read_grid(grid, spec_of_run(rep.run).image_shape[0]),
+                           f"{rep.run.name}, saved grid of epoch {epoch} "
                                                    f"({models.problems.get(rep.run.path, 'no checkpoint')})"))
         else:
             notes.append(f"{model}: no checkpoint and no saved samples, so no final samples to show.")
@@ -186,7 +211,7 @@ def final_samples(collection: Collection, reps: dict[str, Representative], model
         fig = Figure(figsize=(3.0 * len(panels), 3.6), layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(panels), squeeze=False).ravel())
         for ax, (model, image, _) in zip(axes, panels):
-            ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            show(ax, image)
             ax.set_title(model)
             ax.axis("off")
         path = save(fig, out / "samples_final.png")
@@ -205,9 +230,10 @@ def _epoch_rows(run: Run) -> list[tuple[str, np.ndarray]]:
         picks = np.unique(np.linspace(0, len(epochs) - 1, MAX_EPOCH_ROWS).round().astype(int))
         epochs = [epochs[i] for i in picks]
     rows = []
+    channels, height, width = spec_of_run(run).image_shape
     for epoch in epochs:
         try:
-            tiles = grid_tiles(read_grid(grids[epoch]))
+            tiles = grid_tiles(read_grid(grids[epoch], channels), (height, width))
         except OSError:
             continue  # a grid being written right now, or damaged: that epoch is left out
         if tiles is not None:
@@ -244,7 +270,7 @@ class TestImages:
         self._tried = False
 
     def get(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(images in [0, 1] as (N, 1, 28, 28), labels) or None."""
+        """(images in [0, 1] as (N, C, H, W), labels) or None."""
         if not self._tried:
             self._tried = True
             from analysis.datasets import data_of
@@ -260,19 +286,24 @@ class TestImages:
                 self.problem = f"{name} test set not available ({e})"
         return self._data
 
-    def first_of_each_digit(self) -> tuple[torch.Tensor, list[int]] | None:
+    @property
+    def spec(self):
+        return spec_of_run(self.collection.runs[0])
+
+    def first_of_each_class(self) -> tuple[torch.Tensor, list[int]] | None:
+        """The first test image of each class (in class order) and their indices; None without test images."""
         data = self.get()
         if data is None:
             return None
         images, labels = data
-        index = [int((labels == d).nonzero()[0]) for d in range(10)]
+        index = [int(found[0]) for c in range(self.spec.num_classes) if len(found := (labels == c).nonzero())]
         return images[index], index
 
 
 @torch.no_grad()
 def reconstructions(reps: dict[str, Representative], models: Models, test: TestImages, out: Path,
                     notes: list[str]) -> list[Artifact]:
-    """VAEs: the first test image of each digit (top row) and each VAE's reconstruction below it."""
+    """VAEs: the first test image of each class (top row) and each VAE's reconstruction below it."""
     vaes = [(m, rep, models.get(rep.run)) for m, rep in reps.items() if rep.run.family == "vae"]
     usable = [(m, rep, net) for m, rep, net in vaes if net is not None]
     for m, rep, net in vaes:
@@ -280,19 +311,21 @@ def reconstructions(reps: dict[str, Representative], models: Models, test: TestI
             notes.append(f"{m}: {models.problems.get(rep.run.path, 'no checkpoint')}, so no reconstructions.")
     if not usable:
         return []
-    originals = test.first_of_each_digit()
+    originals = test.first_of_each_class()
     if originals is None:
         notes.append(f"Reconstructions skipped: {test.problem}.")
         return []
     x, _ = originals
-    rows = [("test images", x.view(-1, TILE, TILE).numpy())]
+    rows = [("test images", to_tiles(x))]
     for model, rep, net in usable:
         mu, _ = net.encode(x)
-        rows.append((model, net.decode(mu).clamp(0, 1).view(-1, TILE, TILE).numpy()))
+        rows.append((model, to_tiles(net.decode(mu))))
     path = _labelled_rows(rows, out / "reconstructions.png", "VAE reconstructions")
+    spec = test.spec
     return [Artifact(path, "VAE reconstructions",
-                     "Top: the first MNIST test image of each digit 0–9; below: each VAE's reconstruction, decoded "
-                     "from the encoder's mean (no sampling), shown as Bernoulli means.", section="images")]
+                     f"Top: the first {spec.title} test image of each {spec.class_noun} ({', '.join(spec.class_names)}); "
+                     "below: each VAE's reconstruction, decoded from the encoder's mean (no sampling), shown as the "
+                     "decoder's means.", section="images")]
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -313,6 +346,9 @@ def interpolations(reps: dict[str, Representative], models: Models, test: TestIm
     t = torch.linspace(0, 1, INTERPOLATION_STEPS)
     rows = []
     encoded = False
+    spec = test.spec
+    classes = ENCODED_PAIR if spec.num_classes > max(ENCODED_PAIR) else (0, spec.num_classes - 1)
+    pair_names = [spec.class_names[c] for c in classes]
     for model, rep in reps.items():
         net = models.get(rep.run)
         if net is None:
@@ -320,18 +356,19 @@ def interpolations(reps: dict[str, Representative], models: Models, test: TestIm
             continue
         z = shared_z(net.latent_dim, N_GRID, seed)
         rows.append((f"{model}: prior", generate(net, slerp(z[0], z[1], t))))
-        pair = test.first_of_each_digit() if rep.run.family == "vae" else None
-        if pair is not None:
-            mu, _ = net.encode(pair[0][list(ENCODED_PAIR)])
+        pair = test.first_of_each_class() if rep.run.family == "vae" else None
+        if pair is not None and len(pair[1]) == spec.num_classes >= 2:
+            mu, _ = net.encode(pair[0][list(classes)])
             path_z = (1 - t.view(-1, 1)) * mu[0] + t.view(-1, 1) * mu[1]
-            rows.append((f"{model}: {ENCODED_PAIR[0]}→{ENCODED_PAIR[1]}", generate(net, path_z)))
+            rows.append((f"{model}: {pair_names[0]}→{pair_names[1]}", generate(net, path_z)))
             encoded = True
     if not rows:
         return []
     path = _labelled_rows(rows, out / "interpolations.png", "Latent interpolations",
-                          xlabels=[f"{v:.2g}" for v in t.tolist()])
-    extra = (f" VAE rows marked {ENCODED_PAIR[0]}→{ENCODED_PAIR[1]} interpolate linearly between the encoder means of "
-             f"the first test {ENCODED_PAIR[0]} and the first test {ENCODED_PAIR[1]}.") if encoded else ""
+                          xlabels=[fmt(v, 2) for v in t.tolist()])
+    extra = (f" VAE rows marked {pair_names[0]}→{pair_names[1]} interpolate linearly between the encoder means of "
+             f"the first {spec.title} test images of the {spec.class_noun} {pair_names[0]} and of the "
+             f"{spec.class_noun} {pair_names[1]}.") if encoded else ""
     return [Artifact(path, "Latent interpolations",
                      "Rows marked 'prior' interpolate spherically (slerp) between two shared latent vectors (the "
                      f"first two of the shared z, seed {seed}: the first two images of the final-samples grid), "
@@ -342,7 +379,7 @@ def interpolations(reps: dict[str, Representative], models: Models, test: TestIm
 def gray_and_speckle(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per image: the share of ink (> 0.25) that is mid-gray (0.25-0.75), a blur proxy (NaN for an image with
     no ink); and the number of isolated bright pixels (>= 0.5 with no bright 4-neighbour), a noise proxy."""
-    x = images.reshape(-1, TILE, TILE)
+    x = images if images.ndim == 3 else images.mean(axis=-1)  # colour tiles (N, H, W, C): their luminance
     gray = ((x > 0.25) & (x < 0.75)).sum(axis=(1, 2))
     ink = (x > 0.25).sum(axis=(1, 2))
     bright = x >= 0.5
@@ -378,5 +415,5 @@ def image_statistics(reps: dict[str, Representative], models: Models, test: Test
                                   generate(net, shared_z(net.latent_dim, n, seed))))
     data = test.get()
     if rows and data is not None:
-        rows.append(_stat_row(REAL_DATA, "", f"first {n} MNIST test images", data[0][:n].numpy()))
+        rows.append(_stat_row(REAL_DATA, "", f"first {n} {test.spec.title} test images", to_tiles(data[0][:n])))
     return pd.DataFrame(rows, columns=IMAGE_STAT_COLUMNS)

@@ -240,7 +240,7 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                    "(shared latent vectors) and on real test images: **gray_fraction**, the share of ink pixels "
                    "(> 0.25) that are mid-gray (0.25–0.75) — blur spreads ink into gray (images with no ink are left "
                    "out; gray_fraction_n counts the rest); **speckles**, the number of bright pixels (≥ 0.5) per "
-                   "image with no bright 4-neighbour — isolated specks are noise. Both are lower for crisp digits; "
+                   "image with no bright 4-neighbour — isolated specks are noise. Both are lower for crisp images; "
                    "compare each with the real-data row. se = standard error over images. They are proxies, not "
                    "standard metrics, and describe one run per model."),
               Table(image_stats)]
@@ -308,11 +308,11 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
 
 # -- the whole report ----------------------------------------------------------------------------------------
 def build_report(paths: list[Path] | list[str] | None = None, out: Path | str | None = None, *, force: bool = False,
-                 z_seed: int = 0) -> Path:
+                 z_seed: int = 0, metrics: str = "training") -> Path:
     """Collect the runs under `paths` (None or [] = the latest multirun, else the newest run of each model under
     ./outputs), write the report directory, and return it. Raises NoRunsError if there are no runs."""
     inputs = [Path(p).expanduser().resolve() for p in paths] if paths else default_inputs()
-    collection = collect(inputs)
+    collection = collect(inputs, metrics)  # metrics="latest": each run's newest re-evaluation (gvc.evaluate)
     inputs = collection.inputs
     target = choose_out(Path(out).expanduser().resolve() if out else default_out(inputs), inputs, force)
     target.parent.mkdir(parents=True, exist_ok=True)

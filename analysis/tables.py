@@ -22,8 +22,9 @@ NOISE_ROW, FLOOR_ROW = "uniform noise", "real data (floor)"
 
 
 # -- formatting ----------------------------------------------------------------------------------------------
-def fmt(value: Any, digits: int = 4) -> str:
-    """Numbers to short text; NaN/None to a blank cell."""
+def fmt(value: Any, digits: int = 3) -> str:
+    """Numbers to short plain text with `digits` significant digits (350, 0.0002, 1.25; never 3.5e+02);
+    NaN/None to a blank cell."""
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -37,11 +38,21 @@ def fmt(value: Any, digits: int = 4) -> str:
             return "inf" if value > 0 else "-inf"
         if float(value).is_integer() and abs(value) < 1e9:
             return str(int(value))
-        return f"{value:.{digits}g}"
+        return plain(float(value), digits)
     return str(value)
 
 
-def mean_std(mean: float, std: float, digits: int = 4) -> str:
+def plain(value: float, digits: int = 3) -> str:
+    """`value` rounded to `digits` significant digits, written without an exponent (down to 1e-6)."""
+    if value == 0 or not 1e-6 <= abs(value) < 1e15:
+        return f"{value:.{digits}g}"
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    rounded = round(value, decimals)
+    text = f"{rounded:.{max(decimals, 0)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def mean_std(mean: float, std: float, digits: int = 3) -> str:
     if not math.isfinite(mean):
         return ""
     return f"{fmt(mean, digits)} ± {fmt(std, 2)}" if math.isfinite(std) else fmt(mean, digits)

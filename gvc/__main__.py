@@ -1,10 +1,13 @@
 """`python -m gvc [overrides]`: train one configuration; `python -m gvc -m ...`: sweep.
 
-Run `python -m gvc --help` for the config groups and `python -m gvc --cfg job` for the composed config.
+Run `python -m gvc --help` (or `list`) for the config groups and `python -m gvc --cfg job` for the composed config.
+Bad input is refused by gvc.cli before Hydra creates a run directory; what only shows later (data, checkpoints)
+is refused the same way, and the folder Hydra made for the refused run is removed.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from gvc import cli, rundir
 from gvc.config import ROOT, ConfigError, register_configs
 from gvc.data import DataError
 from gvc.rundir import CheckpointError, WriteError
@@ -34,10 +38,20 @@ def main(cfg: DictConfig) -> float:
         # In a sweep, a failed trial is recorded and reported as the worst value; the sweep goes on.
         return run(cfg, Path(hc.runtime.output_dir), list(hc.overrides.task), raise_on_failure=not multirun)
     except (ConfigError, DataError, CheckpointError, WriteError) as e:
-        sys.exit(f"gvc: error: {e}")
+        if not multirun:
+            remove_litter(Path(hc.runtime.output_dir))
+        cli.fail(str(e))
     except TrialInterrupted as e:  # the log said how to resume; no traceback
         sys.exit(e.exit_code)
 
 
+def remove_litter(run_dir: Path) -> None:
+    """Remove what Hydra wrote for a refused run (.hydra/, the log), but never a folder holding a run."""
+    held = [run_dir / rundir.SUMMARY, run_dir / rundir.CHECKPOINT, run_dir / rundir.HISTORY]
+    if run_dir.is_dir() and not any(p.exists() for p in held) and \
+            {p.name for p in run_dir.iterdir()} <= {".hydra", "gvc.log"}:
+        shutil.rmtree(run_dir)
+
+
 if __name__ == "__main__":
-    main()
+    cli.main(sys.argv[1:], run_hydra=main)

@@ -10,6 +10,7 @@
       checkpoints/last.pt     everything needed to continue or to sample (weights_only-loadable)
       tensorboard/            TensorBoard event files (logger=tensorboard)
       loggers.json            what a resumed run needs to continue its loggers' records (the MLflow run id)
+      evaluations/*.json      re-evaluations of the checkpoint (`python -m gvc.evaluate`), never over summary.json
 
 Reading functions never import training code, so analysis can read runs made elsewhere.
 """
@@ -283,3 +284,28 @@ def write_checkpoint(run_dir: Path, ckpt: dict[str, Any]) -> None:
 
 def list_or_value(v: Any) -> Any:
     return list(v) if isinstance(v, (list, tuple)) else v
+
+
+# -- re-evaluations (`python -m gvc.evaluate`) ---------------------------------------------------------------
+# RUN/evaluations/TIMESTAMP_stepK.json: one file per re-evaluation of the run's checkpoint, beside (never over)
+# the training-time numbers in summary.json.
+EVALUATIONS = "evaluations"
+
+
+def read_evaluations(run_dir: Path) -> list[dict[str, Any]]:
+    """The run's re-evaluations, oldest first (their names start with a timestamp), each with its `file`."""
+    found = sorted(Path(run_dir, EVALUATIONS).glob("*.json"))
+    return [{**json.loads(p.read_text()), "file": p.name} for p in found]
+
+
+def with_latest_evaluation(summary: dict[str, Any], config: dict[str, Any],
+                           run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run's summary and config as its newest re-evaluation measured it (unchanged when it has none):
+    its metrics, evaluator and eval settings, and `evaluation` naming the file."""
+    evaluations = read_evaluations(run_dir)
+    if not evaluations:
+        return summary, config
+    latest = evaluations[-1]
+    summary = {**summary, "metrics": latest["metrics"], "evaluator": latest.get("evaluator"),
+               "evaluation": f"{EVALUATIONS}/{latest['file']}"}
+    return summary, {**config, "eval": latest.get("eval", config.get("eval"))}

@@ -224,6 +224,7 @@ def test_an_impossible_resource_request_fails_at_submission_with_slurms_reason(t
     assert not rundir.find_run_dirs(tmp_path / "big") if (tmp_path / "big").exists() else True
 
 
+@pytest.mark.slow  # a process launch; tests/test_bad_input.py checks the same refusal in-process
 def test_a_slurm_launcher_without_sbatch_is_refused_with_the_fix(tmp_path):
     empty = tmp_path / "bin"
     empty.mkdir()

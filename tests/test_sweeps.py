@@ -26,6 +26,7 @@ def check_completed(sweep_dir, n):
     return rows
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_grid_sweep_2x2_writes_four_runs_and_an_index(tmp_path):
     out = tmp_path / "grid"
     result = run_gvc("-m", "+sweeps=grid", *TINY_SWEEP, "model.dropout=0.0", "data.batch_size=32,64",
@@ -36,6 +37,7 @@ def test_grid_sweep_2x2_writes_four_runs_and_an_index(tmp_path):
         (True, True), (True, False), (False, True), (False, False)}
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_optuna_sweep_resumes_its_study(tmp_path):
     optuna = pytest.importorskip("optuna")
     storage = f"sqlite:///{tmp_path}/study.db"
@@ -55,6 +57,7 @@ def test_optuna_sweep_resumes_its_study(tmp_path):
     assert all(t.state.name == "COMPLETE" for t in study.trials)
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_joblib_launcher_runs_two_jobs_in_parallel(tmp_path):
     out = tmp_path / "joblib"
     result = run_gvc("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *TINY_SWEEP, "optimizer.lr=1e-4,2e-4",
@@ -66,6 +69,7 @@ def test_joblib_launcher_runs_two_jobs_in_parallel(tmp_path):
     assert any("[1_linear_vae][gvc.task]" in line for line in lines)
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_submitit_local_launcher_runs_two_jobs(tmp_path):
     out = tmp_path / "submitit"
     result = run_gvc("-m", "hydra/launcher=submitit_local", *TINY_SWEEP, "optimizer.lr=1e-4,2e-4",
@@ -74,6 +78,7 @@ def test_submitit_local_launcher_runs_two_jobs(tmp_path):
     check_completed(out, 2)
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_failing_and_diverging_trials_are_recorded_and_the_sweep_goes_on(tmp_path):
     out = tmp_path / "failing"
     # lr=-1 is refused by validation; lr=1e30 blows the weights up (NaN loss) within a step or two.
@@ -91,6 +96,7 @@ def test_failing_and_diverging_trials_are_recorded_and_the_sweep_goes_on(tmp_pat
     assert "2 of 3 trials failed or diverged: 1_linear_vae failed" in console
 
 
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
 def test_a_second_sweep_into_the_same_folder_is_refused(tmp_path):
     out = tmp_path / "once"
     assert run_gvc("-m", *TINY_SWEEP, f"hydra.sweep.dir={out}").returncode == 0

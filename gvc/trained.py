@@ -1,0 +1,78 @@
+"""A trained run's model, rebuilt from its checkpoint: what `gvc.sample` and `gvc.evaluate` start from.
+
+The checkpoint holds the composed config it was trained with, so the model is rebuilt with one call
+(`build_model`) for the data set's image shape. `ema=True` samples from the exponential moving average of the
+generator that GANs trained with `model.ema_decay` keep in their state dict (`GAN.ema_model()`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gvc import rundir
+from gvc.config import ConfigError
+from gvc.rundir import CheckpointError
+
+@dataclass
+class TrainedRun:
+    run_dir: Path
+    model: torch.nn.Module  # in eval mode, on the CPU
+    config: dict[str, Any]  # the composed config the run was trained with (resolved)
+    summary: dict[str, Any]  # summary.json ({} when the run wrote none)
+    epoch: int
+    step: int
+    ema: bool
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        from gvc.data import spec_of
+
+        return spec_of(self.data).image_shape
+
+    @property
+    def data(self) -> str:
+        return str((self.config.get("data") or {}).get("name", "mnist"))
+
+
+def require_run_dir(path: Path) -> Path:
+    """`path` as a run directory with a checkpoint, or a ConfigError saying what it is instead."""
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"{path} does not exist or is not a directory; pass a run directory (outputs/MODEL/TIME "
+                          "or multirun/DATE/TIME/N_MODEL)")
+    if not rundir.is_run_dir(path):
+        runs = rundir.find_run_dirs(path)
+        hint = f"; it holds {len(runs)} run(s), e.g. {runs[0]}" if runs else ""
+        raise ConfigError(f"{path} is not a gvc run directory (it has no {rundir.SUMMARY} or {rundir.HYDRA_CONFIG})"
+                          f"{hint}. Pass one run's directory")
+    if not (path / rundir.CHECKPOINT).is_file():
+        raise ConfigError(f"{path} has no checkpoint ({rundir.CHECKPOINT}): the run stopped before its first one, "
+                          "so there is no model to use. Train it (or resume it with trainer.resume=true) first")
+    return path
+
+
+def load_trained(path: Path, ema: bool = False) -> TrainedRun:
+    """The model of the run at `path` from its last checkpoint (its EMA weights with ema=True)."""
+    from gvc.data import spec_of
+    from gvc.models import build_model
+
+    run_dir = require_run_dir(path)
+    ckpt = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT)  # weights_only, format-checked
+    config = ckpt.get("config") or {}
+    model_cfg = {**(config.get("model") or {}), "name": ckpt.get("model_name") or config["model"]["name"]}
+    data = str((config.get("data") or {}).get("name", "mnist"))
+    model = build_model(model_cfg, spec_of(data).image_shape)
+    model.load_state_dict(ckpt["model"])
+    if ema:
+        averaged = getattr(model, "ema_model", lambda: None)()
+        if averaged is None:
+            raise CheckpointError(f"{run_dir / rundir.CHECKPOINT} holds no EMA weights: the run was trained without an "
+                                  "exponential moving average of its generator (model.ema_decay, GANs only). Leave out "
+                                  "--ema to use the trained weights")
+        model = averaged
+    return TrainedRun(run_dir=run_dir, model=model.eval(), config=config, summary=rundir.read_summary(run_dir) or {},
+                      epoch=int(ckpt.get("epoch", 0)), step=int(ckpt.get("step", 0)), ema=ema)
