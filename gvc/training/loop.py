@@ -147,7 +147,8 @@ class Trainer:
         self.autocast = lambda: torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
         self.step_fn = family(self.model).step(self.model, self.optimizers, self.autocast, compile=t.compile)
         self.train_data, self.test_data = self._load_data()
-        self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle)
+        self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle,
+                                     binarize=cfg.data.binarize)
 
     def _load_data(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         d = self.cfg.data
@@ -160,6 +161,8 @@ class Trainer:
         if family(self.model).facts.likelihood:  # the per-epoch test -ELBO
             test = load_split(d.name, d.root, train=False, download=d.download).images
             test = to_device(test if d.test_subset is None else test[: d.test_subset])
+            if d.binarize == "dynamic":  # the test -ELBO on binary images, drawn once
+                test = torch.bernoulli(test, generator=torch.Generator(device=test.device).manual_seed(0))
         return to_device(train), test
 
     # -- checkpoints -----------------------------------------------------------------------------------
@@ -302,7 +305,8 @@ class Trainer:
         from gvc.evaluation.evaluate import evaluate
 
         started = time.perf_counter()
-        metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name)
+        metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
+                           binarize=self.cfg.data.binarize)
         log.info("evaluated in %.1fs: %s", time.perf_counter() - started,
                  "  ".join(f"{k} {metrics[k]:.4g}" for k in ("fid", "precision", "recall", "coverage") if k in metrics))
         return metrics
