@@ -60,16 +60,10 @@ def evaluate(model: nn.Module, cfg: Any, device: torch.device | str, data_root: 
     if binarize not in BINARIZE:
         raise ValueError(f"binarize={binarize!r} is not allowed: one of {list(BINARIZE)}")
 
-    test = load_split(spec, data_root, train=False)
-    reference = reference_indices(len(test.images), min(cfg.n_samples, len(test.images)))
-    real_images = to_model_range(test.images[reference], (0.0, 1.0))
-    results: dict[str, float] = {}
+    real_images = reference_images(spec.name, data_root, cfg.n_samples)
     with eval_mode(model):
         fake_images = generate(model, cfg.n_samples, cfg.batch_size, cfg.seed, device, spec.image_shape)
-        if has_classifier(spec.name):
-            results.update(classifier_space(fake_images, real_images, cfg, spec.name, data_root, device))
-        if cfg.second_space:
-            results.update(second_space(fake_images, real_images, cfg, spec.name, data_root, device))
+        results = score_images(fake_images, real_images, cfg, spec.name, data_root, device)
         if FAMILIES[getattr(model, "family", "gan")].likelihood:
             n_nll = len(real_images) if cfg.nll_images is None else min(cfg.nll_images, len(real_images))
             images = real_images[:n_nll]
@@ -80,8 +74,30 @@ def evaluate(model: nn.Module, cfg: Any, device: torch.device | str, data_root: 
     return results
 
 
+def reference_images(dataset: str, data_root: str | os.PathLike, n: int) -> Tensor:
+    """The fixed min(n, test size) test images every sample set is compared with, float in [0, 1]."""
+    test = load_split(dataset, data_root, train=False)
+    return to_model_range(test.images[reference_indices(len(test.images), min(n, len(test.images)))], (0.0, 1.0))
+
+
+def score_images(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, dataset: str,
+                 data_root: str | os.PathLike, device: torch.device, exclude: Tensor | None = None) -> dict[str, float]:
+    """Every sample metric of images in [0, 1] against the reference images, in each feature space the data set has.
+
+    exclude: image i's own index among the training images, when the images are training images (the floor,
+    calibration), so that memorisation looks for the nearest *other* training image.
+    """
+    results: dict[str, float] = {}
+    if has_classifier(dataset):
+        results.update(classifier_space(fake_images, real_images, cfg, dataset, data_root, device, exclude))
+    if cfg.second_space:
+        results.update(second_space(fake_images, real_images, cfg, dataset, data_root, device))
+    return results
+
+
 def classifier_space(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, dataset: str,
-                     data_root: str | os.PathLike, device: torch.device) -> dict[str, float]:
+                     data_root: str | os.PathLike, device: torch.device,
+                     exclude: Tensor | None = None) -> dict[str, float]:
     """The metrics in the data set's classifier space, with its floor_ and noise_ references."""
     evaluator, checksum = load_evaluator(device, dataset), evaluator_checksum(dataset)
     real = embed(evaluator, real_images, cfg.batch_size, device)  # once per call, shared by every metric
@@ -90,7 +106,7 @@ def classifier_space(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, 
     noise = noise_level(cfg, evaluator, real, train, checksum, data_root, device, floor["nn_train_dist_test"],
                         tuple(real_images.shape[1:]))
     fake = embed(evaluator, fake_images, cfg.batch_size, device)
-    results = compare(fake, real, train, cfg, nn_train_dist_test=floor["nn_train_dist_test"])
+    results = compare(fake, real, train, cfg, nn_train_dist_test=floor["nn_train_dist_test"], exclude=exclude)
     results.update({f"floor_{name}": value for name, value in floor.items()})
     results.update({f"noise_{name}": value for name, value in noise.items()})
     return results
