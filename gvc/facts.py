@@ -99,7 +99,7 @@ if len(REGISTRY) != len(METRICS):
 def metric_of(key: str) -> Metric | None:
     """The registered metric of a summary key (floor_/noise_ prefixes removed; fid_class_3 -> fid_class_)."""
     key = key.removeprefix("floor_").removeprefix("noise_")
-    if key in REGISTRY:
+    if key in REGISTRY and not REGISTRY[key].per_class:
         return REGISTRY[key]
     base = key.rstrip("0123456789")
     metric = REGISTRY.get(base)
