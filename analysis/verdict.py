@@ -19,6 +19,7 @@ from analysis.assessable import standing_from_runs
 from analysis.collect import FLOOR_PREFIX, NOISE_PREFIX
 from analysis.stats import describe
 from analysis.tables import COMPLETED, FLOOR_ROW, NOISE_ROW, fmt, mean_std, order_models
+from gvc.facts import label_of
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,7 @@ class Headline:
 
 
 HEADLINES = (
-    Headline("FID", ("fid",)),
-    Headline("precision", ("precision",)),
-    Headline("recall", ("recall",)),
-    Headline("coverage", ("coverage",)),
-    Headline("classes covered", ("classes_covered",)),
+    *(Headline(label_of(key), (key,)) for key in ("fid", "precision", "recall", "coverage", "classes_covered")),
     # The evaluator's test -ELBO where the runs were evaluated; else the trainer's last per-epoch test -ELBO.
     Headline("test −ELBO (nats)", ("test_nelbo", "test_loss"), vae_only=True),
 )
