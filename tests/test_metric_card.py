@@ -231,3 +231,15 @@ def test_moderate_corruptions_score_between_the_floor_and_uniform_noise(card):
 def test_a_skewed_class_histogram_is_exposed_by_class_matched_fid(card):
     floor, skew = card[("floor", "clean training images")], _rows(card, "skewed_classes")[0]
     assert skew.fid > 5 * skew.fid_class_matched and skew.fid_class_matched < 2 * floor.fid_class_matched
+
+
+@pytest.mark.slow
+def test_a_binarised_vae_is_bounded_on_binary_test_images_in_the_bernoulli_likelihood_only(mnist_root):
+    from tests.conftest import TinyVAE
+
+    cfg = dataclasses.replace(FAST, second_space=False, class_fids=False)
+    grey, binary = (evaluate(TinyVAE(), cfg, "cpu", mnist_root, binarize=b) for b in ("none", "dynamic"))
+    assert {"test_cb_nelbo", "test_cb_nll_iw"} <= set(grey) and not {"test_cb_nelbo", "test_cb_nll_iw"} & set(binary)
+    assert binary["test_nll_iw"] != grey["test_nll_iw"] and binary["fid"] == grey["fid"]  # samples scored alike
+    with pytest.raises(ValueError, match="binarize"):
+        evaluate(TinyVAE(), cfg, "cpu", mnist_root, binarize="static")
