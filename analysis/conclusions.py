@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from analysis.assessable import gate, gated_verdict, standing
 from analysis.stats import MINIMIZE, better, direction_of, separable
 from analysis.tables import fmt
 
@@ -88,6 +89,7 @@ class Numbers:
                     else:
                         self.values[(r["model"], metric)] = value
         self.models = {m for m, _ in self.values} | set(results["model"])
+        self.standing = standing(results)  # which models and numbers may decide (analysis/assessable.py)
 
     def get(self, model: str, metric: str) -> Value | None:
         return self.values.get((model, metric))
@@ -165,8 +167,8 @@ def _claim(claim: str, question: str, numbers: Numbers, pairs: list[tuple[str, s
         for a, b in pairs:
             e = compare(numbers, metric, a, b) if (a, b) not in absent else None
             if e is not None:
-                c.evidence.append(e)
-    c.verdict = verdict(c.evidence)
+                c.evidence.append(gate(e, metric, a, b, numbers.standing))
+    c.verdict = gated_verdict(c.evidence, verdict)
     return c
 
 

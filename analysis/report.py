@@ -37,11 +37,15 @@ from analysis.stats import expected_best_of_n
 from analysis.tables import (COMPLETED, completed_objectives, models_in_order, objective_directions, objective_frame,
                              overview_table, problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
                              to_markdown, best_configuration_runs, configuration_table)
-from analysis.verdict import no_better_than_noise, verdict_numbers, verdict_table
+from analysis.spaces import class_effects, space_agreement
+from analysis.verdict import collapsed_models, no_better_than_noise, verdict_numbers, verdict_table
+from gvc.config import ROOT
 
 log = logging.getLogger(__name__)
 
 MARKER = ".gvc-report.json"
+# The evaluators' card (what each metric detects, calibrated on known corruptions): copied into every report.
+METRIC_CARD_SOURCE, METRIC_CARD = ROOT / "docs" / "metrics.md", "metric_card.md"
 MAX_INLINE_RUNS = 60  # longer run lists stay in tables/runs.md and runs.csv only
 
 
@@ -163,15 +167,45 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
                       "verdict table; see the training losses and image statistics below."))
         return b
     b += [Table(verdict, index=True), Text(VERDICT_CAPTION + CONFIGURATION_CAPTION)]
+    if METRIC_CARD_SOURCE.is_file():
+        b.append(Text(f"What each metric detects, measured on known corruptions (blur, specks, noise, mode drops, a "
+                      f"skewed class histogram, copies of training images): the evaluators' card, "
+                      f"[{METRIC_CARD}]({METRIC_CARD}), section \"What each metric detects\"."))
     numbers = verdict_numbers(t)
     if not (numbers["kind"] == "noise").any() or not numbers.loc[numbers["kind"] == "noise", "n"].any():
         b.append(Text("Uniform noise was not measured by these runs (they predate gvc's `noise_<metric>` keys), so "
                       "only the real-data floor frames the models."))
+    for model, why in collapsed_models(t).items():
+        b.append(Text(f"**{model}: {why}.** Its precision and density are flagged: a collapsed model can score "
+                      "them above real data (Naeem et al. 2020); read coverage and classes covered instead."))
     blank = no_better_than_noise(t)
     if blank:
         b.append(Text(f"**{', '.join(blank)}: mean FID no better than uniform noise's.** By FID, "
                       f"{'this model is' if len(blank) == 1 else 'these models are'} not yet told apart from noise at "
                       "this budget; the samples above and the other columns show how far each got."))
+    return b
+
+
+def _second_opinions(results: pd.DataFrame) -> list[Block]:
+    """Class effects on FID and the label-free space's ranking, where the runs measured them (analysis/spaces.py)."""
+    classes, agreement = class_effects(results), space_agreement(results)
+    if classes.empty and agreement.empty:
+        return []
+    b: list[Block] = [Heading(2, "Second opinions: class balance and a label-free feature space")]
+    if len(classes):
+        b += [Heading(3, "FID and class balance"),
+              Text("The evaluator is a classifier, so FID in its space falls when the samples' class histogram "
+                   "matches the test set's, without better images (Kynkäänniemi et al. 2023). **class-matched FID** "
+                   "resamples the samples to the test set's histogram of predicted classes; **worst class FID** is the "
+                   "largest FID within one predicted class (per-class FIDs are at about N/10 images a side and biased "
+                   "upwards: compare them with `floor_fid_class_<c>`). Per class: tables/results.csv."),
+              Table(classes.round(3))]
+    if len(agreement):
+        b += [Heading(3, "Do two feature spaces agree?"),
+              Text("The same samples measured in a second space, a convolutional autoencoder's code learned without "
+                   "labels (`ae_*`). Kendall's tau compares the models' order in the two spaces (1: the same, −1: "
+                   "reversed); a pair listed as ordered differently is one whose ranking depends on the ruler."),
+              Table(agreement.round(3))]
     return b
 
 
@@ -255,11 +289,14 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                    "are in nats of each run's own decoder likelihood, so −ELBOs of different likelihoods are not "
                    "ranked against each other. [tables/configurations.csv](tables/configurations.csv)."),
               Table(configurations)]
+    b += _second_opinions(results)
     b += [Heading(2, "The paper's conclusions against the numbers"),
           Text("Each claim is checked by comparisons of the form 'A is better than B on a metric'. A difference "
                "counts only if it exceeds two standard errors of the difference; with one run on a side there is no "
                "spread estimate, so the direction is reported as tentative. Missing metrics say 'not measured' and "
-               "are not evidence either way.")]
+               "are not evidence either way. A comparison with a model whose FID is not clearly better than uniform "
+               "noise's is 'not assessable', and a collapsed model's precision and density are flagged and do not "
+               "decide (analysis/assessable.py).")]
     for claim in claims:
         b += [Heading(3, claim.claim), Text(f"*{claim.question}* **Verdict: {claim.verdict}.**")]
         if claim.evidence:
@@ -346,6 +383,9 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
             files += _write_table(wide, tables_dir, name, index=True)
             files += _write_table(results_wide(results, kind, "best"), tables_dir, f"{name}_best", index=True)
     files += _write_table(sensitivity, tables_dir, "sensitivity")
+    if METRIC_CARD_SOURCE.is_file():  # absent from a wheel without docs/
+        shutil.copyfile(METRIC_CARD_SOURCE, root / METRIC_CARD)
+        files.append(root / METRIC_CARD)
     chosen = best_configuration_runs(collection)
     verdict = verdict_table(chosen)
     if not verdict.empty:

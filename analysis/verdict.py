@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.assessable import standing_from_runs
 from analysis.collect import FLOOR_PREFIX, NOISE_PREFIX
 from analysis.stats import describe
 from analysis.tables import COMPLETED, FLOOR_ROW, NOISE_ROW, fmt, mean_std, order_models
+from gvc.facts import label_of
 
 
 @dataclass(frozen=True)
@@ -31,11 +33,7 @@ class Headline:
 
 
 HEADLINES = (
-    Headline("FID", ("fid",)),
-    Headline("precision", ("precision",)),
-    Headline("recall", ("recall",)),
-    Headline("coverage", ("coverage",)),
-    Headline("classes covered", ("classes_covered",)),
+    *(Headline(label_of(key), (key,)) for key in ("fid", "precision", "recall", "coverage", "classes_covered")),
     # The evaluator's test -ELBO where the runs were evaluated; else the trainer's last per-epoch test -ELBO.
     Headline("test −ELBO (nats)", ("test_nelbo", "test_loss"), vae_only=True),
 )
@@ -94,6 +92,7 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
     metrics = list(dict.fromkeys(numbers["metric"]))
     done = table[table["status"] == COMPLETED]
     models = order_models(table["model"])
+    collapsed = collapsed_models(table)
     out = pd.DataFrame(index=[NOISE_ROW, *models, FLOOR_ROW], columns=["runs", *metrics], dtype=object)
     out["runs"] = ""
     for model in models:
@@ -107,6 +106,8 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
         else:
             runs = int(out.loc[r["row"], "runs"])
             cell = mean_std(r["mean"], r["std"]) + (f" (n={r['n']})" if r["n"] != runs else "")
+        if r["kind"] == "model" and r["row"] in collapsed and r["metric"] in ("precision", "density"):
+            cell += " ⚠ collapsed"  # inflated by collapse (Naeem et al. 2020): see analysis/assessable.py
         out.loc[r["row"], r["metric"]] = cell
     out.index.name = "model"
     return out
@@ -121,3 +122,8 @@ def no_better_than_noise(table: pd.DataFrame) -> list[str]:
     noise = float(fid.loc[NOISE_ROW, "mean"])
     return [m for m, r in fid[fid["kind"] == "model"].iterrows() if r["n"] and math.isfinite(noise)
             and r["mean"] >= noise]
+
+
+def collapsed_models(table: pd.DataFrame) -> dict[str, str]:
+    """Models whose runs collapsed (few classes or little coverage), with why: their precision / density mislead."""
+    return {model: s.why for model, s in standing_from_runs(table).items() if s.collapsed}

@@ -1,17 +1,24 @@
 """Wall time of a full evaluate() at N = 10,000 with small stand-in models (target: < 30 s on 2 CPU cores).
 
-    python benchmarks/bench_evaluation.py [--n 10000] [--device cpu] [--data-root ~/.cache/gvc/data]
+    python benchmarks/bench_evaluation.py [--n 10000] [--device cpu] [--data-root ~/.cache/gvc/data] [--repeats 3]
 
 "cold" starts from an empty evaluation cache (it embeds the 60k training images and computes the real floor);
 "warm" is every later call with the same evaluator and settings, i.e. the cost a training run pays.
 The caches go to a temporary directory that links to the MNIST files, so the user's caches are untouched.
+
+Then the cost of issue 17's extra metrics, before and after in one run: warm calls with eval.class_fids=false
+and eval.second_space=false (the metric set and code path gvc had before them) interleaved with warm calls with
+both on (the default), `--repeats` times each; medians and their ratio (target: at most 1.5x), with the load
+average, since other processes on the machine change both.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -63,6 +70,11 @@ class StandInVAE(nn.Module):
         return self.decode(z)
 
 
+def BEFORE(cfg: EvalConfig) -> EvalConfig:
+    """The settings without issue 17's extra metrics: the code path evaluate() took before them."""
+    return dataclasses.replace(cfg, class_fids=False, second_space=False)
+
+
 def timed(model: nn.Module, cfg: EvalConfig, device: str, root: Path) -> tuple[float, dict[str, float]]:
     start = time.perf_counter()
     results = evaluate(model, cfg, device, root)
@@ -74,6 +86,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10000)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data-root", default=os.environ.get("GVC_DATA", "~/.cache/gvc/data"))
+    parser.add_argument("--repeats", type=int, default=3, help="warm calls per variant in the before/after comparison")
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -83,6 +96,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "MNIST").symlink_to(mnist.resolve(), target_is_directory=True)
+        timed(StandInGAN(), BEFORE(cfg), args.device, root)  # its own floor and noise level (other cache keys)
         cold, _ = timed(StandInGAN(), cfg, args.device, root)
         print(f"{cold:6.1f} s  GAN, cold: embeds the 60k training digits and computes the real floor first")
         warm, results = timed(StandInGAN(), cfg, args.device, root)
@@ -90,6 +104,18 @@ def main() -> None:
         vae, vae_results = timed(StandInVAE(), cfg, args.device, root)
         print(f"{vae:6.1f} s  VAE, warm, with -ELBO and the IW bound ({cfg.iw_samples} samples x "
               f"{cfg.nll_images} test images)")
+        before, after = [], []
+        print(f"load average before: {os.getloadavg()[0]:.2f}")
+        for _ in range(args.repeats):  # interleaved, so drifting load affects both alike
+            before.append(timed(StandInGAN(), BEFORE(cfg), args.device, root)[0])
+            after.append(timed(StandInGAN(), cfg, args.device, root)[0])
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        b, a = statistics.median(before), statistics.median(after)
+        print(f"{b:6.1f} s  GAN, warm, without the extra metrics (class_fids=false, second_space=false): "
+              + ", ".join(f"{t:.1f}" for t in before))
+        print(f"{a:6.1f} s  GAN, warm, with per-class / class-matched FID and the autoencoder space: "
+              + ", ".join(f"{t:.1f}" for t in after))
+        print(f"ratio {a / b:.2f}x (target <= 1.5x)")
     floor = {k.removeprefix("floor_"): v for k, v in results.items() if k.startswith("floor_")}
     print("real floor (train vs test): " + ", ".join(f"{k}={v:.4g}" for k, v in floor.items()))
     assert all(math.isfinite(v) for v in {**results, **vae_results}.values())

@@ -15,7 +15,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from gvc.evaluation.config import EvalConfig, as_eval_config, evaluator_files
+from gvc.evaluation.config import EvalConfig, as_eval_config, evaluation_problem
+from gvc.data import BINARIZE
 from gvc.facts import DIRECTIONS, LOSSES
 from gvc.knobs import EXECUTION, MEASURED, SEED_KEY, KnobMeta, knob_meta, schema_knobs
 
@@ -51,6 +52,8 @@ class DataConfig:
     subset: Optional[int] = None  # number of training images; null = all
     test_subset: Optional[int] = None  # number of test images for per-epoch VAE evaluation; null = all
     download: bool = field(default=False, metadata=EXECUTION)  # let torchvision download the data set when no offline copy is available
+    # none | dynamic: Bernoulli-draw every training pixel afresh per batch (VAEs; Burda et al. 2016)
+    binarize: str = field(default="none", metadata=MEASURED)
 
 
 @dataclass
@@ -294,14 +297,10 @@ def _check_loggers(cfg: DictConfig) -> None:
 
 
 def _check_evaluator(cfg: DictConfig, title: str) -> None:
-    """An evaluated run needs its data set's evaluator: stop before training, not after it."""
-    weights, meta = evaluator_files(cfg.data.name)
-    if cfg.eval.enabled and not (weights.is_file() and meta.is_file()):
-        raise ConfigError(
-            f"data={cfg.data.name}: {title} has no evaluator ({weights.name} and {meta.name} are not in "
-            f"{weights.parent}), so its samples cannot be measured. Train one with `python -m "
-            f"gvc.evaluation.train_classifier --data {cfg.data.name}`, or run without metrics with eval.enabled=false."
-        )
+    """An evaluated run needs its data set's evaluators: stop before training, not after it."""
+    problem = evaluation_problem(cfg.data.name, title, bool(cfg.eval.get("second_space", True)))
+    if cfg.eval.enabled and problem:
+        raise ConfigError(problem)
 
 
 def validate(cfg: DictConfig) -> None:
@@ -337,6 +336,9 @@ def validate(cfg: DictConfig) -> None:
            f"null (all {n_train:,} {spec.title} training images) or between 1 and {n_train}")
     _check(d.test_subset is None or 1 <= d.test_subset <= n_test, "data.test_subset", d.test_subset,
            f"null (all {n_test:,} {spec.title} test images) or between 1 and {n_test}")
+    _check(d.get("binarize", "none") in BINARIZE, "data.binarize", d.get("binarize"), f"one of {list(BINARIZE)}")
+    _check(d.get("binarize", "none") == "none" or MODELS[m.name].family == "vae", "data.binarize", d.get("binarize"),
+           "none for a GAN (binarised images are a likelihood protocol for VAEs)")
     _check_evaluator(cfg, spec.title)
     _check(t.epochs >= 1, "trainer.epochs", t.epochs, "a positive integer")
     _check(t.max_steps is None or t.max_steps >= 1, "trainer.max_steps", t.max_steps, "null or a positive integer")

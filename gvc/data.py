@@ -122,11 +122,21 @@ def to_model_range(images: torch.Tensor, output_range: tuple[float, float]) -> t
     return x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
 
 
-class DeviceBatches:
-    """Mini-batches from a tensor already on the training device, reshuffled each epoch by index."""
+# data.binarize: "dynamic" draws every training pixel from Bernoulli(its grey level) afresh each time a batch is
+# formed (Burda et al. 2016's protocol for binarised MNIST; images must be in [0, 1]).
+BINARIZE = ("none", "dynamic")
 
-    def __init__(self, data: torch.Tensor, batch_size: int, generator: torch.Generator, drop_last: bool = False):
+
+class DeviceBatches:
+    """Mini-batches from a tensor already on the training device, reshuffled each epoch by index; binarize="dynamic"
+    binarises each batch with draws from the shuffling generator (so a resumed run draws the same pixels)."""
+
+    def __init__(self, data: torch.Tensor, batch_size: int, generator: torch.Generator, drop_last: bool = False,
+                 binarize: str = "none"):
+        if binarize not in BINARIZE:
+            raise ValueError(f"binarize={binarize!r} is not allowed: one of {list(BINARIZE)}")
         self.data, self.batch_size, self.generator, self.drop_last = data, batch_size, generator, drop_last
+        self.binarize = binarize
 
     def __len__(self) -> int:
         n, b = len(self.data), self.batch_size
@@ -138,5 +148,12 @@ class DeviceBatches:
     def iterate(self, start: int = 0):
         """One shuffled pass from batch `start` on (the order drawn as for a whole pass: a resumed epoch)."""
         order = torch.randperm(len(self.data), generator=self.generator, device=self.generator.device)
-        for i in range(start, len(self)):
-            yield self.data[order[i * self.batch_size : (i + 1) * self.batch_size]]
+        dynamic = self.binarize == "dynamic"
+        # A resumed epoch skips its first `start` batches; their binarisation draws are made all the same, so the
+        # rest of the epoch sees exactly the pixels an uninterrupted one would.
+        for i in range(0 if dynamic else start, len(self)):
+            batch = self.data[order[i * self.batch_size : (i + 1) * self.batch_size]]
+            if dynamic:
+                batch = torch.bernoulli(batch, generator=self.generator)
+            if i >= start:
+                yield batch

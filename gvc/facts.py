@@ -3,7 +3,7 @@ model family, and which way each evaluation metric is better.
 
 A model declares its family (`family = "gan"` / `"vae"` on its base class); everything family-specific that
 is not training code is looked up here, and the training side (steps, optimisers) in
-gvc/training/families.py. Adding a metric means adding its direction here.
+gvc/training/families.py. Adding a metric means adding it to METRICS here (name, direction, needs, version).
 """
 
 from __future__ import annotations
@@ -29,27 +29,109 @@ FAMILIES: dict[str, FamilyFacts] = {
 # What a run can be judged by: its final losses (per family) and, when evaluated, any quality metric.
 LOSSES: dict[str, tuple[str, ...]] = {name: facts.losses for name, facts in FAMILIES.items()}
 
-# Which way is better, for every key evaluate() returns (floor_ and noise_ keys excepted: they are references).
-# The nearest-training-image distances rise when a model copies less; they are not quality objectives on their
-# own (noise is far from every training image too) and must be read together with FID / precision.
-DIRECTIONS: dict[str, str] = {
-    "fid": MINIMIZE,
-    "kid_mean": MINIMIZE,
-    "kid_std": MINIMIZE,
-    "precision": MAXIMIZE,
-    "recall": MAXIMIZE,
-    "density": MAXIMIZE,
-    "coverage": MAXIMIZE,
-    "inception_score": MAXIMIZE,
-    "classes_covered": MAXIMIZE,
-    "class_kl_uniform": MINIMIZE,
-    "mean_confidence": MAXIMIZE,
-    "nn_train_dist_gen": MAXIMIZE,
-    "nn_train_dist_test": MAXIMIZE,
-    "memorisation_ratio": MAXIMIZE,
-    "test_nelbo": MINIMIZE,
-    "test_nll_iw": MINIMIZE,
-}
+# The metric registry: every key evaluate() can return, with which way it is better, what it is computed from and
+# a version. Directions, report labels and the floor/noise cache key derive from it, so a new or changed metric
+# can never reuse a cached floor computed without it. Bump a metric's version when its definition changes.
+FEATURES, LOGITS, PIXELS, MODEL, SECOND_SPACE = "features", "logits", "pixels", "model", "second space"
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str  # the key in summary.json (per-class metrics: the prefix of <name><class index>)
+    direction: str  # MINIMIZE or MAXIMIZE
+    needs: frozenset[str]  # what it is computed from: FEATURES, LOGITS, PIXELS, MODEL, SECOND_SPACE
+    label: str  # how reports name it
+    version: int = 1
+    family: str | None = None  # only models of this family have it (None: every model)
+    referenced: bool = True  # has a real-data floor and a uniform-noise level
+    per_class: bool = False  # one key per class of the data set: name + class index
+    objective: bool = True  # may be a sweep objective (per-class values and spreads may not)
+
+
+def _m(name: str, direction: str, needs: str, label: str, **kw) -> Metric:
+    return Metric(name, direction, frozenset(needs.split("+")), label, **kw)
+
+
+_F, _L, _FL, _S = FEATURES, LOGITS, f"{FEATURES}+{LOGITS}", SECOND_SPACE
+METRICS: tuple[Metric, ...] = (
+    _m("fid", MINIMIZE, _F, "FID"),
+    _m("kid_mean", MINIMIZE, _F, "KID"),
+    _m("kid_std", MINIMIZE, _F, "KID std", objective=False),
+    _m("precision", MAXIMIZE, _F, "precision"),
+    _m("recall", MAXIMIZE, _F, "recall"),
+    _m("density", MAXIMIZE, _F, "density"),
+    _m("coverage", MAXIMIZE, _F, "coverage"),
+    _m("inception_score", MAXIMIZE, _L, "Inception Score"),
+    _m("classes_covered", MAXIMIZE, _L, "classes covered"),
+    _m("class_kl_uniform", MINIMIZE, _L, "class KL to uniform"),
+    _m("mean_confidence", MAXIMIZE, _L, "mean confidence"),
+    # The nearest-training-image distances rise when a model copies less; they are not quality objectives on
+    # their own (noise is far from every training image too) and must be read together with FID / precision.
+    _m("nn_train_dist_gen", MAXIMIZE, _F, "distance to nearest training image"),
+    _m("nn_train_dist_test", MAXIMIZE, _F, "test images' distance to nearest training image"),
+    _m("memorisation_ratio", MAXIMIZE, _F, "memorisation ratio"),
+    # Class effects (Kynkaenniemi et al. 2023): FID after resampling the samples to the test set's class
+    # histogram, and FID within each predicted class.
+    _m("fid_class_matched", MINIMIZE, _FL, "class-matched FID"),
+    _m("fid_class_", MINIMIZE, _FL, "FID within class", per_class=True, objective=False),
+    # The second, label-free feature space (a convolutional autoencoder's code): gvc/evaluation/autoencoder.py.
+    _m("ae_fid", MINIMIZE, _S, "FID (autoencoder space)"),
+    _m("ae_precision", MAXIMIZE, _S, "precision (autoencoder space)"),
+    _m("ae_recall", MAXIMIZE, _S, "recall (autoencoder space)"),
+    _m("ae_density", MAXIMIZE, _S, "density (autoencoder space)"),
+    _m("ae_coverage", MAXIMIZE, _S, "coverage (autoencoder space)"),
+    # VAEs: bounds in the training likelihood (Bernoulli BCE on grey pixels: not a normalised density) and on
+    # the one normalised scale, the continuous Bernoulli read from the decoder's output (docs/metrics.md).
+    _m("test_nelbo", MINIMIZE, f"{MODEL}+{PIXELS}", "test −ELBO (training likelihood, nats)", family="vae",
+       referenced=False),
+    _m("test_nll_iw", MINIMIZE, f"{MODEL}+{PIXELS}", "test NLL bound, IW (training likelihood, nats)",
+       family="vae", referenced=False),
+    _m("test_cb_nelbo", MINIMIZE, f"{MODEL}+{PIXELS}", "test −ELBO (continuous Bernoulli, nats)", family="vae",
+       referenced=False),
+    _m("test_cb_nll_iw", MINIMIZE, f"{MODEL}+{PIXELS}", "test NLL bound, IW (continuous Bernoulli, nats)",
+       family="vae", referenced=False),
+)
+REGISTRY: dict[str, Metric] = {m.name: m for m in METRICS}
+if len(REGISTRY) != len(METRICS):
+    raise RuntimeError("two metrics share a name in gvc/facts.py METRICS")
+
+
+def metric_of(key: str) -> Metric | None:
+    """The registered metric of a summary key (floor_/noise_ prefixes removed; fid_class_3 -> fid_class_)."""
+    key = key.removeprefix("floor_").removeprefix("noise_")
+    if key in REGISTRY and not REGISTRY[key].per_class:
+        return REGISTRY[key]
+    base = key.rstrip("0123456789")
+    metric = REGISTRY.get(base)
+    return metric if metric is not None and metric.per_class and base != key else None
+
+
+def direction_of_key(key: str) -> str | None:
+    metric = metric_of(key)
+    return None if metric is None else metric.direction
+
+
+def label_of(key: str) -> str:
+    """The report's name for a summary key (its own name when unregistered)."""
+    metric = metric_of(key)
+    if metric is None:
+        return key
+    if metric.per_class:
+        return f"{metric.label} {key.removeprefix('floor_').removeprefix('noise_').removeprefix(metric.name)}"
+    return metric.label
+
+
+def registry_key(needs_any: frozenset[str] | None = None) -> list[list]:
+    """[name, version] of every referenced metric (optionally only those needing one of `needs_any`): part of the
+    floor/noise cache key, so adding or changing a metric recomputes cached references instead of reusing them."""
+    return [[m.name, m.version] for m in METRICS
+            if m.referenced and (needs_any is None or m.needs & needs_any)]
+
+
+# Which way is better, for every objective-capable key evaluate() returns (floor_/noise_ keys excepted: they
+# are references); per-class keys are looked up with direction_of_key.
+DIRECTIONS: dict[str, str] = {m.name: m.direction for m in METRICS if not m.per_class}
+OBJECTIVES: tuple[str, ...] = tuple(m.name for m in METRICS if m.objective)
 
 
 def family_of(model_name: str) -> str:

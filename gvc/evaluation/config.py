@@ -16,6 +16,39 @@ def evaluator_files(dataset: str) -> tuple[Path, Path]:
     return EVALUATOR_DIR / f"{dataset}_classifier.pt", EVALUATOR_DIR / f"{dataset}_classifier.json"
 
 
+def autoencoder_files(dataset: str) -> tuple[Path, Path]:
+    """(encoder weights, metadata) of a data set's second, label-free feature space (gvc/evaluation/autoencoder.py)."""
+    return EVALUATOR_DIR / f"{dataset}_autoencoder.pt", EVALUATOR_DIR / f"{dataset}_autoencoder.json"
+
+
+def autoencoder_build_hint(dataset: str) -> str:
+    return (f"build it with `python -m gvc.evaluation.train_autoencoder --data {dataset} --threads 1` "
+            f"(about a minute on one core)")
+
+
+def has_classifier(dataset: str) -> bool:
+    return all(path.is_file() for path in evaluator_files(dataset))
+
+
+def evaluation_problem(dataset: str, title: str, second_space: bool) -> str | None:
+    """Why a run on `dataset` cannot be evaluated with these settings (and how to fix it), or None.
+
+    The classifier is optional when the second space is on (a data set without labels is measured there alone);
+    the second space, when on, is required.
+    """
+    weights, meta = autoencoder_files(dataset)
+    if second_space and not (weights.is_file() and meta.is_file()):
+        return (f"data={dataset}: {title} has no second feature space ({weights.name} and {meta.name} are not in "
+                f"{weights.parent}); {autoencoder_build_hint(dataset)}, or run with eval.second_space=false")
+    if not second_space and not has_classifier(dataset):
+        weights, meta = evaluator_files(dataset)
+        return (f"data={dataset}: {title} has no evaluator ({weights.name} and {meta.name} are not in "
+                f"{weights.parent}), so its samples cannot be measured. Train one with `python -m "
+                f"gvc.evaluation.train_classifier --data {dataset}`, measure it in the label-free space alone with "
+                f"eval.second_space=true (once built), or run without metrics with eval.enabled=false.")
+    return None
+
+
 @dataclass
 class EvalConfig:
     enabled: bool = True
@@ -29,7 +62,9 @@ class EvalConfig:
     class_min_share: float = 0.01  # a class is "covered" if at least this share of samples is classified as it
     iw_samples: int = 100  # importance samples per test image for the VAE NLL bound
     nll_images: Optional[int] = 1000  # test images for the VAE -ELBO and NLL bound; null = all compared ones
-    seed: int = 0  # latents, KID subsets and importance samples
+    seed: int = 0  # latents, KID subsets, importance samples and the class-matched resampling
+    class_fids: bool = True  # per-class FID and class-matched FID (classifier space)
+    second_space: bool = True  # FID / P / R / D / C in the label-free autoencoder space too
 
     def validate(self) -> "EvalConfig":
         """Raise ValueError naming the first out-of-range field; returns self for chaining."""

@@ -19,11 +19,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gvc.data import load_split, spec_of, to_model_range
+from gvc.data import BINARIZE, load_split, spec_of, to_model_range
 from gvc.evaluation import metrics
-from gvc.evaluation.classifier import evaluator_checksum, load_evaluator
-from gvc.facts import DIRECTIONS, FAMILIES  # noqa: F401 (DIRECTIONS re-exported for older imports)
-from gvc.evaluation.config import EvalConfig, as_eval_config
+from gvc.evaluation.autoencoder import autoencoder_checksum, encode, load_encoder
+from gvc.evaluation.classifier import EvaluatorError, evaluator_checksum, load_evaluator
+from gvc.facts import DIRECTIONS, FAMILIES, FEATURES, LOGITS, SECOND_SPACE, registry_key  # noqa: F401 (DIRECTIONS re-exported)
+from gvc.evaluation.config import EvalConfig, as_eval_config, evaluation_problem, has_classifier
 from gvc.evaluation.embeddings import Embedding, cache_dir, embed, train_embedding
 
 # Fixes which real images form the reference sets, independently of eval.seed, so that runs evaluated with
@@ -41,45 +42,118 @@ class SampleError(ValueError):
 
 
 def evaluate(model: nn.Module, cfg: Any, device: torch.device | str, data_root: str | os.PathLike,
-             dataset: str = "mnist") -> dict[str, float]:
+             dataset: str = "mnist", binarize: str = "none") -> dict[str, float]:
     """Score `model` (GAN or VAE, see gvc.models.base) with N = cfg.n_samples samples against `dataset`'s test images.
 
-    Returns the metrics named in DIRECTIONS (VAE-only ones for VAEs), the real floor as floor_<name> and the
-    uniform-noise level as noise_<name>.
+    Returns the metrics registered in gvc/facts.py METRICS that apply (the classifier's where the data set has a
+    classifier, the autoencoder's `ae_*` with eval.second_space, VAE-only ones for VAEs), the real floor as
+    floor_<name> and the uniform-noise level as noise_<name>. binarize="dynamic": the model was trained on
+    binarised images, so its likelihood bounds are computed on test images binarised once with a fixed seed.
     The model is put in eval mode while sampling and restored afterwards; it is not moved to `device`.
     """
     cfg = as_eval_config(cfg)
     device = torch.device(device)
     spec = spec_of(dataset)
-    evaluator, checksum = load_evaluator(device, spec.name), evaluator_checksum(spec.name)
+    problem = evaluation_problem(spec.name, spec.title, cfg.second_space)
+    if problem:  # before any data is loaded
+        raise EvaluatorError(problem)
+    if binarize not in BINARIZE:
+        raise ValueError(f"binarize={binarize!r} is not allowed: one of {list(BINARIZE)}")
 
-    test = load_split(spec, data_root, train=False)
-    reference = reference_indices(len(test.images), min(cfg.n_samples, len(test.images)))
-    real_images = to_model_range(test.images[reference], (0.0, 1.0))
-    real = embed(evaluator, real_images, cfg.batch_size, device)  # once per call, shared by every metric
-    train = train_embedding(evaluator, checksum, data_root, cfg.batch_size, device, spec.name)
-    floor = real_floor(cfg, real, train, checksum, data_root)
-    noise = noise_level(cfg, evaluator, real, train, checksum, data_root, device, floor["nn_train_dist_test"],
-                        spec.image_shape)
-
+    real_images = reference_images(spec.name, data_root, cfg.n_samples)
     with eval_mode(model):
         fake_images = generate(model, cfg.n_samples, cfg.batch_size, cfg.seed, device, spec.image_shape)
-        fake = embed(evaluator, fake_images, cfg.batch_size, device)
-        results = compare(fake, real, train, cfg, nn_train_dist_test=floor["nn_train_dist_test"])
+        results = score_images(fake_images, real_images, cfg, spec.name, data_root, device)
         if FAMILIES[getattr(model, "family", "gan")].likelihood:
             n_nll = len(real_images) if cfg.nll_images is None else min(cfg.nll_images, len(real_images))
+            images = real_images[:n_nll]
+            if binarize == "dynamic":  # fixed draws: every model sees the same binary test images
+                images = torch.bernoulli(images, generator=torch.Generator().manual_seed(REFERENCE_SEED))
             draws = torch.Generator().manual_seed(cfg.seed + 1)  # not the latents' stream
-            nelbo, nll = metrics.vae_bounds(model, real_images[:n_nll].to(device), cfg.iw_samples,
-                                            cfg.batch_size, draws)
-            results.update(test_nelbo=nelbo, test_nll_iw=nll)
+            bounds = metrics.likelihood_bounds(model, images.to(device), cfg.iw_samples, cfg.batch_size, draws)
+            if binarize == "dynamic":  # a density on [0, 1] says nothing about binary images: only Bernoulli's counts
+                bounds = {k: v for k, v in bounds.items() if not k.startswith("test_cb_")}
+            results.update(bounds)
+    return results
+
+
+def reference_images(dataset: str, data_root: str | os.PathLike, n: int) -> Tensor:
+    """The fixed min(n, test size) test images every sample set is compared with, float in [0, 1]."""
+    test = load_split(dataset, data_root, train=False)
+    return to_model_range(test.images[reference_indices(len(test.images), min(n, len(test.images)))], (0.0, 1.0))
+
+
+def score_images(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, dataset: str,
+                 data_root: str | os.PathLike, device: torch.device, exclude: Tensor | None = None) -> dict[str, float]:
+    """Every sample metric of images in [0, 1] against the reference images, in each feature space the data set has.
+
+    exclude: image i's own index among the training images, when the images are training images (the floor,
+    calibration), so that memorisation looks for the nearest *other* training image.
+    """
+    results: dict[str, float] = {}
+    if has_classifier(dataset):
+        results.update(classifier_space(fake_images, real_images, cfg, dataset, data_root, device, exclude))
+    if cfg.second_space:
+        results.update(second_space(fake_images, real_images, cfg, dataset, data_root, device))
+    return results
+
+
+def classifier_space(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, dataset: str,
+                     data_root: str | os.PathLike, device: torch.device,
+                     exclude: Tensor | None = None) -> dict[str, float]:
+    """The metrics in the data set's classifier space, with its floor_ and noise_ references."""
+    evaluator, checksum = load_evaluator(device, dataset), evaluator_checksum(dataset)
+    real = embed(evaluator, real_images, cfg.batch_size, device)  # once per call, shared by every metric
+    train = train_embedding(evaluator, checksum, data_root, cfg.batch_size, device, dataset)
+    floor = real_floor(cfg, real, train, checksum, data_root)
+    noise = noise_level(cfg, evaluator, real, train, checksum, data_root, device, floor["nn_train_dist_test"],
+                        tuple(real_images.shape[1:]))
+    fake = embed(evaluator, fake_images, cfg.batch_size, device)
+    results = compare(fake, real, train, cfg, nn_train_dist_test=floor["nn_train_dist_test"], exclude=exclude)
     results.update({f"floor_{name}": value for name, value in floor.items()})
     results.update({f"noise_{name}": value for name, value in noise.items()})
     return results
 
 
+def space_metrics(fake: Tensor, real: Tensor, cfg: EvalConfig) -> dict[str, float]:
+    """FID, precision, recall, density and coverage of fake against real codes of the second space.
+
+    Raw codes, not unit-length ones: the autoencoder's code norm is image content (ink), not a confidence.
+    """
+    return {"fid": metrics.frechet_distance(real, fake), **metrics.prdc(real, fake, cfg.pr_k, cfg.dc_k)}
+
+
+def second_space(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, dataset: str,
+                 data_root: str | os.PathLike, device: torch.device) -> dict[str, float]:
+    """ae_<metric> in the label-free autoencoder space, with floor_ae_ and noise_ae_ references (cached)."""
+    encoder, checksum = load_encoder(device, dataset), autoencoder_checksum(dataset)
+    real = encode(encoder, real_images, cfg.batch_size, device)
+
+    def floor() -> dict[str, float]:
+        train = load_split(dataset, data_root, train=True).images
+        chosen = reference_indices(len(train), min(cfg.n_samples, len(train)))
+        codes = encode(encoder, to_model_range(train[chosen], (0.0, 1.0)), cfg.batch_size, device)
+        return space_metrics(codes, real, cfg)
+
+    def noise() -> dict[str, float]:
+        images = torch.rand(cfg.n_samples, *real_images.shape[1:], generator=torch.Generator().manual_seed(NOISE_SEED))
+        return space_metrics(encode(encoder, images, cfg.batch_size, device), real, cfg)
+
+    settings = {"autoencoder_sha256": checksum, "n_samples": cfg.n_samples, "n_real": len(real), "pr_k": cfg.pr_k,
+                "dc_k": cfg.dc_k, "reference_seed": REFERENCE_SEED, "metrics": registry_key(frozenset({SECOND_SPACE}))}
+    references = {
+        "floor_": cached_reference("ae-floor", settings, data_root, floor),
+        "noise_": cached_reference("ae-noise", {**settings, "noise": "uniform[0,1]", "noise_seed": NOISE_SEED},
+                                   data_root, noise),
+        "": space_metrics(encode(encoder, fake_images, cfg.batch_size, device), real, cfg),
+    }
+    return {f"{prefix}ae_{name}": value for prefix, values in references.items() for name, value in values.items()}
+
+
 def compare(fake: Embedding, real: Embedding, train: Embedding, cfg: EvalConfig, nn_train_dist_test: float,
             exclude: Tensor | None = None) -> dict[str, float]:
-    """All sample metrics of `fake` against `real`. exclude: fake i's own index in `train`, if it is from there.
+    """All classifier-space metrics of `fake` against `real`. exclude: fake i's own index in `train`, if it is from
+    there.
 
     FID and KID use the raw features. The nearest-neighbour metrics (P/R/D/C, memorisation) use unit-length
     features: the raw norm mostly encodes classifier confidence, and the few low-confidence real digits near
@@ -92,7 +166,7 @@ def compare(fake: Embedding, real: Embedding, train: Embedding, cfg: EvalConfig,
                                                 cfg.kid_subset_size, cfg.seed)
     # Medians, not means: a few garbage samples far from everything must not hide a block of near-copies.
     nn_gen = metrics.nearest_distances(fake_u, metrics.unit_rows(train.features), exclude).median().item()
-    return {
+    results = {
         "fid": metrics.frechet_distance(real.features, fake.features),
         "kid_mean": kid_mean,
         "kid_std": kid_std,
@@ -105,6 +179,10 @@ def compare(fake: Embedding, real: Embedding, train: Embedding, cfg: EvalConfig,
         "nn_train_dist_test": nn_train_dist_test,
         "memorisation_ratio": nn_gen / nn_train_dist_test,
     }
+    if cfg.class_fids:
+        results.update(metrics.class_fids(real.features, fake.features, real.logits.argmax(1), fake.logits.argmax(1),
+                                          real.logits.shape[1], cfg.seed))
+    return results
 
 
 def reference_settings(cfg: EvalConfig, n_real: int, checksum: str) -> dict[str, Any]:
@@ -121,6 +199,9 @@ def reference_settings(cfg: EvalConfig, n_real: int, checksum: str) -> dict[str,
         "seed": cfg.seed,
         "reference_seed": REFERENCE_SEED,
         "floor_version": FLOOR_VERSION,
+        "class_fids": cfg.class_fids,
+        # [name, version] of every metric a reference holds: a new or changed metric never reuses a cached floor.
+        "metrics": registry_key(frozenset({FEATURES, LOGITS})),
     }
 
 

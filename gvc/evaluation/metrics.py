@@ -15,6 +15,8 @@ from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
+from gvc.likelihoods import LAMBDA_EPS, continuous_bernoulli_log_norm
+
 # Elements of one block of the distance matrix (64 MB in float32).
 DISTANCE_BLOCK = 1 << 24
 
@@ -121,6 +123,77 @@ def density_coverage(real: Tensor, fake: Tensor, k: int = 5) -> tuple[float, flo
     return density, torch.cat(covered).float().mean().item()
 
 
+def prdc(real: Tensor, fake: Tensor, pr_k: int = 3, dc_k: int = 5) -> dict[str, float]:
+    """precision_recall(real, fake, pr_k) and density_coverage(real, fake, dc_k) from one pass over the distances.
+
+    The same numbers as the two functions (the same comparisons), at about half their cost: the real set's k-NN
+    radii come from one sort of its distance rows, and each real-vs-fake distance block is computed once.
+    """
+    real_sq = real.square().sum(1)
+    k_max = max(pr_k, dc_k)
+    blocks = [_sq_distances(real[s], real, real_sq).topk(k_max + 1, dim=1, largest=False).values
+              for s in _row_slices(len(real), len(real))]
+    nearest = torch.cat(blocks)  # column 0 is each row's distance to itself
+    real_pr2, real_dc2 = nearest[:, pr_k], nearest[:, dc_k]
+    fake_pr2 = knn_radii(fake, pr_k).square()
+    fake_sq = fake.square().sum(1)
+    fake_in_real = torch.zeros(len(fake), dtype=torch.bool, device=fake.device)
+    balls_holding = torch.zeros(len(fake), device=fake.device)
+    real_in_fake, covered = [], []
+    for s in _row_slices(len(real), len(fake)):
+        d2 = _sq_distances(real[s], fake, fake_sq)  # rows: real samples, columns: fake ones
+        fake_in_real |= (d2 <= real_pr2[s, None]).any(0)
+        real_in_fake.append((d2 <= fake_pr2[None, :]).any(1))
+        inside = d2 <= real_dc2[s, None]
+        balls_holding += inside.sum(0)
+        covered.append(inside.any(1))
+    return {
+        "precision": fake_in_real.float().mean().item(),
+        "recall": torch.cat(real_in_fake).float().mean().item(),
+        "density": balls_holding.sum().item() / (dc_k * len(fake)),
+        "coverage": torch.cat(covered).float().mean().item(),
+    }
+
+
+def class_matched_indices(real_classes: Tensor, fake_classes: Tensor, seed: int) -> Tensor:
+    """Indices into the fake set that resample it to the real set's class histogram (Kynkaenniemi et al. 2023).
+
+    Each class the fakes contain gets as many draws as the real set has of it (without replacement where the
+    fakes have enough, with replacement otherwise); a class no fake was assigned cannot be matched and is left out.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    real_classes, fake_classes = real_classes.cpu(), fake_classes.cpu()
+    chosen = []
+    for c in torch.unique(real_classes).tolist():
+        pool = (fake_classes == c).nonzero().flatten()
+        want = int((real_classes == c).sum())
+        if len(pool) == 0:
+            continue
+        if len(pool) >= want:
+            pick = torch.randperm(len(pool), generator=generator)[:want]
+        else:
+            pick = torch.randint(len(pool), (want,), generator=generator)
+        chosen.append(pool[pick])
+    return torch.cat(chosen) if chosen else torch.zeros(0, dtype=torch.long)
+
+
+def class_fids(real: Tensor, fake: Tensor, real_classes: Tensor, fake_classes: Tensor, num_classes: int,
+               seed: int) -> dict[str, float]:
+    """fid_class_matched and fid_class_<c> (FID within each predicted class with at least 2 samples on both sides).
+
+    A class the model (almost) never generates has no within-class FID: its absence shows in classes_covered.
+    """
+    out: dict[str, float] = {}
+    matched = class_matched_indices(real_classes, fake_classes, seed).to(fake.device)
+    if len(matched) >= 2:
+        out["fid_class_matched"] = frechet_distance(real, fake[matched])
+    for c in range(num_classes):
+        r, f = real[real_classes == c], fake[fake_classes == c]
+        if len(r) >= 2 and len(f) >= 2:
+            out[f"fid_class_{c}"] = frechet_distance(r, f)
+    return out
+
+
 def nearest_distances(query: Tensor, reference: Tensor, exclude: Tensor | None = None) -> Tensor:
     """Distance from each query row to its nearest reference row.
 
@@ -162,30 +235,56 @@ def classifier_scores(logits: Tensor, min_share: float = 0.01) -> dict[str, floa
     }
 
 
-@torch.no_grad()
-def vae_bounds(model: nn.Module, images: Tensor, iw_samples: int, batch_size: int,
-               generator: torch.Generator) -> tuple[float, float]:
-    """(-ELBO, importance-weighted NLL bound) in nats per image, for a VAE with a Bernoulli decoder.
+def decoder_log_likelihoods(model: nn.Module, out: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+    """(training-likelihood, continuous-Bernoulli) log p(x|z), summed over the last (pixel) axis, from the decoder output.
 
-    Both use the same k = iw_samples draws z_j ~ q(z|x) per image:
-      -ELBO = mean_j BCE(x, decode(z_j)) + KL(q(z|x) || N(0, I))      (the training loss, averaged over k draws)
+    The training likelihood is the paper's Bernoulli BCE on grey pixels (not a normalised density on [0, 1]).
+    The normalised scale reads the same output as the continuous Bernoulli's parameter λ, adding log C(λ)
+    (gvc/likelihoods.py): a proper density of grey-level images, so it ranks VAEs whatever likelihood trained
+    them. A decoder that declares `likelihood = "gaussian"` (with `log_sigma`) is scored on its own Gaussian
+    density instead, also normalised.
+    """
+    bce = -F.binary_cross_entropy(out, x, reduction="none").sum(-1)
+    if getattr(model, "likelihood", "bernoulli") == "gaussian":
+        log_sigma = torch.as_tensor(getattr(model, "log_sigma"), dtype=out.dtype, device=out.device)
+        per_pixel = 0.5 * ((x - out) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi)
+        return bce, -per_pixel.sum(-1)
+    lam = out.clamp(LAMBDA_EPS, 1 - LAMBDA_EPS)
+    cb = -F.binary_cross_entropy(lam, x, reduction="none") + continuous_bernoulli_log_norm(lam)
+    return bce, cb.sum(-1)
+
+
+@torch.no_grad()
+def likelihood_bounds(model: nn.Module, images: Tensor, iw_samples: int, batch_size: int,
+                      generator: torch.Generator) -> dict[str, float]:
+    """test_nelbo, test_nll_iw (training likelihood) and test_cb_nelbo, test_cb_nll_iw (continuous Bernoulli, the
+    normalised scale; see decoder_log_likelihoods), in nats per image, from the same k = iw_samples draws.
+
+      -ELBO = mean_j -log p(x|z_j) + KL(q(z|x) || N(0, I))            (the training loss, averaged over k draws)
       NLL  <= -log (1/k) sum_j p(x|z_j) p(z_j) / q(z_j|x)            (Burda et al. 2016; tightens as k grows)
-    `images` in [0, 1], (N, 1, 28, 28), on the model's device; `generator` is a CPU generator for the draws.
+    `images` in [0, 1], (N, C, H, W), on the model's device; `generator` is a CPU generator for the draws.
     """
     per_step = max(1, batch_size // iw_samples)  # decode about batch_size latents per forward pass
     log_2pi = math.log(2 * math.pi)
-    nelbo_sum = nll_sum = 0.0
+    sums = dict.fromkeys(("test_nelbo", "test_nll_iw", "test_cb_nelbo", "test_cb_nll_iw"), 0.0)
     for x in images.split(per_step):
         mu, logvar = model.encode(x)
         eps = torch.randn((iw_samples, *mu.shape), generator=generator).to(mu.device, mu.dtype)
         z = mu + eps * (0.5 * logvar).exp()  # (k, B, latent)
-        probs = model.decode(z.flatten(0, 1)).view(iw_samples, len(x), -1)
-        targets = x.flatten(1).expand(iw_samples, -1, -1)
-        log_px_z = -F.binary_cross_entropy(probs, targets, reduction="none").sum(-1)  # (k, B)
+        out = model.decode(z.flatten(0, 1)).float().view(iw_samples, len(x), -1)
+        targets = x.float().flatten(1).expand(iw_samples, -1, -1)
         log_pz = -0.5 * (z.square() + log_2pi).sum(-1)
         log_qz = -0.5 * (eps.square() + logvar + log_2pi).sum(-1)
         kl = 0.5 * (mu.square() + logvar.exp() - 1 - logvar).sum(-1)  # (B,)
-        nelbo_sum += (kl - log_px_z.mean(0)).sum().item()
-        log_w = log_px_z + log_pz - log_qz
-        nll_sum += -(torch.logsumexp(log_w, 0) - math.log(iw_samples)).sum().item()
-    return nelbo_sum / len(images), nll_sum / len(images)
+        for prefix, log_px_z in zip(("test_", "test_cb_"), decoder_log_likelihoods(model, out, targets)):
+            sums[f"{prefix}nelbo"] += (kl - log_px_z.mean(0)).sum().item()
+            log_w = log_px_z + log_pz - log_qz  # (k, B)
+            sums[f"{prefix}nll_iw"] += -(torch.logsumexp(log_w, 0) - math.log(iw_samples)).sum().item()
+    return {name: total / len(images) for name, total in sums.items()}
+
+
+def vae_bounds(model: nn.Module, images: Tensor, iw_samples: int, batch_size: int,
+               generator: torch.Generator) -> tuple[float, float]:
+    """(-ELBO, importance-weighted NLL bound) in the training likelihood, nats per image (see likelihood_bounds)."""
+    bounds = likelihood_bounds(model, images, iw_samples, batch_size, generator)
+    return bounds["test_nelbo"], bounds["test_nll_iw"]

@@ -156,7 +156,8 @@ class Trainer:
         self.step_fn = family(self.model).step(self.model, self.optimizers, self.autocast, compile=t.compile,
                                                loss=loss_config(cfg.get("loss"), self.model.family))
         self.train_data, self.test_data = self._load_data()
-        self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle)
+        self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle,
+                                     binarize=cfg.data.binarize)
 
     def _load_data(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         d = self.cfg.data
@@ -172,6 +173,8 @@ class Trainer:
                 log.info("per-epoch test -ELBO on the first %d test images (data.subset=%d is %.1f%% of the "
                          "training split; set data.test_subset to choose)", n, d.subset, 100 * d.subset / len(full))
             test = to_device(test if n is None else test[:n])
+            if d.binarize == "dynamic":  # the test -ELBO on binary images, drawn once
+                test = torch.bernoulli(test, generator=torch.Generator(device=test.device).manual_seed(0))
         return to_device(train), test
 
     def describe(self) -> dict[str, Any]:
@@ -408,9 +411,11 @@ class Trainer:
 
         started = time.perf_counter()
         with self.random.owned():  # whatever it draws comes from the trial's stream, not another trial's
-            metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name)
+            metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
+                               binarize=self.cfg.data.binarize)
             if (ema := getattr(self.model, "ema_model", lambda: None)()) is not None:  # model.ema_decay: G's EMA too
-                ema_metrics = evaluate(ema, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name)
+                ema_metrics = evaluate(ema, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
+                                       binarize=self.cfg.data.binarize)
                 metrics.update({f"ema_{k}": v for k, v in ema_metrics.items() if not k.startswith(("floor_", "noise_"))})
         log.info("evaluated in %.1fs: %s", time.perf_counter() - started,
                  "  ".join(f"{k} {metrics[k]:.4g}" for k in ("fid", "precision", "recall", "coverage") if k in metrics))

@@ -1,0 +1,120 @@
+"""Verdicts only where the numbers can carry them: which models a comparison may use, and which of their numbers.
+
+Two failures seen in real reports:
+
+* two models at the uniform-noise level (DCGAN FID 1,328 vs conv VAE 1,331, noise 1,117) were ranked against each
+  other: nothing they do is told apart from noise, so no claim about them is assessable;
+* a linear GAN collapsed to one blob (classes_covered 1, FID worse than noise) scored precision 0.978, above real
+  data's 0.855, and that number decided a claim. Precision and density reward samples that sit in dense real
+  regions, however few distinct ones there are (Naeem et al. 2020); coverage is their fix. A collapsed model's
+  precision and density are flagged and never decide a verdict.
+
+`standing` reads each model's FID against uniform noise and its class / coverage counts; `gate` rewrites one
+piece of evidence accordingly; `gated_verdict` words a claim's verdict when some or all of it was gated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+import pandas as pd
+
+# "Clearly better than noise": even the pessimistic end of the model's FID (mean + 2 standard errors, or its
+# one run) is at most this share of uniform noise's FID. Calibration (docs/metrics.md): Gaussian blur at σ = 2
+# already scores 97 % of noise's FID, specks on 20 % of the pixels 53 %.
+NOISE_FID_SHARE = 0.8
+# Collapsed: at most this many classes receive >= class_min_share of the samples, or coverage below this share
+# of the real floor's (calibration: one class kept scores coverage 0.10 against the floor's 0.96).
+COLLAPSE_MAX_CLASSES = 3
+COLLAPSE_COVERAGE_SHARE = 0.25
+# The numbers a collapsed model can inflate (Naeem et al. 2020): they never decide a verdict for it.
+INFLATED_BY_COLLAPSE = frozenset({"precision", "density", "ae_precision", "ae_density"})
+NOT_ASSESSABLE = "not assessable"
+FLAGGED = "flagged"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a model's numbers can carry: assessable (clearly better than noise, or FID not measured), collapsed."""
+
+    assessable: bool = True
+    collapsed: bool = False
+    why: str = ""
+
+
+def _value(rows: pd.DataFrame, metric: str, column: str = "mean") -> float:
+    if column not in rows:  # a table without references (older runs, or none measured): nothing to compare with
+        return math.nan
+    match = rows[rows["metric"] == metric]
+    return float(match[column].iloc[0]) if len(match) and pd.notna(match[column].iloc[0]) else math.nan
+
+
+def standing(results: pd.DataFrame) -> dict[str, Standing]:
+    """Per model, from the long results table (model, metric, n, mean, std, floor, noise: analysis.tables)."""
+    out: dict[str, Standing] = {}
+    for model, rows in results.groupby("model"):
+        fid, n, sd, noise = (_value(rows, "fid", c) for c in ("mean", "n", "std", "noise"))
+        pessimistic = fid + (2 * sd / math.sqrt(n) if n > 1 and math.isfinite(sd) else 0.0)
+        assessable = not (math.isfinite(fid) and math.isfinite(noise)) or pessimistic <= NOISE_FID_SHARE * noise
+        classes, coverage, floor_coverage = (_value(rows, "classes_covered"), _value(rows, "coverage"),
+                                             _value(rows, "coverage", "floor"))
+        collapsed = (math.isfinite(classes) and classes <= COLLAPSE_MAX_CLASSES) or (
+            math.isfinite(coverage) and math.isfinite(floor_coverage)
+            and coverage < COLLAPSE_COVERAGE_SHARE * floor_coverage)
+        why = []
+        if not assessable:
+            why.append(f"FID {fid:,.0f} not clearly better than uniform noise's {noise:,.0f}")
+        if collapsed:
+            why.append(f"collapsed (classes covered {classes:g}, coverage {coverage:.2f})")
+        out[str(model)] = Standing(assessable, collapsed, "; ".join(why))
+    return out
+
+
+def standing_from_runs(table: pd.DataFrame) -> dict[str, Standing]:
+    """standing() from a run table (one row per run, summary keys as columns, floor_/noise_ references)."""
+    from analysis.stats import describe
+
+    done = table[table["status"] == "completed"] if "status" in table.columns else table.iloc[0:0]
+    rows = []
+    for model, runs in done.groupby("model"):
+        for metric in ("fid", "classes_covered", "coverage"):
+            if metric in runs.columns:
+                stats = describe(runs[metric].astype(float))
+                refs = {ref: describe(runs[f"{ref}_{metric}"].astype(float))["mean"]
+                        if f"{ref}_{metric}" in runs.columns else math.nan for ref in ("floor", "noise")}
+                rows.append({"model": model, "metric": metric, **stats, **refs})
+    return standing(pd.DataFrame(rows, columns=["model", "metric", "n", "mean", "std", "min", "max", "floor", "noise"]))
+
+
+def gate(evidence: Any, metric: str, a: str, b: str, standings: dict[str, Standing]) -> Any:
+    """The evidence "a better than b on metric", with its outcome replaced where the numbers cannot carry it."""
+    if evidence is None or evidence.outcome == "not measured":
+        return evidence
+    weak = [m for m in (a, b) if not standings.get(m, Standing()).assessable]
+    if weak:
+        return replace(evidence, outcome=f"{NOT_ASSESSABLE} ({' and '.join(weak)}: not clearly better than "
+                                         f"uniform noise)")
+    collapsed = [m for m in (a, b) if standings.get(m, Standing()).collapsed]
+    if metric in INFLATED_BY_COLLAPSE and collapsed:
+        return replace(evidence, outcome=f"{FLAGGED}: {' and '.join(collapsed)} collapsed, so its {metric} is "
+                                         f"inflated (Naeem et al. 2020) and does not decide")
+    return evidence
+
+
+def gated_verdict(evidence: list, verdict: Callable[[list], str]) -> str:
+    """verdict(evidence) over the evidence that may decide, worded for what was set aside."""
+    weak = [e for e in evidence if e.outcome.startswith(NOT_ASSESSABLE)]
+    flagged = [e for e in evidence if e.outcome.startswith(FLAGGED)]
+    text = verdict([e for e in evidence if e not in weak and e not in flagged])
+    if text == "not measured" and weak:
+        return f"{NOT_ASSESSABLE}: the models compared are not clearly better than uniform noise"
+    if text == "not measured" and flagged:
+        return f"{NOT_ASSESSABLE}: only a collapsed model's precision / density spoke, and they do not decide"
+    notes = []
+    if weak:
+        notes.append(f"{len(weak)} comparison{'s' if len(weak) > 1 else ''} not assessable (at the noise level)")
+    if flagged:
+        notes.append(f"{len(flagged)} flagged (a collapsed model's precision / density)")
+    return text + (f" — {'; '.join(notes)}" if notes else "")
