@@ -366,3 +366,9 @@ def test_sample_grids_get_an_enlarged_copy_for_viewing_beside_the_raw_one(tmp_pa
     view = Image.open(tmp_path / rundir.SAMPLE_VIEW / "epoch_0001.png")
     assert raw.size == (152, 152) and view.size == (608, 608)
     assert list(rundir.sample_grids(tmp_path)) == [1]  # analysis still finds the raw grid, once
+
+
+def test_progress_bars_stay_off_when_the_output_is_not_a_terminal(tmp_path, mnist_root, capfd):
+    run(make_config(["model=linear_gan", *TINY, "trainer.progress=true"]), tmp_path)
+    err = capfd.readouterr().err
+    assert "\r" not in err and "batch/s" not in err and "it/s" not in err
