@@ -180,8 +180,8 @@ def with_hook(monkeypatch, hook: Hook) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_inside_an_epoch_ends_the_run_interrupted_and_resuming_gives_the_same_history(sig, tmp_path, mnist_root,
-                                                                                             monkeypatch):
+def test_a_signal_inside_an_epoch_ends_the_run_interrupted_and_resuming_gives_the_same_history(
+        sig, tmp_path, mnist_root, monkeypatch):
     overrides = ["model=linear_gan", *EPOCHS]
     run(make_config(overrides), tmp_path / "whole")
     with_hook(monkeypatch, SignalAt(3, sig))  # epoch 1 of 8 steps
@@ -199,7 +199,8 @@ def test_a_signal_inside_an_epoch_ends_the_run_interrupted_and_resuming_gives_th
 
     monkeypatch.undo()
     run(make_config([*overrides, "trainer.resume=true"]), tmp_path / "cut")
-    assert without_timing(rundir.read_history(tmp_path / "cut")) == without_timing(rundir.read_history(tmp_path / "whole"))
+    cut, whole = (rundir.read_history(tmp_path / d) for d in ("cut", "whole"))
+    assert without_timing(cut) == without_timing(whole)
     resumed = rundir.read_summary(tmp_path / "cut")
     assert resumed["status"] == "completed" and resumed["resumed_from"] == {"epoch": 0, "step": 3}
 

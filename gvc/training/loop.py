@@ -369,7 +369,8 @@ class Trainer:
                 # The clocks as they stand go into the checkpoint, with the epoch's position and sums.
                 cpu_before, state.elapsed = state.cpu_s, elapsed_before + now - started
                 state.cpu_s += time.process_time() - cpu_started
-                state.in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(), "shuffle_rng": epoch_shuffle}
+                state.in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(),
+                                  "shuffle_rng": epoch_shuffle}
                 self._check_sane(epoch, dict(zip(names, (totals / seen).tolist())))
                 self._save_checkpoint()
                 state.in_epoch = None
