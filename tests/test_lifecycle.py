@@ -180,8 +180,8 @@ def with_hook(monkeypatch, hook: Hook) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_inside_an_epoch_ends_the_run_interrupted_and_resuming_gives_the_same_history(sig, tmp_path, mnist_root,
-                                                                                             monkeypatch):
+def test_a_signal_inside_an_epoch_ends_the_run_interrupted_and_resuming_gives_the_same_history(
+        sig, tmp_path, mnist_root, monkeypatch):
     overrides = ["model=linear_gan", *EPOCHS]
     run(make_config(overrides), tmp_path / "whole")
     with_hook(monkeypatch, SignalAt(3, sig))  # epoch 1 of 8 steps
@@ -199,7 +199,8 @@ def test_a_signal_inside_an_epoch_ends_the_run_interrupted_and_resuming_gives_th
 
     monkeypatch.undo()
     run(make_config([*overrides, "trainer.resume=true"]), tmp_path / "cut")
-    assert without_timing(rundir.read_history(tmp_path / "cut")) == without_timing(rundir.read_history(tmp_path / "whole"))
+    cut, whole = (rundir.read_history(tmp_path / d) for d in ("cut", "whole"))
+    assert without_timing(cut) == without_timing(whole)
     resumed = rundir.read_summary(tmp_path / "cut")
     assert resumed["status"] == "completed" and resumed["resumed_from"] == {"epoch": 0, "step": 3}
 
@@ -366,3 +367,9 @@ def test_sample_grids_get_an_enlarged_copy_for_viewing_beside_the_raw_one(tmp_pa
     view = Image.open(tmp_path / rundir.SAMPLE_VIEW / "epoch_0001.png")
     assert raw.size == (152, 152) and view.size == (608, 608)
     assert list(rundir.sample_grids(tmp_path)) == [1]  # analysis still finds the raw grid, once
+
+
+def test_progress_bars_stay_off_when_the_output_is_not_a_terminal(tmp_path, mnist_root, capfd):
+    run(make_config(["model=linear_gan", *TINY, "trainer.progress=true"]), tmp_path)
+    err = capfd.readouterr().err
+    assert "\r" not in err and "batch/s" not in err and "it/s" not in err

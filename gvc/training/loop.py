@@ -384,7 +384,8 @@ class Trainer:
                 cpu_before, state.elapsed = state.cpu_s, elapsed_before + now - started
                 cpu_now = time.process_time()
                 state.cpu_s += cpu_now - cpu_started
-                state.in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(), "shuffle_rng": epoch_shuffle}
+                state.in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(),
+                                  "shuffle_rng": epoch_shuffle}
                 self._check_sane(epoch, dict(zip(names, (totals / seen).tolist())))
                 self._save_checkpoint()
                 state.in_epoch = None
