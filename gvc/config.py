@@ -69,7 +69,7 @@ class TrainerConfig:
     channels_last: bool = False  # NHWC memory layout for the convolutional models
     compile: bool = False  # torch.compile the networks (slower on small CPUs; try it on GPUs)
     tf32: bool = False  # TF32 matmuls and convolutions on CUDA (ignored elsewhere)
-    threads: Optional[int] = None  # torch intra-op threads; null = torch's default
+    threads: Optional[int] = None  # torch intra-op threads; null = the cores nobody else uses (gvc/threads.py)
 
 
 @dataclass
