@@ -278,8 +278,10 @@ def test_a_killed_sweeper_loses_no_slurm_results_and_the_same_command_finishes_t
         sweeper.kill()  # kill -9 of the sweeping process while its job array runs
         sweeper.wait()
     job = rundir.read_summary(trial)["slurm"]["job_id"]
-    # The jobs run on: nobody may train in their folders meanwhile.
+    # The jobs run on: nobody may train in their folders meanwhile (suspended, so that they surely still run).
+    slurm("scontrol", "suspend", job)
     refused = run_gvc(*args, env=SLURM_ENV)
+    slurm("scontrol", "resume", job)
     assert refused.returncode != 0 and "is being trained right now by" in refused.stderr
     wait_for(lambda: not slurm("squeue", "-h", "--name", job_name).strip(), 180, "the orphaned jobs' end")
     again = run_gvc(*args, env=SLURM_ENV, timeout=240)
