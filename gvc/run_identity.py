@@ -122,14 +122,34 @@ def refusal(run_dir: Path, differences: list[str]) -> str:
 
 def in_use_by(run_dir: Path) -> str | None:
     """`process PID on HOST` while a live process of this host trains the run (a trial outlives a killed joblib
-    sweeper); None otherwise. Such a directory is resumed by nobody else."""
+    sweeper), `SLURM job ID` while SLURM still runs or queues the trial's job (it outlives a killed sweeper on
+    any host); None otherwise. Such a directory is resumed by nobody else."""
     summary = rundir.read_summary(run_dir) or {}
+    if summary.get("status") != "running":
+        return None
+    job = (summary.get("slurm") or {}).get("job_id")
+    if job and os.environ.get("SLURM_JOB_ID") is None and slurm_job_active(str(job)):  # the sweeper's view
+        return f"SLURM job {job} on {summary.get('host')}"
     pid = summary.get("pid")
-    if summary.get("status") != "running" or summary.get("host") != socket.gethostname() or not isinstance(pid, int):
+    if summary.get("host") != socket.gethostname() or not isinstance(pid, int):
         return None
     if pid == os.getpid() or not alive(pid):
         return None
     return f"process {pid} on {summary['host']}"
+
+
+def slurm_job_active(job: str) -> bool:
+    """Whether SLURM still has the job (pending, running, requeued); False without squeue or an answer."""
+    import shutil
+    import subprocess
+
+    if shutil.which("squeue") is None:
+        return False
+    try:
+        answer = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return answer.returncode == 0 and bool(answer.stdout.strip())
 
 
 def alive(pid: int) -> bool:

@@ -262,3 +262,33 @@ def test_the_gpu_preset_asks_slurm_for_one_gpu_and_a_signal_before_the_limit(mon
         assert line in script, f"{line!r} missing from:\n{script}"
     cpu = render_sbatch("slurm_cpu", monkeypatch)
     assert "gpus" not in cpu and "#SBATCH --signal=USR2@60" in cpu and "#SBATCH --cpus-per-task=2" in cpu
+
+
+@needs_cluster
+@pytest.mark.slow
+def test_a_killed_sweeper_loses_no_slurm_results_and_the_same_command_finishes_the_sweep(tmp_path, job_name):
+    budget = ["model=linear_vae", "trainer.epochs=8", "trainer.max_steps=null", "data.subset=4096",
+              "data.test_subset=128", "eval.enabled=false", "trainer.threads=1", "trainer.progress=false"]
+    out, trial = tmp_path / "killed", tmp_path / "killed" / "0_linear_vae"
+    args = ["-m", *LAUNCHER, f"hydra.launcher.name={job_name}", *budget, "optimizer.lr=1e-4,2e-4",
+            "trainer.resume=true", f"hydra.sweep.dir={out}"]
+    sweeper = subprocess.Popen([sys.executable, "-m", "gvc", *args], cwd=ROOT, env={**ENV, "HYDRA_FULL_ERROR": "0"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: (trial / rundir.CHECKPOINT).is_file(), 120, "the trial's first checkpoint")
+    finally:
+        sweeper.kill()  # kill -9 of the sweeping process while its job array runs
+        sweeper.wait()
+    job = rundir.read_summary(trial)["slurm"]["job_id"]
+    # The jobs run on: nobody may train in their folders meanwhile (suspended, so that they surely still run).
+    slurm("scontrol", "suspend", job)
+    refused = run_gvc(*args, env=SLURM_ENV)
+    slurm("scontrol", "resume", job)
+    assert refused.returncode != 0 and "is being trained right now by" in refused.stderr
+    wait_for(lambda: not slurm("squeue", "-h", "--name", job_name).strip(), 180, "the orphaned jobs' end")
+    again = run_gvc(*args, env=SLURM_ENV, timeout=240)
+    assert again.returncode == 0, again.stderr
+    rows = read_index(out)
+    assert [(r["run_dir"], r["status"]) for r in rows] == [("0_linear_vae", "completed"), ("1_linear_vae", "completed")]
+    assert rundir.read_summary(trial)["slurm"]["job_id"] == job  # the orphaned job's result, reported again
+    assert "already completed; not retraining" in again.stdout + again.stderr

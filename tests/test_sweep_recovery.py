@@ -66,6 +66,8 @@ def test_killed_joblib_sweep_refuses_while_its_trials_run_then_loses_nothing(tmp
     # The sweeper is gone, its joblib workers are not: nobody else may train in their folders meanwhile.
     running = [r for r in rundir.find_run_dirs(out) if rundir.read_summary(r)["status"] == "running"]
     pids = {rundir.read_summary(r)["pid"] for r in running}
+    for pid in pids:  # held still, so that they are surely alive while the command below starts
+        os.kill(pid, signal.SIGSTOP)
     refused = run_gvc("-m", *command)
     assert refused.returncode != 0 and "is being trained right now by process" in refused.stderr
     for pid in pids:  # what the message tells the user to do
