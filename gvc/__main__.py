@@ -16,12 +16,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from gvc import cli, rundir
+from gvc import cli, rundir, run_identity
 from gvc.config import ROOT, ConfigError, register_configs
 from gvc.data import DataError
 from gvc.rundir import CheckpointError, WriteError
 
 register_configs()
+run_identity.register_resolvers()
 
 
 # An absolute path: with `python -m`, a relative config_path would be looked up inside the package.

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
+from gvc import run_identity
 from gvc.config import ROOT, ConfigError, register_configs, validate
 
 EXIT_REFUSED = 2  # argparse's status for bad input
@@ -75,6 +76,7 @@ def compose(overrides: list[str], hydra: bool = False) -> DictConfig:
     from hydra import compose as hydra_compose, initialize_config_dir
 
     register_configs()
+    run_identity.register_resolvers()  # the Hydra node's gvc_trial_dir / gvc_trial_prefix
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF), job_name="gvc"):
         return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra)
 

@@ -76,8 +76,8 @@ class TrainerConfig:
     max_loss: Optional[float] = field(default=1.0e6, metadata=EXECUTION)
     log_every: int = field(default=50, metadata=EXECUTION)  # steps between progress-bar loss updates (each one syncs with the device)
     progress: bool = field(default=True, metadata=EXECUTION)
-    objective: str = field(default="auto", metadata=EXECUTION)  # a metric name from summary.json; auto = fid if evaluated, else the final loss
-    objective_direction: str = field(default="auto", metadata=EXECUTION)  # minimize | maximize | auto (from the metric)
+    objective: str = field(default="auto", metadata=MEASURED)  # a metric name from summary.json; auto = fid if evaluated, else the final loss
+    objective_direction: str = field(default="auto", metadata=MEASURED)  # minimize | maximize | auto (from the metric)
     resume: bool = field(default=False, metadata=EXECUTION)
     precision: str = field(default="fp32", metadata=MEASURED)  # fp32 (the paper's numerics) | bf16 (autocast) | auto (bf16 where native, else fp32)
     channels_last: bool = field(default=False, metadata=EXECUTION)  # NHWC memory layout for the convolutional models
@@ -182,11 +182,6 @@ ROOT = Path(__file__).resolve().parent.parent  # the checkout (or editable insta
 def register_configs() -> None:
     """Schemas into Hydra's ConfigStore; `${gvc_root:}` for the search path of the top-level sweeps/."""
     OmegaConf.register_new_resolver("gvc_root", lambda: ROOT.as_posix(), replace=True)
-    # hydra.sweep.subdir: a fresh folder where another trial's run lies; the job log format: whose line it is
-    from gvc.run_identity import trial_dir, trial_prefix
-
-    OmegaConf.register_new_resolver("gvc_trial_dir", trial_dir, replace=True)
-    OmegaConf.register_new_resolver("gvc_trial_prefix", trial_prefix, replace=True)
     from gvc.models import MODELS, discover
 
     cs = ConfigStore.instance()

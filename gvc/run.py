@@ -23,7 +23,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gvc import rundir, summary as summaries
-from gvc.config import validate
+from gvc.config import architecture_keys, validate
 from gvc.loggers import logger_status, make_loggers
 from gvc.process import Interrupts
 from gvc.rundir import CheckpointError
@@ -97,7 +97,8 @@ class Run:
         checkpoint = None
         if cfg.trainer.resume and (run_dir / rundir.CHECKPOINT).is_file():
             model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-            checkpoint = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT, model_cfg)  # before any compute
+            checkpoint = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT, model_cfg,  # before any compute
+                                                 architecture_keys(cfg))
             trained_on = ((checkpoint.get("config") or {}).get("data") or {}).get("name", "mnist")
             if trained_on != cfg.data.name:  # same image shape, other data: the weights would load silently
                 raise CheckpointError(f"{run_dir / rundir.CHECKPOINT} was trained on data={trained_on}, but this "

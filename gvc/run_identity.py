@@ -1,9 +1,10 @@
 """A run is its config: which keys say what a run trained and measured, and whether a directory holds that run.
 
 A run directory is resumed, or its result reported again, only when its recorded config matches the new
-one on every key outside NOT_IDENTITY. The policy is this one table. (gvc/config.py's dataclasses carry no
-per-field metadata yet; once they say which knobs are process or output settings, derive the table from it.)
-Keys not in the table count, so a key added later is safe by default: it is compared.
+one on every key that changes what is trained or measured. What a key means is declared once, on its schema
+field (`result=False` in gvc/knobs.py: gvc.config.execution_keys()); NOT_IDENTITY adds the groups that have no
+schema of their own here (loggers, Hydra's node). Every other key counts, so a key added later is safe by
+default: it is compared.
 
 Used by gvc.task (a single run: refuse before any compute, naming the keys and both values), by the
 `gvc_trial_dir` resolver (a sweep: a re-used trial folder that holds another trial's run gets a fresh
@@ -12,6 +13,7 @@ folder) and by gvc.studies (an Optuna study named by what makes its trials compa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,18 +25,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from gvc import rundir
 
-# Keys (or key prefixes) that change how or where a run goes, never what it trains or measures.
+# Key prefixes outside the schema's metadata that change how or where a run is recorded, never what it trains.
 NOT_IDENTITY: dict[str, str] = {
-    "trainer.resume": "how to start, not what",
-    "trainer.progress": "console output",
-    "trainer.log_every": "how often the console and loggers hear of the losses",
-    "trainer.threads": "a process setting: same numbers, other speed",
-    "trainer.device": "where it runs (a requeued trial may land on another node)",
-    "trainer.compile": "the same computation, compiled",
-    "trainer.sample_every": "which sample grids are written",
-    "trainer.checkpoint_every": "how often progress is saved",
-    "data.root": "where the verified cache is (its files are SHA-256 checked)",
-    "data.download": "how the data may be fetched",
     "logger": "where the run is also recorded",
     "hydra": "Hydra's own settings",
 }
@@ -46,8 +38,15 @@ ONLY_WHEN: dict[str, str] = {"eval": "eval.enabled"}
 ABSENT = "(absent)"
 
 
+@functools.cache
+def _execution_keys() -> frozenset[str]:
+    from gvc.config import execution_keys  # the schema's `result=False` fields: how a run goes, not what it is
+
+    return execution_keys()
+
+
 def is_identity_key(key: str) -> bool:
-    return not any(key == k or key.startswith(k + ".") for k in NOT_IDENTITY)
+    return key not in _execution_keys() and not any(key == k or key.startswith(k + ".") for k in NOT_IDENTITY)
 
 
 def _switched_off(key: str, *configs: Mapping[str, Any]) -> bool:
@@ -202,3 +201,11 @@ def trial_prefix(*, _root_: DictConfig) -> str:
     if hydra.mode is None or not str(hydra.mode).endswith("MULTIRUN"):
         return ""
     return f"[{Path(str(hydra.runtime.output_dir)).name}]"
+
+
+def register_resolvers() -> None:
+    """The resolvers conf/config.yaml's Hydra node uses: `gvc_trial_dir` (hydra.sweep.subdir) and
+    `gvc_trial_prefix` (the job log format). Called by the entry points (gvc.cli, gvc/__main__.py) beside
+    gvc.config.register_configs, which must not import this module (it reads the schema)."""
+    OmegaConf.register_new_resolver("gvc_trial_dir", trial_dir, replace=True)
+    OmegaConf.register_new_resolver("gvc_trial_prefix", trial_prefix, replace=True)

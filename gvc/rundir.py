@@ -24,7 +24,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 HISTORY = "history.csv"
 SUMMARY = "summary.json"
@@ -246,11 +246,12 @@ class CheckpointError(ValueError):
     """A checkpoint cannot be read, or belongs to another model or format."""
 
 
-def read_checkpoint(path: Path, model: dict[str, Any] | None = None) -> dict[str, Any]:
+def read_checkpoint(path: Path, model: dict[str, Any] | None = None, architecture: Iterable[str] = ()) -> dict[str, Any]:
     """Load a checkpoint safely (weights_only: tensors and plain containers, no code) and check it.
 
-    `model`, if given, is the model config the caller is about to use; a checkpoint of another
-    architecture is refused rather than half-loaded.
+    `model`, if given, is the model config the caller is about to use, and `architecture` the model keys that
+    shape its networks (gvc.config.architecture_keys: declared on the models' config fields); a checkpoint that
+    differs in one is refused rather than half-loaded.
     """
     import torch
 
@@ -263,10 +264,8 @@ def read_checkpoint(path: Path, model: dict[str, Any] | None = None) -> dict[str
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a gvc checkpoint of format {CHECKPOINT_FORMAT}")
     if model is not None:
-        from gvc.config import architecture_keys  # declared on the models' config fields
-
         saved = ckpt["config"]["model"]
-        for key in architecture_keys():
+        for key in architecture:
             if list_or_value(saved.get(key)) != list_or_value(model.get(key)):  # a model may lack widths
                 raise CheckpointError(
                     f"{path} holds a {saved.get('name')} with model.{key}={saved.get(key)!r}, but this run is a "

@@ -23,6 +23,14 @@ MODEL_NAMES = ["linear_gan", "dcgan", "linear_vae", "conv_vae"]
 TINY = ["trainer=smoke", "data.subset=256", "data.test_subset=128", "trainer.progress=false", "eval.enabled=false"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def gvc_resolvers() -> None:
+    """The resolvers of conf/config.yaml's Hydra node, as the entry points register them (tests compose it too)."""
+    from gvc.run_identity import register_resolvers
+
+    register_resolvers()
+
+
 def make_config(overrides: list[str]) -> DictConfig:
     from gvc.config import register_configs
 

@@ -109,12 +109,15 @@ def test_corrupted_checkpoint_is_refused_with_a_clear_message(tmp_path, mnist_ro
 
 
 def test_checkpoint_of_another_model_is_refused(tmp_path, mnist_root):
+    from gvc.config import architecture_keys
+
     run(make_config(["model=linear_vae", *TINY]), tmp_path)
+    keys = architecture_keys()  # the model keys declared to shape the networks
     with pytest.raises(CheckpointError, match="linear_vae"):
-        rundir.read_checkpoint(tmp_path / rundir.CHECKPOINT, {"name": "conv_vae", "latent_dim": 16, "widths": [1]})
+        rundir.read_checkpoint(tmp_path / rundir.CHECKPOINT, {"name": "conv_vae", "latent_dim": 16, "widths": [1]}, keys)
     with pytest.raises(CheckpointError, match="latent_dim"):
         rundir.read_checkpoint(tmp_path / rundir.CHECKPOINT,
-                               {"name": "linear_vae", "latent_dim": 8, "widths": [512, 128]})
+                               {"name": "linear_vae", "latent_dim": 8, "widths": [512, 128]}, keys)
 
 
 def test_malicious_checkpoint_cannot_run_code(tmp_path):

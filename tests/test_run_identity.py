@@ -6,7 +6,7 @@ import pytest
 
 from gvc import rundir
 from gvc.config import ConfigError
-from gvc.run_identity import NOT_IDENTITY, config_differences, task_config
+from gvc.run_identity import config_differences, is_identity_key, task_config
 from gvc.task import run
 from tests.conftest import TINY, make_config, run_gvc
 
@@ -31,7 +31,7 @@ def test_differences_name_each_changed_key_with_both_values_and_skip_process_set
                                    "data.root=/elsewhere"]))
     assert config_differences(old, new) == ["optimizer.lr: 0.0001 recorded, 0.0009 now",
                                             "trainer.seed: 0 recorded, 3 now"]
-    assert {"trainer.resume", "trainer.threads", "logger"} <= set(NOT_IDENTITY)
+    assert not any(is_identity_key(k) for k in ("trainer.resume", "trainer.threads", "logger.mlflow.experiment"))
 
 
 def test_evaluation_settings_count_only_for_evaluated_runs():
@@ -146,3 +146,16 @@ def test_fashion_sweep_never_joins_the_mnist_study_in_a_shared_storage(tmp_path,
     assert len(names) == 2 and names[0].startswith("gvc_linear_vae_fashion_mnist_")
     for name in names:
         assert len(optuna.load_study(study_name=name, storage=storage).trials) == 1
+
+
+def test_run_identity_follows_the_schemas_declared_meaning():
+    """The keys a resume ignores are the schema's `result=False` fields (plus loggers and Hydra), nothing else."""
+    from gvc.config import knobs
+    from gvc.run_identity import is_identity_key
+
+    meanings = knobs()
+    assert not is_identity_key("trainer.threads") and not is_identity_key("trainer.checkpoint_every_s")
+    assert not is_identity_key("logger.mlflow.experiment") and not is_identity_key("hydra.run.dir")
+    for key in ("optimizer.lr", "trainer.seed", "trainer.objective", "data.binarize", "loss.beta", "model.ema_decay"):
+        assert is_identity_key(key), key
+    assert {k for k, m in meanings.items() if not is_identity_key(k)} == {k for k, m in meanings.items() if not m.result}
