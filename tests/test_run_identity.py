@@ -74,6 +74,7 @@ def check_own_values(sweep_dir, rows, key):
         assert f"{key}={summary['config'][section][name]}" in row["overrides"].split()
 
 
+@pytest.mark.slow
 def test_grid_reused_with_other_values_gets_fresh_trial_folders(tmp_path, mnist_root):
     out = tmp_path / "grid"
     assert run_gvc("-m", *TINY_SWEEP, "optimizer.lr=0.0001,0.0002", f"hydra.sweep.dir={out}").returncode == 0
@@ -98,6 +99,7 @@ def optuna_study(storage):
     return optuna.load_study(study_name=summary.study_name, storage=storage)
 
 
+@pytest.mark.slow
 def test_optuna_twice_into_one_folder_numbers_trials_by_study_and_reports_each_its_own(tmp_path, mnist_root):
     out = tmp_path / "optuna"
     common = ["+sweeps=optuna", *TINY_SWEEP, f"hydra.sweep.dir={out}"]
@@ -134,6 +136,7 @@ def test_optuna_study_is_named_by_what_makes_trials_comparable():
     assert name("optimizer.lr=0.5") == mnist  # a searched key's composed value is not part of the study
 
 
+@pytest.mark.slow
 def test_fashion_sweep_never_joins_the_mnist_study_in_a_shared_storage(tmp_path, mnist_root, fashion_root):
     optuna = pytest.importorskip("optuna")
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
