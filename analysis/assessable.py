@@ -45,7 +45,7 @@ class Standing:
 
 
 def _value(rows: pd.DataFrame, metric: str, column: str = "mean") -> float:
-    if column not in rows:  # a table without references (older runs, or none measured): nothing to compare with
+    if column not in rows.columns:  # e.g. results of runs without references
         return math.nan
     match = rows[rows["metric"] == metric]
     return float(match[column].iloc[0]) if len(match) and pd.notna(match[column].iloc[0]) else math.nan
@@ -54,6 +54,8 @@ def _value(rows: pd.DataFrame, metric: str, column: str = "mean") -> float:
 def standing(results: pd.DataFrame) -> dict[str, Standing]:
     """Per model, from the long results table (model, metric, n, mean, std, floor, noise: analysis.tables)."""
     out: dict[str, Standing] = {}
+    if results.empty or "model" not in results.columns:
+        return out
     for model, rows in results.groupby("model"):
         fid, n, sd, noise = (_value(rows, "fid", c) for c in ("mean", "n", "std", "noise"))
         pessimistic = fid + (2 * sd / math.sqrt(n) if n > 1 and math.isfinite(sd) else 0.0)

@@ -37,7 +37,13 @@ def evaluation_problem(dataset: str, title: str, second_space: bool) -> str | No
     the second space, when on, is required.
     """
     weights, meta = autoencoder_files(dataset)
-    if second_space and not (weights.is_file() and meta.is_file()):
+    has_encoder = weights.is_file() and meta.is_file()
+    if not has_encoder and not has_classifier(dataset):
+        return (f"data={dataset}: {title} has no evaluator (neither {dataset}_classifier.pt/.json nor "
+                f"{weights.name}/.json is in {weights.parent}), so its samples cannot be measured. Train one with "
+                f"`python -m gvc.evaluation.train_classifier --data {dataset}` and {autoencoder_build_hint(dataset)}, "
+                f"or run without metrics with eval.enabled=false.")
+    if second_space and not has_encoder:
         return (f"data={dataset}: {title} has no second feature space ({weights.name} and {meta.name} are not in "
                 f"{weights.parent}); {autoencoder_build_hint(dataset)}, or run with eval.second_space=false")
     if not second_space and not has_classifier(dataset):
