@@ -93,14 +93,14 @@ def test_a_single_data_set_report_names_its_evaluator(tmp_path):
 
 def test_resuming_a_run_on_another_data_set_is_refused(tmp_path, mnist_root, fashion_root):
     """MNIST and Fashion-MNIST share a shape, so the weights would load: the data set must be checked."""
-    from gvc.rundir import CheckpointError
+    from gvc.config import ConfigError
     from gvc.task import run
 
     run(make_config(["model=linear_gan", *TINY, "trainer.threads=1"]), tmp_path)
     summary = rundir.read_summary(tmp_path)
-    rundir.write_summary(tmp_path, {**summary, "status": "running"})  # as if killed after its checkpoint
+    rundir.write_summary(tmp_path, {**summary, "status": "running", "pid": None})  # as if killed after its checkpoint
     before = (tmp_path / rundir.HISTORY).read_bytes()
-    with pytest.raises(CheckpointError, match="data=mnist"):
+    with pytest.raises(ConfigError, match="data.name: 'mnist' recorded, 'fashion_mnist' now"):
         run(make_config(["model=linear_gan", "data=fashion_mnist", *TINY, "trainer.threads=1", "trainer.resume=true",
                          "trainer.max_steps=10"]), tmp_path)
     assert (tmp_path / rundir.HISTORY).read_bytes() == before

@@ -282,8 +282,8 @@ def test_a_vae_that_blows_up_is_diverged_with_its_step(tmp_path, mnist_root):
 def test_a_gan_whose_losses_explode_is_diverged_not_completed(tmp_path, mnist_root, monkeypatch):
     real = GANStep.__call__
 
-    def exploding(self, real_batch):
-        losses = real(self, real_batch)
+    def exploding(self, real_batch, step):
+        losses = real(self, real_batch, step)
         losses["loss_g"] = losses["loss_g"] * 0 + 1e23
         return losses
 
