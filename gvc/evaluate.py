@@ -44,7 +44,8 @@ def evaluate_run(trained: TrainedRun, eval_cfg: Any, device: str, data_root: str
 
     target = resolve_device(device)
     started = time.perf_counter()
-    metrics = evaluate(trained.model.to(target), eval_cfg, target, data_root, dataset=trained.data)
+    metrics = evaluate(trained.model.to(target), eval_cfg, target, data_root, dataset=trained.data,
+                       binarize=str((trained.config.get("data") or {}).get("binarize", "none")))  # as it trained
     record = {
         "evaluated_at": dt.datetime.now().isoformat(timespec="seconds"),
         "checkpoint": {"epoch": trained.epoch, "step": trained.step, "ema": trained.ema},
