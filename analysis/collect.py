@@ -219,7 +219,9 @@ def _read_summary(run_dir: Path) -> tuple[dict[str, Any] | None, str]:
     return summary, ""
 
 
-def _read_config(run_dir: Path) -> dict[str, Any]:
+def _read_config(run_dir: Path, summary: dict[str, Any] | None) -> dict[str, Any]:
+    """Hydra's .hydra/config.yaml, else the resolved config summary.json records (runs trained in-process,
+    through `gvc.task.run`, have no .hydra/)."""
     path = run_dir / rundir.HYDRA_CONFIG
     if path.is_file():
         try:
@@ -227,7 +229,8 @@ def _read_config(run_dir: Path) -> dict[str, Any]:
             return config if isinstance(config, dict) else {}
         except Exception:  # noqa: BLE001 - a damaged config.yaml leaves the config columns blank
             return {}
-    return {}
+    recorded = (summary or {}).get("config")
+    return recorded if isinstance(recorded, dict) else {}
 
 
 def _read_overrides(run_dir: Path, summary: dict[str, Any]) -> list[str]:
@@ -272,7 +275,7 @@ def _family(model: str) -> str:
 def read_run(run_dir: Path, name: str, index: dict[str, dict[str, str]] | None = None, metrics: str = "training") -> Run:
     run_dir = Path(run_dir)
     summary, problem = _read_summary(run_dir)
-    config = _read_config(run_dir)
+    config = _read_config(run_dir, summary)
     if metrics == "latest" and summary is not None:  # the newest `python -m gvc.evaluate` instead of training's
         summary, config = rundir.with_latest_evaluation(summary, config, run_dir)
     history = _read_history(run_dir)

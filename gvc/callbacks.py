@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,32 +19,34 @@ class ProtectRuns(Callback):
     """Refuse to start in a directory that already holds a run, unless trainer.resume=true with the same config.
 
     Runs before Hydra saves .hydra/ into the output directory, so the earlier run's config survives.
-    Hydra turns a callback's exception into a warning, so this exits instead.
+    Hydra turns a callback's exception into a warning, so this exits instead (gvc's refusal: status 2).
     """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from gvc.cli import fail
         from gvc.config import ConfigError
         from gvc.task import check_run_dir
 
         try:
             check_run_dir(Path(config.hydra.run.dir).absolute(), config.trainer.resume, config)
         except ConfigError as e:
-            sys.exit(f"gvc: error: {e}")
+            fail(str(e))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from gvc.cli import fail
         from gvc.run_identity import busy_refusal, in_use_by
 
         sweep_dir = Path(config.hydra.sweep.dir).absolute()
         runs = rundir.find_run_dirs(sweep_dir) if sweep_dir.is_dir() else []
         if runs and not config.trainer.resume:
-            sys.exit(
-                f"gvc: error: {sweep_dir} already holds runs of an earlier sweep; refusing to overwrite them. "
+            fail(
+                f"{sweep_dir} already holds runs of an earlier sweep; refusing to overwrite them. "
                 "Choose a new hydra.sweep.dir (the default is a fresh timestamp), or continue the "
                 "earlier sweep's trials with trainer.resume=true."
             )
         for run in runs:  # before any trial starts: a half-resumed sweep is worse than none
             if owner := in_use_by(run):
-                sys.exit(f"gvc: error: {busy_refusal(run, owner)}")
+                fail(busy_refusal(run, owner))
 
 
 FAILED = ("failed", "diverged")

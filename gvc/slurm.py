@@ -71,9 +71,11 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         return super().__call__(*args, **kwargs)
 
     def setup(self, **kwargs: Any) -> None:
+        from gvc.cli import fail
+
         super().setup(**kwargs)
         if shutil.which("sbatch") is None:  # submitit would fail later with 'Could not detect "srun"'
-            sys.exit("gvc: error: a SLURM launcher is selected (hydra/launcher=slurm_cpu or slurm_gpu) but `sbatch` "
+            fail("a SLURM launcher is selected (hydra/launcher=slurm_cpu or slurm_gpu) but `sbatch` "
                      "is not on PATH here. Run the sweep on a machine of your cluster (a login node), try it on this "
                      "machine with `scripts/slurm-local.sh up` and the `export SLURM_CONF=...` it prints, or choose "
                      "a local launcher: hydra/launcher=basic, joblib or submitit_local.")
@@ -93,6 +95,8 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         import submitit
 
+        from gvc.cli import fail
+
         assert self.config is not None and self.hydra_context is not None
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +112,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
             jobs = self.make_executor().map_array(self, *zip(*job_params))
         except submitit.core.utils.FailedJobError as e:  # sbatch refused the whole array
             reason = "; ".join(line.removeprefix("sbatch: error: ") for line in str(e).splitlines() if line.strip())
-            sys.exit(f"gvc: error: SLURM refused the sweep's jobs: {reason}. Ask for what a node of the partition has "
+            fail(f"SLURM refused the sweep's jobs: {reason}. Ask for what a node of the partition has "
                      "(`sinfo -o '%P %c %m %G'` lists CPUs, memory in MB and GPUs): hydra.launcher.cpus_per_task, "
                      "hydra.launcher.mem_gb, hydra.launcher.gpus_per_node, hydra.launcher.partition, "
                      "hydra.launcher.timeout_min.")

@@ -13,6 +13,7 @@ import math
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -390,6 +391,24 @@ def test_runs_from_an_older_gvc_build_a_report(tmp_path):
     long = pd.read_csv(report / "tables" / "departures_long.csv").set_index("setting")
     assert long.loc["precision", "value"] == "not recorded" and long.loc["Adam betas", "departs"] == False  # noqa: E712
     assert "Not recorded by some runs' configs: precision." in md
+
+
+def test_a_run_trained_in_process_reports_its_settings_from_its_summary(tmp_path, mnist_root):
+    """`gvc.task.run` writes no .hydra/: the departures come from summary.json's recorded config, not 'not recorded'."""
+    from analysis.protocol import departures_long
+    from gvc.task import run
+    from tests.conftest import TINY, make_config
+
+    run_dir = tmp_path / "in_process"
+    with warnings.catch_warnings():  # training's own imports (SQLAlchemy via optuna) are not the report's
+        warnings.simplefilter("ignore")
+        run(make_config(["model=linear_vae", *TINY, "optimizer.lr=3e-4", "trainer.threads=1"]), run_dir)
+    assert not (run_dir / rundir.HYDRA_CONFIG).exists()
+    table = collect([run_dir]).table
+    assert table.loc[0, "optimizer.lr"] == 3e-4
+    long = departures_long(table).set_index("setting")
+    assert long.loc["learning rate", ["value", "departs"]].tolist() == ["0.0003", True]
+    assert "not recorded" not in set(long["value"])
 
 
 def test_report_leads_with_samples_and_verdict_and_tables_scroll(verdict_runs, tmp_path):

@@ -36,7 +36,7 @@ def test_killed_run_resumes_to_the_same_history(tmp_path, mnist_root):
     assert rundir.read_summary(killed)["status"] == "running"
 
     refused = run_gvc(*KILLABLE, f"hydra.run.dir={killed}")
-    assert refused.returncode != 0 and "trainer.resume=true" in refused.stderr
+    assert refused.returncode == 2 and "trainer.resume=true" in refused.stderr
 
     resumed = run_gvc(*KILLABLE, f"hydra.run.dir={killed}", "trainer.resume=true")
     assert resumed.returncode == 0, resumed.stderr

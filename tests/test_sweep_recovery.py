@@ -69,7 +69,7 @@ def test_killed_joblib_sweep_refuses_while_its_trials_run_then_loses_nothing(tmp
     for pid in pids:  # held still, so that they are surely alive while the command below starts
         os.kill(pid, signal.SIGSTOP)
     refused = run_gvc("-m", *command)
-    assert refused.returncode != 0 and "is being trained right now by process" in refused.stderr
+    assert refused.returncode == 2 and "is being trained right now by process" in refused.stderr
     for pid in pids:  # what the message tells the user to do
         try:
             os.kill(pid, signal.SIGKILL)

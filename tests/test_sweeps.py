@@ -102,5 +102,5 @@ def test_a_second_sweep_into_the_same_folder_is_refused(tmp_path):
     assert run_gvc("-m", *TINY_SWEEP, f"hydra.sweep.dir={out}").returncode == 0
     before = (out / "0_linear_vae" / rundir.HISTORY).read_bytes()
     again = run_gvc("-m", *TINY_SWEEP, "optimizer.lr=3e-4", f"hydra.sweep.dir={out}")
-    assert again.returncode != 0 and "refusing to overwrite" in again.stderr
+    assert again.returncode == 2 and "gvc: error:" in again.stderr and "refusing to overwrite" in again.stderr
     assert (out / "0_linear_vae" / rundir.HISTORY).read_bytes() == before

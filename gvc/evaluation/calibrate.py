@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -197,7 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings.validate()
     except CalibrationError as e:
-        sys.exit(f"gvc: error: {e}")
+        from gvc.cli import fail
+
+        fail(str(e))
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
