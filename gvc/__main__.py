@@ -7,19 +7,35 @@ is refused the same way, and the folder Hydra made for the refused run is remove
 
 from __future__ import annotations
 
-import shutil
+import signal
 import sys
-from pathlib import Path
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
-from omegaconf import DictConfig
+INTERRUPTED = ("gvc: interrupted (Ctrl-C). A run that had started keeps its last checkpoint: the same command "
+               "with trainer.resume=true continues it.")
 
-from gvc import cli, rundir, run_identity
-from gvc.config import ROOT, ConfigError, register_configs
-from gvc.data import DataError
-from gvc.rundir import CheckpointError, WriteError
+
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C outside training (imports, Hydra's start-up, between trials): one line, exit 130, no traceback.
+    Inside a training step gvc.process.Interrupts takes over (checkpoint, `interrupted`, the resume command)."""
+    print(INTERRUPTED, file=sys.stderr)
+    sys.exit(128 + signum)
+
+
+if __name__ == "__main__":  # installed before the heavy imports below, which take seconds
+    signal.signal(signal.SIGINT, _interrupted)
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import hydra  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from hydra.types import RunMode  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from gvc import cli, rundir, run_identity  # noqa: E402
+from gvc.config import ROOT, ConfigError, register_configs  # noqa: E402
+from gvc.data import DataError  # noqa: E402
+from gvc.rundir import CheckpointError, WriteError  # noqa: E402
 
 register_configs()
 run_identity.register_resolvers()
@@ -55,4 +71,8 @@ def remove_litter(run_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    cli.main(sys.argv[1:], run_hydra=main)
+    try:
+        cli.main(sys.argv[1:], run_hydra=main)
+    except KeyboardInterrupt:  # Ctrl-C twice inside a training step: stopped at once, without a checkpoint
+        print(INTERRUPTED, file=sys.stderr)
+        sys.exit(128 + signal.SIGINT)

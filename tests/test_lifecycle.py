@@ -250,6 +250,27 @@ def test_ctrl_c_prints_the_resume_command_without_a_traceback(tmp_path, mnist_ro
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+@pytest.mark.parametrize("moment", ["imports", "hydra_started"])
+def test_ctrl_c_before_training_ends_with_one_line_and_no_traceback(tmp_path, moment):
+    run_dir = tmp_path / "r"
+    args = ["model=linear_vae", "data.subset=2048", "data.test_subset=128", "trainer.epochs=50",
+            "trainer.progress=false", "trainer.threads=1", "eval.enabled=false", f"data.root={DATA_ROOT}",
+            f"hydra.run.dir={run_dir}"]
+    proc = subprocess.Popen([sys.executable, "-m", "gvc", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    if moment == "imports":
+        time.sleep(0.3)  # torch, Hydra and gvc's checks take seconds to import and run
+    else:
+        deadline = time.time() + 120
+        while not (run_dir / "gvc.log").is_file():  # Hydra made the run's folder; training may have begun
+            assert proc.poll() is None and time.time() < deadline, "the run ended before it could be interrupted"
+            time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in out + err and "trainer.resume=true" in out + err
+
+
 def test_resume_with_nothing_to_resume_says_so_and_how_to_point_at_a_run(tmp_path, mnist_root, caplog):
     run(make_config(["model=linear_gan", *TINY, "trainer.resume=true"]), tmp_path)
     assert "nothing to resume" in caplog.text and "hydra.run.dir=" in caplog.text
