@@ -271,11 +271,26 @@ def levels(values: pd.Series) -> tuple[pd.Series, list[str], list[str]]:
         [f"bin{k}" for k in used]
 
 
-def _pair(params: list[str]) -> tuple[str, str] | None:
-    # lr x batch size when both were swept (the usual grid); otherwise the first two swept parameters.
+OBJECTIVE = "loss.name"
+
+
+def follows(runs: pd.DataFrame, param: str, axis: str) -> bool:
+    """Whether `param` takes one value at each value of `axis` across these runs: an objective's own knobs
+    (wgan_gp's gp_weight, iwae's k) vary only with the objective, so they are no second axis."""
+    if param not in runs or axis not in runs:
+        return False
+    return bool(runs[param].map(_cell_key).groupby(runs[axis].map(_cell_key)).nunique(dropna=False).max() <= 1)
+
+
+def _pair(params: list[str], runs: pd.DataFrame) -> tuple[str, str] | None:
+    # lr x batch size when both were swept (the usual grid); the objective against the first parameter that
+    # varies independently of it (an objectives sweep); otherwise the first two swept parameters.
     hyper = [p for p in params if p != "trainer.seed"]
     if "optimizer.lr" in hyper and "data.batch_size" in hyper:
         return "optimizer.lr", "data.batch_size"
+    if OBJECTIVE in hyper:
+        free = [p for p in hyper if p != OBJECTIVE and not follows(runs, p, OBJECTIVE)]
+        return (OBJECTIVE, free[0]) if free else None
     return (hyper[0], hyper[1]) if len(hyper) >= 2 else None
 
 
@@ -286,11 +301,11 @@ def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
     artifacts = []
     for model in models_in_order(collection):
         params = hyperparameter_axes(collection, model)
-        pair = _pair(params)
+        runs = t[t["model"] == model]
+        pair = _pair(params, runs)
         if pair is None:
             continue
         x, y = pair
-        runs = t[t["model"] == model]
         x_of, x_labels, x_keys = levels(runs[x])
         y_of, y_labels, y_keys = levels(runs[y])
         values = np.full((len(y_keys), len(x_keys)), np.nan)
@@ -310,7 +325,8 @@ def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
         if np.isnan(values).all():
             continue
         name, direction = obj.loc[runs["run"].iloc[0], ["objective_name", "direction"]]
-        others = [p for p in params if p not in pair]
+        tied = [p for p in params if p not in pair and any(follows(runs, p, a) for a in pair if a == OBJECTIVE)]
+        others = [p for p in params if p not in pair and p not in tied]
         with styled():
             fig = Figure(figsize=(1.3 * len(x_keys) + 2.5, 0.8 * len(y_keys) + 1.8), layout="constrained")
             ax = fig.subplots()
@@ -328,6 +344,8 @@ def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
             ax.set_title(model)
             path = save(fig, out / f"heatmap_{model}.png")
         averaged = f" (averaged over {', '.join(others)})" if others else ""
+        if tied:
+            averaged += f"; {', '.join(tied)} {'go' if len(tied) > 1 else 'goes'} with the objective ({OBJECTIVE})"
         binned = [p for p in (x, y) if is_continuous(runs[p])]
         bins = (f" {' and '.join(binned)} took many values and {'are' if len(binned) > 1 else 'is'} binned "
                 f"({BINS} bins, log-spaced for a parameter spanning a factor of {LOG_RATIO:g} or more).") if binned else ""

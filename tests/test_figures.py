@@ -53,3 +53,23 @@ def test_no_expected_best_of_n_from_fewer_than_three_trials(tmp_path):
     assert expected_best(search(tmp_path / "two", MIN_TRIALS_FOR_EXPECTED_BEST - 1), tmp_path / "a") == []
     [figure] = expected_best(search(tmp_path / "three", MIN_TRIALS_FOR_EXPECTED_BEST), tmp_path / "b")
     assert figure.path.is_file() and "fewer than 3" in figure.caption
+
+
+def test_an_objectives_sweep_draws_the_objective_against_a_free_parameter(tmp_path):
+    """loss.name x lr, not loss.gp_weight x loss.d_steps: an objective's own knobs vary only with it."""
+    own = {"ns": {}, "hinge": {}, "wgan_gp": {"gp_weight": 10.0, "d_steps": 5}}
+    for loss, knobs in own.items():
+        for lr in (1e-4, 2e-4):
+            for seed in (0, 1):
+                run = make_run(tmp_path / "sweep" / f"{loss}_{lr}_{seed}", "dcgan", lr=lr, seed=seed,
+                               metrics={"fid": 100 + 50 * (loss == "ns") + 1e5 * lr + seed}, history=False,
+                               samples=False)
+                config = OmegaConf.load(run / rundir.HYDRA_CONFIG)
+                config.loss = {"name": loss, **knobs}
+                OmegaConf.save(config, run / rundir.HYDRA_CONFIG)
+    runs = collect([tmp_path / "sweep"])
+    assert {"loss.name", "loss.gp_weight", "loss.d_steps", "optimizer.lr"} <= set(hyperparameter_axes(runs, "dcgan"))
+    [heatmap] = heatmaps(runs, tmp_path / "figures")
+    assert heatmap.title == "dcgan: fid over loss.name × optimizer.lr", heatmap.title
+    assert "loss.d_steps, loss.gp_weight go with the objective" in heatmap.caption
+    assert "averaged over trainer.seed" in heatmap.caption and heatmap.path.is_file()
