@@ -114,9 +114,13 @@ def same_run_differences(run_dir: Path, cfg: DictConfig | Mapping[str, Any]) -> 
 
 
 def refusal(run_dir: Path, differences: list[str]) -> str:
+    added = [d.split(":")[0] for d in differences if f"{ABSENT!r} recorded" in d]
+    older = (f" The keys recorded as {ABSENT} ({', '.join(added)}) did not exist in the gvc that made this run: "
+             "resume it with that version of gvc; this one can still analyse it (python -m analysis), sample from "
+             "it (python -m gvc.sample) and re-evaluate it (python -m gvc.evaluate).") if added else ""
     return (f"{run_dir} holds a run of another configuration, so it is neither resumed nor reported as this one; "
             f"it differs in {'; '.join(differences)}. Resume it with the recorded values, or choose a new "
-            "hydra.run.dir for this configuration.")
+            f"hydra.run.dir for this configuration.{older}")
 
 
 def in_use_by(run_dir: Path) -> str | None:

@@ -102,3 +102,34 @@ def test_ema_samples_come_from_the_generators_moving_average(tmp_path):
     assert ema_weights and all(torch.equal(p.detach(), ema_weights[f"ema.module.{n}"])
                                for n, p in ema.model.generator.named_parameters())
     assert not torch.equal(sample.sample(plain, 4), sample.sample(ema, 4))  # two generators, two sets of images
+
+
+def test_a_run_of_an_older_gvc_is_not_resumed_but_can_be_sampled_and_evaluated(tmp_path, capsys):
+    """An older gvc recorded no `loss` section: resuming it is refused (the keys show as (absent)) with what can
+    still be done, and sampling and re-evaluating it work."""
+    import torch
+
+    from gvc.task import check_run_dir
+
+    run_dir = tmp_path / "old"
+    overrides = ["model=linear_vae", *TINY, "trainer.threads=1"]
+    run(make_config(overrides), run_dir)
+    summary = rundir.read_summary(run_dir)
+    del summary["config"]["loss"]
+    (run_dir / rundir.SUMMARY).write_text(json.dumps(summary))
+    ckpt = torch.load(run_dir / rundir.CHECKPOINT, weights_only=False)
+    del ckpt["config"]["loss"]
+    torch.save(ckpt, run_dir / rundir.CHECKPOINT)
+
+    from gvc.config import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        check_run_dir(run_dir, True, make_config([*overrides, "trainer.resume=true"]))
+    assert "loss.name: '(absent)' recorded" in str(refused.value)
+    assert "did not exist in the gvc that made this run" in str(refused.value)
+    assert "python -m gvc.sample" in str(refused.value) and "python -m gvc.evaluate" in str(refused.value)
+    assert sample.main([str(run_dir), "--n", "4", "--out", str(tmp_path / "old.png")]) == 0
+    assert evaluate.main([str(run_dir), "eval=fast", "eval.n_samples=100", "eval.nll_images=20",
+                          "eval.iw_samples=2"]) == 0
+    [evaluation] = rundir.read_evaluations(run_dir)
+    assert "fid" in evaluation["metrics"]
