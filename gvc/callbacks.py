@@ -47,6 +47,21 @@ class ProtectRuns(Callback):
         for run in runs:  # before any trial starts: a half-resumed sweep is worse than none
             if owner := in_use_by(run):
                 fail(busy_refusal(run, owner))
+        keep_earlier_sweep_config(sweep_dir)
+
+
+def keep_earlier_sweep_config(sweep_dir: Path) -> Path | None:
+    """Hydra's basic sweeper writes the sweep's config to SWEEP/multirun.yaml after this callback, over the one
+    an earlier sweep into the same folder left: move that one aside first (multirun.1.yaml, .2, ...)."""
+    earlier = sweep_dir / "multirun.yaml"
+    if not earlier.is_file():
+        return None
+    n = 1
+    while (kept := sweep_dir / f"multirun.{n}.yaml").exists():
+        n += 1
+    earlier.rename(kept)
+    log.info("the earlier sweep's config is kept as %s", kept)
+    return kept
 
 
 FAILED = ("failed", "diverged")

@@ -79,8 +79,12 @@ def test_grid_reused_with_other_values_gets_fresh_trial_folders(tmp_path, mnist_
     out = tmp_path / "grid"
     assert run_gvc("-m", *TINY_SWEEP, "optimizer.lr=0.0001,0.0002", f"hydra.sweep.dir={out}").returncode == 0
     earlier = {name: snapshot(out / name) for name in ("0_linear_vae", "1_linear_vae")}
+    first_sweep = (out / "multirun.yaml").read_text()
     again = run_gvc("-m", *TINY_SWEEP, "optimizer.lr=0.0009,0.0002", "trainer.resume=true", f"hydra.sweep.dir={out}")
     assert again.returncode == 0, again.stderr
+    # Both sweeps' records are kept: Hydra writes the second's multirun.yaml, the first's was moved aside.
+    assert (out / "multirun.1.yaml").read_text() == first_sweep and "0.0001,0.0002" in first_sweep
+    assert "0.0009,0.0002" in (out / "multirun.yaml").read_text()
     assert snapshot(out / "0_linear_vae") == earlier["0_linear_vae"]  # lr=1e-4's run, .hydra/ included
     rows = read_index(out)
     assert sorted(r["run_dir"] for r in rows) == ["0_linear_vae", "0_linear_vae-2", "1_linear_vae"]
