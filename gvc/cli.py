@@ -332,7 +332,7 @@ def main(argv: list[str], run_hydra) -> None:
 
 def check_eval_overrides(overrides: list[str], data: str) -> DictConfig:
     """The config for re-evaluating a run of data set `data`: only eval=... and eval.KEY=... may be given."""
-    from gvc.config import _check_evaluator
+    from gvc.config import check_evaluator
     from gvc.evaluation.config import as_eval_config
 
     for o in parse(overrides):
@@ -352,5 +352,5 @@ def check_eval_overrides(overrides: list[str], data: str) -> DictConfig:
     except ValueError as e:
         raise ConfigError(f"{e}. Fix it with `eval.KEY=...` on the command line") from None
     with_data = OmegaConf.merge(cfg, {"eval": {"enabled": True}})
-    _check_evaluator(with_data, data)
+    check_evaluator(with_data, data)
     return cfg

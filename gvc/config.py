@@ -291,8 +291,8 @@ def _check_loggers(cfg: DictConfig) -> None:
         raise ConfigError(error)
 
 
-def _check_evaluator(cfg: DictConfig, title: str) -> None:
-    """An evaluated run needs its data set's evaluators: stop before training, not after it."""
+def check_evaluator(cfg: DictConfig, title: str) -> None:
+    """An evaluated run needs its data set's evaluators: stop before training (or re-evaluation), not after it."""
     problem = evaluation_problem(cfg.data.name, title, bool(cfg.eval.get("second_space", True)))
     if cfg.eval.enabled and problem:
         raise ConfigError(problem)
@@ -334,7 +334,7 @@ def validate(cfg: DictConfig) -> None:
     _check(d.get("binarize", "none") in BINARIZE, "data.binarize", d.get("binarize"), f"one of {list(BINARIZE)}")
     _check(d.get("binarize", "none") == "none" or MODELS[m.name].family == "vae", "data.binarize", d.get("binarize"),
            "none for a GAN (binarised images are a likelihood protocol for VAEs)")
-    _check_evaluator(cfg, spec.title)
+    check_evaluator(cfg, spec.title)
     _check(t.epochs >= 1, "trainer.epochs", t.epochs, "a positive integer")
     _check(t.max_steps is None or t.max_steps >= 1, "trainer.max_steps", t.max_steps, "null or a positive integer")
     _check(t.max_images is None or t.max_images >= 1, "trainer.max_images", t.max_images, "null or a positive integer")
