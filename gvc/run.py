@@ -53,8 +53,9 @@ def start_line(cfg: DictConfig, facts: dict[str, Any], run_dir: Path) -> str:
     numerics = facts["numerics"]
     path = numerics["precision"] + (" + channels-last" if numerics["channels_last"] else "")
     why = f" ({numerics['note']})" if numerics.get("note") else ""
+    threads = torch.get_num_threads()
     return (f"{cfg.model.name} ({facts['params']['total']:,} parameters) on {cfg.data.name}, {facts['device']}, "
-            f"{path}{why}, {torch.get_num_threads()} threads -> {run_dir}")
+            f"{path}{why}, {threads} thread{'s' if threads != 1 else ''} -> {run_dir}")
 
 
 class Run:
