@@ -325,7 +325,7 @@ def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
         if np.isnan(values).all():
             continue
         name, direction = obj.loc[runs["run"].iloc[0], ["objective_name", "direction"]]
-        tied = [p for p in params if p not in pair and any(follows(runs, p, a) for a in pair if a == OBJECTIVE)]
+        tied = [p for p in params if p not in pair and OBJECTIVE in pair and follows(runs, p, OBJECTIVE)]
         others = [p for p in params if p not in pair and p not in tied]
         with styled():
             fig = Figure(figsize=(1.3 * len(x_keys) + 2.5, 0.8 * len(y_keys) + 1.8), layout="constrained")

@@ -76,9 +76,9 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         super().setup(**kwargs)
         if shutil.which("sbatch") is None:  # submitit would fail later with 'Could not detect "srun"'
             fail("a SLURM launcher is selected (hydra/launcher=slurm_cpu or slurm_gpu) but `sbatch` "
-                     "is not on PATH here. Run the sweep on a machine of your cluster (a login node), try it on this "
-                     "machine with `scripts/slurm-local.sh up` and the `export SLURM_CONF=...` it prints, or choose "
-                     "a local launcher: hydra/launcher=basic, joblib or submitit_local.")
+                 "is not on PATH here. Run the sweep on a machine of your cluster (a login node), try it on this "
+                 "machine with `scripts/slurm-local.sh up` and the `export SLURM_CONF=...` it prints, or choose "
+                 "a local launcher: hydra/launcher=basic, joblib or submitit_local.")
 
     def make_executor(self) -> Any:
         """The submitit executor with this launcher's parameters (also used to render the sbatch script)."""
@@ -113,9 +113,9 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         except submitit.core.utils.FailedJobError as e:  # sbatch refused the whole array
             reason = "; ".join(line.removeprefix("sbatch: error: ") for line in str(e).splitlines() if line.strip())
             fail(f"SLURM refused the sweep's jobs: {reason}. Ask for what a node of the partition has "
-                     "(`sinfo -o '%P %c %m %G'` lists CPUs, memory in MB and GPUs): hydra.launcher.cpus_per_task, "
-                     "hydra.launcher.mem_gb, hydra.launcher.gpus_per_node, hydra.launcher.partition, "
-                     "hydra.launcher.timeout_min.")
+                 "(`sinfo -o '%P %c %m %G'` lists CPUs, memory in MB and GPUs): hydra.launcher.cpus_per_task, "
+                 "hydra.launcher.mem_gb, hydra.launcher.gpus_per_node, hydra.launcher.partition, "
+                 "hydra.launcher.timeout_min.")
         log.info("SLURM job %s; logs in %s", jobs[0].job_id.split("_")[0], jobs[0].paths.folder.parent)
         return [self._result(job, params[0], params[2]) for job, params in zip(jobs, job_params)]
 
