@@ -109,6 +109,7 @@ def test_a_run_of_an_older_gvc_is_not_resumed_but_can_be_sampled_and_evaluated(t
     still be done, and sampling and re-evaluating it work."""
     import torch
 
+    from gvc.config import ConfigError
     from gvc.task import check_run_dir
 
     run_dir = tmp_path / "old"
@@ -120,8 +121,6 @@ def test_a_run_of_an_older_gvc_is_not_resumed_but_can_be_sampled_and_evaluated(t
     ckpt = torch.load(run_dir / rundir.CHECKPOINT, weights_only=False)
     del ckpt["config"]["loss"]
     torch.save(ckpt, run_dir / rundir.CHECKPOINT)
-
-    from gvc.config import ConfigError
 
     with pytest.raises(ConfigError) as refused:
         check_run_dir(run_dir, True, make_config([*overrides, "trainer.resume=true"]))
