@@ -21,7 +21,8 @@ def _interrupted(signum: int, frame: object) -> None:
     sys.exit(128 + signum)
 
 
-if __name__ == "__main__":  # installed before the heavy imports below, which take seconds
+# Installed before the heavy imports below, which take seconds; an ignored Ctrl-C (a background job) stays ignored.
+if __name__ == "__main__" and signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
     signal.signal(signal.SIGINT, _interrupted)
 
 import shutil  # noqa: E402

@@ -74,6 +74,8 @@ class Interrupts:
 
         if threading.current_thread() is threading.main_thread():  # Python allows handlers there only
             for sig in (signal.SIGINT, signal.SIGTERM, self._preempt):
+                if sig == signal.SIGINT and signal.getsignal(sig) == signal.SIG_IGN:
+                    continue  # a background job (`nohup ... &`): the shell asked it to ignore Ctrl-C
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 

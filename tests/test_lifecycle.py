@@ -179,9 +179,26 @@ def with_hook(monkeypatch, hook: Hook) -> None:
     monkeypatch.setattr(gvc.run, "make_loggers", lambda c, d: [*real(c, d), hook])
 
 
+def foreground_ctrl_c() -> None:
+    """In a child process: Ctrl-C's default, as in a terminal (a suite started as a background job ignores it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def terminal_signals():
+    """Ctrl-C and SIGTERM as a terminal's foreground process has them, whatever started the test suite (a shell's
+    background job ignores SIGINT); restored afterwards."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for s, handler in before.items():
+        signal.signal(s, handler)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_inside_an_epoch_ends_the_run_interrupted_and_resuming_gives_the_same_history(
-        sig, tmp_path, mnist_root, monkeypatch):
+        sig, tmp_path, mnist_root, monkeypatch, terminal_signals):
     overrides = ["model=linear_gan", *EPOCHS]
     run(make_config(overrides), tmp_path / "whole")
     with_hook(monkeypatch, SignalAt(3, sig))  # epoch 1 of 8 steps
@@ -236,7 +253,8 @@ def test_ctrl_c_prints_the_resume_command_without_a_traceback(tmp_path, mnist_ro
             "trainer.progress=false", "trainer.threads=1", "eval.enabled=false", f"data.root={DATA_ROOT}",
             f"hydra.run.dir={tmp_path}"]
     proc = subprocess.Popen([sys.executable, "-m", "gvc", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "HYDRA_FULL_ERROR": "0"})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "HYDRA_FULL_ERROR": "0"},
+                            preexec_fn=foreground_ctrl_c)
     deadline = time.time() + 120
     while not (tmp_path / rundir.HISTORY).is_file():  # inside epoch 2
         assert proc.poll() is None and time.time() < deadline, "the run ended before it could be interrupted"
@@ -257,7 +275,7 @@ def test_ctrl_c_before_training_ends_with_one_line_and_no_traceback(tmp_path, mo
             "trainer.progress=false", "trainer.threads=1", "eval.enabled=false", f"data.root={DATA_ROOT}",
             f"hydra.run.dir={run_dir}"]
     proc = subprocess.Popen([sys.executable, "-m", "gvc", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=foreground_ctrl_c)
     if moment == "imports":
         time.sleep(0.3)  # torch, Hydra and gvc's checks take seconds to import and run
     else:
@@ -269,6 +287,18 @@ def test_ctrl_c_before_training_ends_with_one_line_and_no_traceback(tmp_path, mo
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in out + err and "trainer.resume=true" in out + err
+
+
+def test_an_ignored_ctrl_c_stays_ignored_by_a_run(tmp_path, mnist_root, monkeypatch):
+    """`nohup python -m gvc ... &` from a script ignores SIGINT: the script's Ctrl-C must not stop the run."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with_hook(monkeypatch, SignalAt(3, signal.SIGINT))
+        run(make_config(["model=linear_gan", *EPOCHS]), tmp_path)
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert rundir.read_summary(tmp_path)["status"] == "completed"
 
 
 def test_resume_with_nothing_to_resume_says_so_and_how_to_point_at_a_run(tmp_path, mnist_root, caplog):
@@ -366,9 +396,10 @@ def test_smoke_names_max_steps_as_the_budget_that_ended_it(tmp_path, mnist_root)
     assert rundir.read_summary(tmp_path)["stopped_by"] == "max_steps"
 
 
-def test_the_start_line_names_model_data_device_numeric_path_and_threads(tmp_path, mnist_root, caplog):
+def test_the_start_line_names_model_data_device_numeric_path_and_threads(tmp_path, mnist_root, caplog, monkeypatch):
     caplog.set_level("INFO")
-    run(make_config(["model=linear_gan", *TINY, "trainer.threads=1"]), tmp_path)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)  # what this process has, whoever started it
+    run(make_config(["model=linear_gan", *TINY]), tmp_path)
     line = next(r.getMessage() for r in caplog.records if "parameters) on mnist" in r.getMessage())
     assert line.startswith("linear_gan (") and ", cpu, fp32, " in line and f", 1 thread -> {tmp_path}" in line
 
