@@ -91,8 +91,7 @@ class Models:
         return self._cache[run.path]
 
     def _load(self, run: Run) -> torch.nn.Module | None:
-        from gvc.data import spec_of
-        from gvc.models import build_model
+        from gvc.training.rebuild import from_checkpoint
 
         path = run.checkpoint
         if path is None:
@@ -100,11 +99,7 @@ class Models:
             return None
         try:
             ckpt = rundir.read_checkpoint(path)  # weights_only, CPU, format-checked
-            config = ckpt.get("config") or run.config
-            m = {**(config.get("model") or {}), "name": ckpt.get("model_name") or config["model"]["name"]}
-            shape = spec_of((config.get("data") or {}).get("name", "mnist")).image_shape
-            model = build_model(m, shape)  # one call from the checkpoint's own config, as training built it
-            model.load_state_dict(ckpt["model"])
+            model = from_checkpoint(ckpt, run.config)  # the one rebuild, from the checkpoint's own config
         except Exception as e:  # noqa: BLE001 - a damaged or foreign checkpoint falls back to saved samples
             self.problems[run.path] = f"checkpoint unreadable ({type(e).__name__}: {e})"
             return None

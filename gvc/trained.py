@@ -1,7 +1,7 @@
 """A trained run's model, rebuilt from its checkpoint: what `gvc.sample` and `gvc.evaluate` start from.
 
-The checkpoint holds the composed config it was trained with, so the model is rebuilt with one call
-(`build_model`) for the data set's image shape. `ema=True` samples from the exponential moving average of the
+The checkpoint holds the composed config it was trained with, so the model is rebuilt by the one rebuild
+(gvc/training/rebuild.py: the data set's image shape, the objective's decoder likelihood and its learned σ). `ema=True` samples from the exponential moving average of the
 generator that GANs trained with `model.ema_decay` keep in their state dict (`GAN.ema_model()`).
 """
 
@@ -57,16 +57,12 @@ def require_run_dir(path: Path) -> Path:
 
 def load_trained(path: Path, ema: bool = False) -> TrainedRun:
     """The model of the run at `path` from its last checkpoint (its EMA weights with ema=True)."""
-    from gvc.data import spec_of
-    from gvc.models import build_model
+    from gvc.training.rebuild import from_checkpoint
 
     run_dir = require_run_dir(path)
     ckpt = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT)  # weights_only, format-checked
     config = ckpt.get("config") or {}
-    model_cfg = {**(config.get("model") or {}), "name": ckpt.get("model_name") or config["model"]["name"]}
-    data = str((config.get("data") or {}).get("name", "mnist"))
-    model = build_model(model_cfg, spec_of(data).image_shape)
-    model.load_state_dict(ckpt["model"])
+    model = from_checkpoint(ckpt)
     if ema:
         averaged = getattr(model, "ema_model", lambda: None)()
         if averaged is None:

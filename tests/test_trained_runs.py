@@ -132,3 +132,26 @@ def test_a_run_of_an_older_gvc_is_not_resumed_but_can_be_sampled_and_evaluated(t
                           "eval.iw_samples=2"]) == 0
     [evaluation] = rundir.read_evaluations(run_dir)
     assert "fid" in evaluation["metrics"]
+
+
+EVAL = ["eval=fast", "eval.n_samples=200", "eval.nll_images=50", "eval.iw_samples=4"]
+LIKELIHOODS = {"bernoulli": ["loss=elbo"], "continuous_bernoulli": ["loss=elbo_cb"],
+               "gaussian_fixed": ["loss=elbo", "loss.likelihood=gaussian", "loss.sigma=0.1"],
+               "gaussian_learned": ["loss=elbo", "loss.likelihood=gaussian", "loss.sigma=null"]}
+
+
+@pytest.mark.parametrize("likelihood", sorted(LIKELIHOODS))
+def test_reevaluating_a_vae_gives_the_numbers_its_training_run_recorded(likelihood, tmp_path, capsys):
+    """gvc.evaluate rebuilds the model with its objective's decoder likelihood (and a learned σ), so its
+    re-evaluation at the training's settings repeats the training's metrics exactly, and test_nelbo is a bound
+    in that likelihood (near history.csv's test_loss), not the Bernoulli one."""
+    run_dir = tmp_path / likelihood
+    overrides = ["model=linear_vae", *TINY, "trainer.threads=1", *LIKELIHOODS[likelihood], "eval.enabled=true", *EVAL]
+    run(make_config(overrides), run_dir)
+    summary = rundir.read_summary(run_dir)
+    assert summary["status"] == "completed"
+    assert evaluate.main([str(run_dir), *EVAL]) == 0
+    [evaluation] = rundir.read_evaluations(run_dir)
+    assert evaluation["metrics"] == pytest.approx(summary["metrics"], rel=1e-6, abs=1e-9)
+    test_loss = rundir.read_history(run_dir)[-1]["test_loss"]
+    assert abs(evaluation["metrics"]["test_nelbo"] - test_loss) < 0.05 * abs(test_loss)

@@ -236,19 +236,23 @@ def classifier_scores(logits: Tensor, min_share: float = 0.01) -> dict[str, floa
 
 
 def decoder_log_likelihoods(model: nn.Module, out: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
-    """(training-likelihood, continuous-Bernoulli) log p(x|z), summed over the last (pixel) axis, from the decoder output.
+    """(training-likelihood, normalised) log p(x|z), summed over the last (pixel) axis, from the decoder output.
 
-    The training likelihood is the paper's Bernoulli BCE on grey pixels (not a normalised density on [0, 1]).
-    The normalised scale reads the same output as the continuous Bernoulli's parameter λ, adding log C(λ)
-    (gvc/likelihoods.py): a proper density of grey-level images, so it ranks VAEs whatever likelihood trained
-    them. A decoder that declares `likelihood = "gaussian"` (with `log_sigma`) is scored on its own Gaussian
-    density instead, also normalised.
+    The training likelihood is the model's own (`model.likelihood`, attached by gvc/training/rebuild.py; none is
+    the paper's Bernoulli BCE on grey pixels, not a normalised density on [0, 1]). The normalised scale reads the
+    same output as the continuous Bernoulli's parameter λ, adding log C(λ) (gvc/likelihoods.py): a proper density
+    of grey-level images, so it ranks VAEs whatever likelihood trained them. A decoder whose own likelihood is a
+    normalised density (continuous Bernoulli, Gaussian) is scored on it on both scales.
     """
+    likelihood = getattr(model, "likelihood", None)
+    if likelihood is not None and likelihood.normalised:
+        # Its nll sums over all it is given: map it over the leading (draw, image) axes.
+        nll = likelihood.nll
+        for _ in range(out.dim() - 1):
+            nll = torch.func.vmap(nll)
+        own = -nll(out, x)
+        return own, own
     bce = -F.binary_cross_entropy(out, x, reduction="none").sum(-1)
-    if getattr(model, "likelihood", "bernoulli") == "gaussian":
-        log_sigma = torch.as_tensor(getattr(model, "log_sigma"), dtype=out.dtype, device=out.device)
-        per_pixel = 0.5 * ((x - out) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi)
-        return bce, -per_pixel.sum(-1)
     lam = out.clamp(LAMBDA_EPS, 1 - LAMBDA_EPS)
     cb = -F.binary_cross_entropy(lam, x, reduction="none") + continuous_bernoulli_log_norm(lam)
     return bce, cb.sum(-1)

@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 from gvc import rundir
 from gvc.data import DeviceBatches, load_split, spec_of, to_model_range
-from gvc.models import GAN, VAE, build_model
+from gvc.models import GAN, VAE
+from gvc.training import rebuild
 from gvc.training.families import family
 from gvc.training.hooks import Hook, Hooks, RunDirWriter, RunStart
 from gvc.training.losses import loss_config
@@ -69,9 +70,9 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def make_model(cfg: DictConfig) -> GAN | VAE:
-    """The configured model, sized for the configured data set's images."""
-    return build_model(cfg.model, spec_of(cfg.data.name).image_shape)
+def make_model(cfg: DictConfig, device: torch.device | str = "cpu") -> GAN | VAE:
+    """The configured model, sized for the configured data set's images, with its objective's outputs."""
+    return rebuild.build(cfg, device)
 
 
 def make_optimizers(model: GAN | VAE, cfg: DictConfig) -> dict[str, torch.optim.Optimizer]:
@@ -140,7 +141,7 @@ class Trainer:
         self.device = resolve_device(t.device)
         self.random = TrialRandom(t.seed, self.device)
         with self.random.owned():  # the initial weights are the trial's first draws
-            self.model = make_model(cfg).to(self.device)
+            self.model = make_model(cfg, self.device)
         self.numerics = choose_numeric_path(t.precision, t.channels_last, self.device, has_convolutions(self.model))
         if self.numerics.channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -213,7 +214,7 @@ class Trainer:
         }
 
     def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
-        self.model.load_state_dict(ckpt["model"])
+        rebuild.restore(self.model, ckpt)  # the weights and what the objective learned for the outputs
         for name, opt in self.optimizers.items():
             opt.load_state_dict(ckpt["optimizers"][name])
         self.random.load_state_dict(ckpt["rng"])

@@ -12,7 +12,7 @@ import torch
 from gvc.models import VAE
 from gvc.training.losses import get, loss_config
 from gvc.training.losses.base import VAELossConfig
-from gvc.training.losses.decoders import BERNOULLI, DecoderLikelihood, make_likelihood, units
+from gvc.training.losses.decoders import BERNOULLI, DecoderLikelihood, attach, units
 
 
 def _kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -62,11 +62,14 @@ class VAEStep:
         self.forward = torch.compile(model) if compile else model
         self.loss = loss if loss is not None else loss_config(None, "vae")
         self.objective = get(self.loss.name)
-        device = next(model.parameters()).device
-        self.likelihood = make_likelihood(self.loss.likelihood, self.loss.sigma, device)
+        if model.likelihood is None:  # a model built without its objective (gvc/training/rebuild.py attaches it)
+            attach(model, self.loss, next(model.parameters()).device)
+        if model.likelihood.name != self.loss.likelihood:
+            raise ValueError(f"the model's decoder likelihood is {model.likelihood.name}, its objective trains "
+                             f"{self.loss.likelihood}: build the model with gvc.training.rebuild.build")
+        self.likelihood = model.likelihood  # its test −ELBO and its samples are in this likelihood
         if self.likelihood.log_sigma is not None:  # a learned σ is trained with the VAE's optimiser
             self.opt.add_param_group({"params": [self.likelihood.log_sigma]})
-        model.likelihood = self.likelihood  # its test −ELBO and its samples are in this likelihood
         self.k = self.objective.samples(self.loss)
         self.loss_names = ("loss", self.likelihood.rec_name, "kl")
 
@@ -87,13 +90,11 @@ class VAEStep:
         return {"loss": loss.detach() / b, self.likelihood.rec_name: rec.detach() / b, "kl": kl.detach() / b}
 
     def state_dict(self) -> dict[str, Any]:
-        """The objective's own state beyond the networks and optimisers: a learned Gaussian σ."""
-        return {} if self.likelihood.log_sigma is None else {"log_sigma": self.likelihood.log_sigma.detach().cpu()}
+        """The objective's own state beyond the networks and optimisers: its likelihood's (a learned Gaussian σ)."""
+        return self.likelihood.state_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if "log_sigma" in state and self.likelihood.log_sigma is not None:
-            with torch.no_grad():
-                self.likelihood.log_sigma.copy_(state["log_sigma"])
+        self.likelihood.load_state_dict(state)
 
 
 @torch.no_grad()
