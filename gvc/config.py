@@ -118,6 +118,8 @@ class Config:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    # The hooks group (conf/hooks/): NAME -> {_target_: a gvc.training.hooks.Hook subclass, its knobs}.
+    hooks: dict[str, Any] = field(default_factory=dict)
 
 
 def knobs(cfg: Any = None) -> dict[str, KnobMeta]:
@@ -269,6 +271,14 @@ def _check_objective(cfg: DictConfig) -> None:
            "an evaluation metric needs eval.enabled=true")
 
 
+def _check_hooks(cfg: DictConfig) -> None:
+    from gvc.training.hooks import hook_problems
+
+    section = cfg.get("hooks")
+    for key, problem in hook_problems(OmegaConf.to_container(section, resolve=True) if section else None):
+        raise ConfigError(f"{key} {problem}; fix its YAML in conf/hooks/ or drop it from hooks=[...]")
+
+
 def _check_loggers(cfg: DictConfig) -> None:
     lg = cfg.get("logger")
     if lg is None:
@@ -357,6 +367,7 @@ def validate(cfg: DictConfig) -> None:
     _check_loss(cfg)
     _check_objective(cfg)
     _check_loggers(cfg)
+    _check_hooks(cfg)
     try:
         as_eval_config(cfg.eval)
     except ValueError as e:

@@ -27,7 +27,7 @@ from gvc.config import architecture_keys, validate
 from gvc.loggers import logger_status, make_loggers
 from gvc.process import Interrupts
 from gvc.rundir import CheckpointError
-from gvc.training.hooks import Hook, Hooks
+from gvc.training.hooks import Hook, Hooks, make_hooks
 from gvc.training.loop import FitResult, Trainer
 
 log = logging.getLogger(__name__)
@@ -109,9 +109,10 @@ class Run:
             log.warning("trainer.resume=true, but %s holds no checkpoint: nothing to resume, training from the start. "
                         "To continue an earlier run, point at its folder: hydra.run.dir=outputs/%s/TIMESTAMP "
                         "(a sweep's trial: the same hydra.sweep.dir)", run_dir, cfg.model.name)
-        loggers: list[Hook] = make_loggers(cfg, run_dir)  # imports a logger's library only when it is selected
-        self.hooks = Hooks(loggers)
-        trainer = Trainer(cfg, run_dir, hooks=loggers, interrupts=interrupts)  # device and data errors surface here
+        # The config's hooks, then the loggers (which import their library only when selected).
+        hooks: list[Hook] = [*make_hooks(cfg.get("hooks")), *make_loggers(cfg, run_dir)]
+        self.hooks = Hooks(hooks)
+        trainer = Trainer(cfg, run_dir, hooks=hooks, interrupts=interrupts)  # device and data errors surface here
         self.hooks = trainer.hooks
         return trainer, checkpoint
 
@@ -170,6 +171,8 @@ class Run:
         if result.status == "diverged":
             s["diverged_at"] = result.diverged_at
             log.error("diverged: %s (the last good checkpoint is kept)", result.reason)
+        elif result.status == "stopped":
+            log.warning("%s (resume it with trainer.resume=true)", result.reason)
         elif result.status == "failed" and result.error is not None:
             s["traceback"] = "".join(traceback.format_exception(result.error))
             log.error("failed: %s", result.reason)

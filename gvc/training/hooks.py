@@ -15,13 +15,21 @@ Hooks run in list order; the run-directory writer comes last, so its checkpoint 
 a logger recorded up to a checkpoint's step is never recorded again by a resumed run.
 A logger that cannot reach its backend reports it once and keeps out of the way (`failure`); a hook's
 exception in the run-directory writer is a real failure of the run.
+
+Any hook may end the run: `self.request_stop(reason)` in any event. The loop obeys at its next decision point
+(a log point inside an epoch, or the epoch's end): it writes the sample grid and a checkpoint of that step and
+ends the run `stopped`, with `reason` naming the hook (summary.json), as an interrupt is recorded.
+The config's `hooks` group selects hooks besides the loggers (`hooks=[NAME]`, one YAML each in conf/hooks/:
+`NAME: {_target_: module.Class, knob: value}`; the class is built with its knobs as keyword arguments).
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
@@ -46,6 +54,11 @@ class Hook:
 
     name = "hook"
     failure: str | None = None
+    stop_reason: str | None = None  # set by request_stop: the run ends at the loop's next decision point
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the loop to end the run cleanly (status `stopped`, this reason, a checkpoint kept)."""
+        self.stop_reason = self.stop_reason or reason
 
     def run_start(self, start: RunStart) -> None: ...
 
@@ -107,9 +120,57 @@ class Hooks:
         for h in self._run_end:
             h.run_end(summary)
 
+    def stop_requested(self) -> str | None:
+        """The first hook's request to end the run, as "NAME: reason", or None."""
+        return next((f"{h.name}: {h.stop_reason}" for h in self.hooks if h.stop_reason), None)
+
     def failures(self) -> dict[str, str]:
         """Hooks that stopped working, by name, with why: recorded in summary.json."""
         return {h.name: h.failure for h in self.hooks if h.failure}
+
+
+TARGET = "_target_"
+
+
+def hook_class(target: str) -> type[Hook]:
+    """The Hook subclass a `_target_` ("package.module.Class") names; ValueError saying what is wrong."""
+    module, _, cls = str(target).rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), cls) if module else None
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot import {target!r} ({type(e).__name__}: {e})") from None
+    if not (isinstance(found, type) and issubclass(found, Hook)):
+        raise ValueError(f"{target!r} is not a subclass of gvc.training.hooks.Hook")
+    return found
+
+
+def hook_problems(section: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """(key, problem) for each configured hook that cannot be built: an unimportable class, an unknown knob or a
+    value its constructor refuses (hooks are cheap to build; a constructor checks its own knobs)."""
+    problems = []
+    for name, node in (section or {}).items():
+        knobs = dict(node or {})
+        if TARGET not in knobs:
+            problems.append((f"hooks.{name}", f"has no {TARGET}: name the hook's class, e.g. mypackage.MyHook"))
+            continue
+        try:
+            cls = hook_class(knobs.pop(TARGET))
+            inspect.signature(cls).bind(**knobs)
+            cls(**knobs)
+        except (ValueError, TypeError) as e:
+            problems.append((f"hooks.{name}", str(e)))
+    return problems
+
+
+def make_hooks(section: Mapping[str, Any] | None) -> list[Hook]:
+    """One hook per entry of the config's `hooks` section, in its order, built with its knobs; named by its key."""
+    hooks = []
+    for name, node in (section or {}).items():
+        knobs = dict(node)
+        hook = hook_class(knobs.pop(TARGET))(**knobs)
+        hook.name = str(name)
+        hooks.append(hook)
+    return hooks
 
 
 def plot_losses(history: list[dict[str, float]], names: tuple[str, ...], path: Path) -> None:

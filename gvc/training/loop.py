@@ -47,6 +47,13 @@ class Diverged(RuntimeError):
         self.epoch, self.step, self.losses = epoch, step, losses
 
 
+class Stopped(RuntimeError):
+    """A hook asked to end the run (Hook.request_stop); a checkpoint of that step was written."""
+
+    def __init__(self, reason: str, epoch: int, step: int):
+        super().__init__(f"stopped by hook {reason} (epoch {epoch}, step {step}); a checkpoint of that step was written")
+
+
 class Interrupted(RuntimeError):
     """A signal ended training at a step boundary, after a checkpoint of that step was written."""
 
@@ -112,7 +119,7 @@ class TrainState:
 
 @dataclass
 class FitResult:
-    """How training ended (`status`: completed | diverged | interrupted | failed) and what it produced."""
+    """How training ended (`status`: completed | diverged | interrupted | stopped | failed) and what it produced."""
 
     status: str
     state: TrainState
@@ -256,13 +263,15 @@ class Trainer:
                              diverged_at={"epoch": e.epoch, "step": e.step}, error=e)
         except Interrupted as e:
             return FitResult("interrupted", state, self.metrics, reason=str(e), interrupted_by=e.signal_name)
+        except Stopped as e:
+            return FitResult("stopped", state, self.metrics, reason=str(e))
         except Exception as e:  # noqa: BLE001 - failure is data: gvc.run records it (and re-raises where asked)
             return FitResult("failed", state, self.metrics, reason=f"{type(e).__name__}: {e}", error=e)
 
     def _fit(self) -> None:
         t, state = self.cfg.trainer, self.state
         self.model.train()
-        while (stopped_by := self.budget_spent()) is None:
+        while (stopped_by := self.budget_spent()) is None and self.hooks.stop_requested() is None:
             epoch = state.epoch + 1
             elapsed_before = state.elapsed
             means, seen = self.train_epoch(epoch)
@@ -286,14 +295,18 @@ class Trainer:
             log.info("epoch %d/%d  step %d  %s  (%.1fs of training, elapsed_s %.1f)", epoch, t.epochs, state.step,
                      "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in rundir.BOOKKEEPING),
                      state.elapsed - elapsed_before, state.elapsed)
-            if epoch % t.sample_every == 0 or last:
+            stop = self.hooks.stop_requested()  # a hook's request in this epoch's steps or its evaluation
+            if epoch % t.sample_every == 0 or last or stop:
                 self.hooks.samples(epoch, state.step, self.sample_grid())
-            self.hooks.epoch_end(row, last)
+            self.hooks.epoch_end(row, last or stop is not None)
+            stop = self.hooks.stop_requested()  # or at its end
             signalled = self.interrupts is not None and self.interrupts.received
-            if epoch % t.checkpoint_every == 0 or last or signalled:
+            if epoch % t.checkpoint_every == 0 or last or signalled or stop:
                 self._save_checkpoint()
             if signalled and not last:  # it arrived in the epoch's last step or in its evaluation
                 raise Interrupted(self.interrupts.received, epoch, state.step)
+            if stop and not last:  # a spent budget ends the run as completed, whatever a hook asked
+                raise Stopped(stop, epoch, state.step)
         # A budget that cut an epoch short ended the run, whichever other budget that last epoch also spent.
         state.stopped_by = self._cut_by or stopped_by
         log.info("training stopped by trainer.%s after %d images, %d steps, %.1fs", state.stopped_by, state.images,
@@ -363,6 +376,8 @@ class Trainer:
                 self._check_sane(epoch, running)
                 if log_hooks:
                     self.hooks.log(state.step, epoch, running)
+                    if self.hooks.stop_requested():  # the epoch ends here; fit checkpoints and stops
+                        break
                 if progress:
                     bar.set_postfix({n: f"{v:.3f}" for n, v in running.items()})
             # The budgets other than epochs, checked after every step (self.budget_spent() does the same).
