@@ -21,7 +21,8 @@ from gvc.run import TrialInterrupted
 from gvc.task import run
 from gvc.training.gan import GANStep
 from gvc.training.hooks import Hook
-from gvc.training.loop import Trainer, proportionate_test_subset
+from gvc.training.loop import Trainer
+from gvc.training.vae import proportionate_test_subset
 from tests.conftest import DATA_ROOT, ROOT, TINY, make_config, without_timing
 
 # 1,024 images: 8 GAN batches (128) or 16 VAE batches (64) per epoch, so a step can land inside an epoch.
@@ -425,3 +426,30 @@ def test_progress_bars_stay_off_when_the_output_is_not_a_terminal(tmp_path, mnis
     run(make_config(["model=linear_gan", *TINY, "trainer.progress=true"]), tmp_path)
     err = capfd.readouterr().err
     assert "\r" not in err and "batch/s" not in err and "it/s" not in err
+
+
+def test_a_family_steps_epoch_extras_join_the_epoch_row_without_a_loop_change(tmp_path, monkeypatch):
+    """The loop is family-neutral: what a family adds to each epoch's row comes from its step (epoch_extras),
+    as a VAE's test -ELBO does."""
+    monkeypatch.setattr(GANStep, "epoch_extras", lambda self: {"g_weight_norm": float(sum(
+        p.detach().norm() for p in self.model.generator.parameters()))})
+    run(make_config(["model=linear_gan", *TINY, "trainer.threads=1", "trainer.max_steps=null", "trainer.epochs=2",
+                     "data.subset=64"]), tmp_path / "run")
+    rows = rundir.read_history(tmp_path / "run")
+    assert len(rows) == 2 and all(row["g_weight_norm"] > 0 for row in rows)
+    assert rows[0]["g_weight_norm"] != rows[1]["g_weight_norm"]
+
+
+def test_the_budget_rule_is_one_rule_inside_and_between_epochs():
+    """Budget.spent is what train_epoch checks after each step and fit between epochs: the first spent budget
+    in BUDGETS order, the CPU clock read only under a CPU budget."""
+    from gvc.training.loop import BUDGETS, Budget
+
+    budget = Budget(epochs=3, max_steps=10, max_images=500, time_budget_s=60.0, cpu_budget_s=None)
+    no_cpu_clock = lambda: pytest.fail("the CPU clock is read without a CPU budget")  # noqa: E731
+    assert budget.spent(0, 9, 499, 59.9, no_cpu_clock) is None
+    assert budget.spent(3, 10, 500, 60.0, no_cpu_clock) == "epochs" == BUDGETS[0]
+    assert budget.spent(0, 10, 500, 60.0, no_cpu_clock) == "max_steps"
+    assert budget.spent(0, 9, 500, 60.0, no_cpu_clock) == "max_images"
+    assert budget.spent(0, 9, 499, 60.0, no_cpu_clock) == "time_budget_s"
+    assert Budget(3, None, None, None, 5.0).spent(0, 9, 499, 59.9, lambda: 5.0) == "cpu_budget_s"

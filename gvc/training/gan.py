@@ -77,6 +77,17 @@ class GANStep:
                   **{k: v.detach() for k, v in out.items()}}
         return {name: losses[name] for name in self.loss_names}
 
+    def attach_data(self, data: Any, n_train: int, to_device: Any) -> None:
+        """A GAN's epoch needs no held-out data."""
+
+    def epoch_extras(self) -> dict[str, float]:
+        """Nothing beyond the epoch's loss means."""
+        return {}
+
+    def probe(self, batch: torch.Tensor) -> list[torch.Tensor]:
+        """D's outputs on a batch, which the loop checks for overflow when a step raised."""
+        return [self.model.discriminator(batch)]
+
     def state_dict(self) -> dict[str, Any]:
         """The step's own state beyond the networks and optimisers (EMA weights live in the model): the latest G
         loss, which D-only steps report and whose absence would force a G update after a resume."""

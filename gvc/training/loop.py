@@ -15,10 +15,11 @@ import logging
 import math
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -26,7 +27,7 @@ from torchvision.utils import make_grid
 from tqdm import tqdm
 
 from gvc import rundir
-from gvc.data import DeviceBatches, load_split, spec_of, to_model_range
+from gvc.data import DeviceBatches, load_split, to_model_range
 from gvc.models import GAN, VAE
 from gvc.training import rebuild
 from gvc.training.families import family
@@ -34,7 +35,6 @@ from gvc.training.hooks import Hook, Hooks, RunDirWriter, RunStart
 from gvc.training.losses import loss_config
 from gvc.training.precision import choose_numeric_path, has_convolutions
 from gvc.training.streams import TrialRandom
-from gvc.training.vae import test_negative_elbo
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +95,6 @@ def make_optimizers(model: GAN | VAE, cfg: DictConfig) -> dict[str, torch.optim.
     return {name: make(part.parameters(), lr=o.lr) for name, part in family(model).parts(model).items()}
 
 
-def proportionate_test_subset(subset: int | None, test_subset: int | None, n_train: int, n_test: int) -> int | None:
-    """data.test_subset if set; else, for a training subset, the same share of the test split (at least 1)."""
-    if test_subset is not None or subset is None:
-        return test_subset
-    return max(1, min(n_test, -(-subset * n_test // n_train)))
-
-
 @dataclass
 class TrainState:
     epoch: int = 0  # epochs completed (a last epoch cut short by a budget counts, marked partial in history)
@@ -130,8 +123,64 @@ class FitResult:
     error: BaseException | None = None  # the exception of a failed (or diverged) run
 
 
-# The budgets that can end a run, in the order they are checked at the end of a step.
+# The budgets that can end a run, in the order they are checked (Budget.spent).
 BUDGETS = ("epochs", "max_steps", "max_images", "time_budget_s", "cpu_budget_s")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The trainer.* budgets as plain values (the step loop reads them: a DictConfig read costs ~10 µs). One rule,
+    checked after every step (train_epoch) and between epochs (fit)."""
+
+    epochs: int
+    max_steps: int | None
+    max_images: int | None
+    time_budget_s: float | None
+    cpu_budget_s: float | None
+
+    @classmethod
+    def of(cls, trainer: DictConfig) -> "Budget":
+        return cls(trainer.epochs, trainer.max_steps, trainer.max_images, trainer.time_budget_s,
+                   trainer.get("cpu_budget_s"))
+
+    def spent(self, epochs: int, steps: int, images: int, elapsed: float, cpu_s: Callable[[], float]) -> str | None:
+        """The first budget in BUDGETS that these counts spend (the trainer.* key that ends training), or None.
+        `cpu_s` is read only under a CPU budget (a process_time() call)."""
+        if epochs >= self.epochs:
+            return "epochs"
+        if self.max_steps is not None and steps >= self.max_steps:
+            return "max_steps"
+        if self.max_images is not None and images >= self.max_images:
+            return "max_images"
+        if self.time_budget_s is not None and elapsed >= self.time_budget_s:
+            return "time_budget_s"
+        if self.cpu_budget_s is not None and cpu_s() >= self.cpu_budget_s:
+            return "cpu_budget_s"
+        return None
+
+
+class EpochClock:
+    """An epoch's training time and CPU time on top of the state's: the clocks stop while it is paused (a
+    checkpoint inside the epoch is not training, nor its CPU time training compute)."""
+
+    def __init__(self, elapsed: float, cpu_s: float):
+        self.elapsed0, self.cpu0 = elapsed, cpu_s
+        self.started, self.cpu_started = time.perf_counter(), time.process_time()
+
+    def elapsed(self, now: float | None = None) -> float:
+        return self.elapsed0 + (time.perf_counter() if now is None else now) - self.started
+
+    def cpu_s(self) -> float:
+        return self.cpu0 + time.process_time() - self.cpu_started
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.started += time.perf_counter() - wall
+            self.cpu_started += time.process_time() - cpu
 
 
 class Trainer:
@@ -143,6 +192,7 @@ class Trainer:
 
     def __init__(self, cfg: DictConfig, run_dir: Path, hooks: list[Hook] | None = None, interrupts: Any = None):
         self.cfg, self.run_dir, t = cfg, Path(run_dir), cfg.trainer
+        self.budget = Budget.of(t)
         self.hooks = Hooks([*(hooks or []), RunDirWriter(self.run_dir)])
         self.interrupts = interrupts
         self.device = resolve_device(t.device)
@@ -163,27 +213,23 @@ class Trainer:
         self.autocast = lambda: torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
         self.step_fn = family(self.model).step(self.model, self.optimizers, self.autocast, compile=t.compile,
                                                loss=loss_config(cfg.get("loss"), self.model.family))
-        self.train_data, self.test_data = self._load_data()
+        self.train_data = self._load_data()
         self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle,
                                      binarize=cfg.data.binarize)
 
-    def _load_data(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _to_device(self, images: torch.Tensor) -> torch.Tensor:
+        """Images as the model takes them: on the device, in its output range, in its memory format."""
+        return to_model_range(images.to(self.device), self.model.output_range).contiguous(
+            memory_format=torch.channels_last if self.numerics.channels_last else torch.contiguous_format)
+
+    def _load_data(self) -> torch.Tensor:
+        """The training images on the device; the family's step loads what its epoch extras need (a VAE's
+        held-out split)."""
         d = self.cfg.data
         full = load_split(d.name, d.root, train=True, download=d.download).images
         train = full if d.subset is None else full[: d.subset]  # the first N: transparent, nearly class-balanced
-        to_device = lambda x: to_model_range(x.to(self.device), self.model.output_range).contiguous(
-            memory_format=torch.channels_last if self.numerics.channels_last else torch.contiguous_format)
-        test = None
-        if family(self.model).facts.likelihood:  # the per-epoch test -ELBO
-            test = load_split(d.name, d.root, train=False, download=d.download).images
-            n = proportionate_test_subset(d.subset, d.test_subset, len(full), len(test))
-            if d.test_subset is None and n is not None:
-                log.info("per-epoch test -ELBO on the first %d test images (data.subset=%d is %.1f%% of the "
-                         "training split; set data.test_subset to choose)", n, d.subset, 100 * d.subset / len(full))
-            test = to_device(test if n is None else test[:n])
-            if d.binarize == "dynamic":  # the test -ELBO on binary images, drawn once
-                test = torch.bernoulli(test, generator=torch.Generator(device=test.device).manual_seed(0))
-        return to_device(train), test
+        self.step_fn.attach_data(d, len(full), self._to_device)
+        return self._to_device(train)
 
     def describe(self) -> dict[str, Any]:
         """What this trainer is, for summary.json and the start line: family, sizes, device, numeric path."""
@@ -269,44 +315,10 @@ class Trainer:
             return FitResult("failed", state, self.metrics, reason=f"{type(e).__name__}: {e}", error=e)
 
     def _fit(self) -> None:
-        t, state = self.cfg.trainer, self.state
+        state = self.state
         self.model.train()
         while (stopped_by := self.budget_spent()) is None and self.hooks.stop_requested() is None:
-            epoch = state.epoch + 1
-            elapsed_before = state.elapsed
-            means, seen = self.train_epoch(epoch)
-            state.epoch = epoch
-            state.images += seen
-            row = {"epoch": epoch, "step": state.step, "elapsed_s": round(state.elapsed, 3), "images": seen,
-                   "partial": int(seen < len(self.batches.data)), **means}
-            if self.test_data is not None:
-                with self.random.owned():  # the reparameterisation draws
-                    row.update(test_negative_elbo(self.model, self.test_data, self.cfg.data.batch_size, self.autocast))
-                self._check_sane(epoch, row)
-            last = self.budget_spent() is not None
-            every = self.cfg.eval.every_epochs
-            if self.cfg.eval.enabled and (last or (every and epoch % every == 0)):
-                self.metrics = self.evaluate()
-                self.hooks.evaluation(epoch, state.step, self.metrics)
-                if every:  # per-epoch quality curves only when asked for: history stays one row per epoch
-                    row.update(self.metrics)
-            state.history.append(row)
-            # The same clock as history.csv's elapsed_s: training time only.
-            log.info("epoch %d/%d  step %d  %s  (%.1fs of training, elapsed_s %.1f)", epoch, t.epochs, state.step,
-                     "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in rundir.BOOKKEEPING),
-                     state.elapsed - elapsed_before, state.elapsed)
-            stop = self.hooks.stop_requested()  # a hook's request in this epoch's steps or its evaluation
-            if epoch % t.sample_every == 0 or last or stop:
-                self.hooks.samples(epoch, state.step, self.sample_grid())
-            self.hooks.epoch_end(row, last or stop is not None)
-            stop = self.hooks.stop_requested()  # or at its end
-            signalled = self.interrupts is not None and self.interrupts.received
-            if epoch % t.checkpoint_every == 0 or last or signalled or stop:
-                self._save_checkpoint()
-            if signalled and not last:  # it arrived in the epoch's last step or in its evaluation
-                raise Interrupted(self.interrupts.received, epoch, state.step)
-            if stop and not last:  # a spent budget ends the run as completed, whatever a hook asked
-                raise Stopped(stop, epoch, state.step)
+            self.run_epoch(state.epoch + 1)
         # A budget that cut an epoch short ended the run, whichever other budget that last epoch also spent.
         state.stopped_by = self._cut_by or stopped_by
         log.info("training stopped by trainer.%s after %d images, %d steps, %.1fs", state.stopped_by, state.images,
@@ -314,28 +326,76 @@ class Trainer:
 
     _cut_by: str | None = None  # the budget that ended the last epoch early, if one did
 
-    def train_epoch(self, epoch: int, batches: Iterable[torch.Tensor] | None = None) -> tuple[dict[str, float], int]:
-        """Training steps over `batches` (default: one shuffled pass over the training set, continued where a
-        checkpoint inside the epoch left it) until they run out or a budget other than epochs is spent.
-        Returns the loss means over the epoch's steps and the images seen.
+    def run_epoch(self, epoch: int) -> dict[str, float]:
+        """One epoch, the unit fit loops over: its training steps, the family's per-epoch extras (a VAE's test
+        −ELBO), its evaluation point, its row (returned), sample grid and checkpoint, handed to the hooks.
 
-        This is the hot path: per step only the step itself (on the trial's random stream) and on-device sums;
-        the host reads the sums every `trainer.log_every` steps (divergence check, log hooks, progress bar) and
-        once at the end. Between steps it may write a checkpoint (trainer.checkpoint_every_s / _steps) and
-        stops with one when a signal arrived (Interrupted). Adds the training time to state.elapsed (and its
-        CPU time to state.cpu_s); epoch bookkeeping (history, hooks) is fit's.
+        Raises Interrupted when a signal arrived and Stopped when a hook asked to stop (after the checkpoint),
+        unless a budget ended the run at this epoch anyway.
         """
         t, state = self.cfg.trainer, self.state
+        elapsed_before = state.elapsed
+        means, seen = self.train_epoch(epoch)
+        state.epoch = epoch
+        state.images += seen
+        row = {"epoch": epoch, "step": state.step, "elapsed_s": round(state.elapsed, 3), "images": seen,
+               "partial": int(seen < len(self.batches.data)), **means}
+        with self.random.owned():  # e.g. the test −ELBO's reparameterisation draws
+            row.update(self.step_fn.epoch_extras())
+        self._check_sane(epoch, row)
+        last = self.budget_spent() is not None
+        row.update(self.evaluation_point(epoch, last))
+        state.history.append(row)
+        # The same clock as history.csv's elapsed_s: training time only.
+        log.info("epoch %d/%d  step %d  %s  (%.1fs of training, elapsed_s %.1f)", epoch, t.epochs, state.step,
+                 "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in rundir.BOOKKEEPING),
+                 state.elapsed - elapsed_before, state.elapsed)
+        stop = self.hooks.stop_requested()  # a hook's request in this epoch's steps or its evaluation
+        if epoch % t.sample_every == 0 or last or stop:
+            self.hooks.samples(epoch, state.step, self.sample_grid())
+        self.hooks.epoch_end(row, last or stop is not None)
+        stop = self.hooks.stop_requested()  # or at its end
+        signalled = self.interrupts is not None and self.interrupts.received
+        if epoch % t.checkpoint_every == 0 or last or signalled or stop:
+            self._save_checkpoint()
+        if signalled and not last:  # it arrived in the epoch's last step or in its evaluation
+            raise Interrupted(self.interrupts.received, epoch, state.step)
+        if stop and not last:  # a spent budget ends the run as completed, whatever a hook asked
+            raise Stopped(stop, epoch, state.step)
+        return row
+
+    def evaluation_point(self, epoch: int, last: bool) -> dict[str, float]:
+        """The loop's one evaluation place, after an epoch's row is made: with eval.enabled, at the end of
+        training (`last`) and every eval.every_epochs epochs. Hands the metrics to the hooks and returns what joins
+        the epoch's row: the metrics when eval.every_epochs is set (per-epoch quality curves only when asked
+        for), else nothing."""
+        every = self.cfg.eval.every_epochs
+        if not (self.cfg.eval.enabled and (last or (every and epoch % every == 0))):
+            return {}
+        self.metrics = self.evaluate()
+        self.hooks.evaluation(epoch, self.state.step, self.metrics)
+        return dict(self.metrics) if every else {}
+
+    def train_epoch(self, epoch: int, batches: Iterable[torch.Tensor] | None = None) -> tuple[dict[str, float], int]:
+        """Training steps over `batches` (default: one shuffled pass over the training set, continued where a
+        checkpoint inside the epoch left it) until they run out, a budget other than epochs is spent or a hook
+        asks to stop. Returns the loss means over the epoch's steps and the images seen.
+
+        This is the hot path: per step only the step itself (on the trial's random stream), on-device sums and
+        the budget rule; the host reads the sums every `trainer.log_every` steps (divergence check, log hooks,
+        progress bar) and once at the end. Between steps it may write a checkpoint (trainer.checkpoint_every_s /
+        _steps) and stops with one when a signal arrived (Interrupted). Adds the training time to state.elapsed
+        (and its CPU time to state.cpu_s); epoch bookkeeping (history, hooks) is run_epoch's.
+        """
+        t, state, budget = self.cfg.trainer, self.state, self.budget
         names = self.step_fn.loss_names
-        # Plain values in the step loop: a DictConfig read costs ~10 µs.
-        log_every, max_steps, max_images, budget_s = t.log_every, t.max_steps, t.max_images, t.time_budget_s
-        every_s, every_steps = t.checkpoint_every_s, t.checkpoint_every_steps
-        cpu_budget = t.get("cpu_budget_s")
+        log_every = t.log_every  # plain values in the step loop: a DictConfig read costs ~10 µs
+        own_epoch = batches is None  # else a caller's own batches (the benchmark's windows): no checkpoints
+        every_s, every_steps = (t.checkpoint_every_s, t.checkpoint_every_steps) if own_epoch else (None, None)
         log_hooks, progress = self.hooks.wants_log(), t.progress and sys.stderr.isatty()  # bars only on a terminal
         interrupts, owned = self.interrupts, self.random.owned
         totals = torch.zeros(len(names), device=self.device)
         seen, done = 0, 0
-        own_epoch = batches is None  # else a caller's own batches (the benchmark's windows): no checkpoints
         resumed = state.in_epoch if own_epoch else None
         if resumed is not None:  # continue the epoch a checkpoint interrupted: same order, same sums
             self.shuffle.set_state(resumed["shuffle_rng"])
@@ -345,28 +405,15 @@ class Trainer:
         if batches is None:
             batches = self.batches.iterate(start=done)
         state.in_epoch = None
-        started, cpu_started = time.perf_counter(), time.process_time()
-        elapsed_before = state.elapsed
-        # Training time only: the budget clock stops for evaluation, samples and checkpoints (outside the step
-        # loop). On CUDA the clock reads the host's time, which runs at most a few queued kernels ahead.
-        deadline = None if budget_s is None else started + budget_s - state.elapsed
-        cpu_deadline = None if cpu_budget is None else cpu_started + cpu_budget - state.cpu_s
-        if not own_epoch:
-            every_s = every_steps = None
-        next_checkpoint = None if every_s is None else started + every_s
-        images_left = None if max_images is None else max_images - state.images
+        # Training time only: the clocks stop for checkpoints here and, outside train_epoch, for evaluation and
+        # samples. On CUDA the clock reads the host's time, which runs at most a few queued kernels ahead.
+        clock = EpochClock(state.elapsed, state.cpu_s)
+        next_checkpoint = None if every_s is None else clock.started + every_s
         self._cut_by = None
         bar = tqdm(batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}", initial=done,
                    total=len(self.batches), leave=False, disable=not progress, unit="batch", dynamic_ncols=True)
         for batch in bar:
-            try:
-                with owned():
-                    losses = self.step_fn(batch, state.step)
-            except RuntimeError as e:  # e.g. BCE refuses NaN probabilities once the weights blew up
-                if self._blown_up(batch):
-                    raise Diverged(epoch, state.step + 1, {"error": str(e).splitlines()[0]},
-                                   "non-finite loss or model output") from e
-                raise
+            losses = self._step(epoch, batch, owned)
             totals += torch.stack([losses[n] for n in names]) * batch.shape[0]  # stays on the device
             seen += batch.shape[0]
             done += 1
@@ -374,53 +421,53 @@ class Trainer:
             if state.step % log_every == 0:  # the only host syncs inside an epoch
                 running = dict(zip(names, (totals / seen).tolist()))
                 self._check_sane(epoch, running)
-                if log_hooks:
-                    self.hooks.log(state.step, epoch, running)
-                    if self.hooks.stop_requested():  # the epoch ends here; fit checkpoints and stops
-                        break
                 if progress:
                     bar.set_postfix({n: f"{v:.3f}" for n, v in running.items()})
-            # The budgets other than epochs, checked after every step (self.budget_spent() does the same).
+                if log_hooks:
+                    self.hooks.log(state.step, epoch, running)
+                    if self.hooks.stop_requested():  # the epoch ends here; run_epoch checkpoints and stops
+                        break
             now = time.perf_counter()
-            if max_steps is not None and state.step >= max_steps:
-                self._cut_by = "max_steps"
-            elif images_left is not None and seen >= images_left:
-                self._cut_by = "max_images"
-            elif deadline is not None and now >= deadline:
-                self._cut_by = "time_budget_s"
-            elif cpu_deadline is not None and time.process_time() >= cpu_deadline:
-                self._cut_by = "cpu_budget_s"
+            self._cut_by = budget.spent(state.epoch, state.step, state.images + seen, clock.elapsed(now), clock.cpu_s)
             if self._cut_by is not None:
                 break
             signalled = interrupts is not None and interrupts.received
             due = (signalled or (every_steps is not None and state.step % every_steps == 0)
                    or (next_checkpoint is not None and now >= next_checkpoint))
-            if due and own_epoch and done < len(self.batches):  # at the epoch's end, fit checkpoints
-                # The clocks as they stand go into the checkpoint, with the epoch's position and sums.
-                cpu_before, state.elapsed = state.cpu_s, elapsed_before + now - started
-                cpu_now = time.process_time()
-                state.cpu_s += cpu_now - cpu_started
-                state.in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(),
-                                  "shuffle_rng": epoch_shuffle}
+            if due and own_epoch and done < len(self.batches):  # at the epoch's end, run_epoch checkpoints
+                in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(), "shuffle_rng": epoch_shuffle}
                 self._check_sane(epoch, dict(zip(names, (totals / seen).tolist())))
-                self._save_checkpoint()
-                state.in_epoch = None
+                with clock.paused():  # the checkpoint's time is not training time
+                    self._checkpoint_inside_epoch(clock.elapsed(now), clock.cpu_s(), in_epoch)
                 if signalled:
                     raise Interrupted(interrupts.received, epoch, state.step)
-                state.cpu_s = cpu_before
-                paused = time.perf_counter() - now  # the checkpoint's time is not training time
-                started += paused
-                deadline = None if deadline is None else deadline + paused
-                cpu_paused = time.process_time() - cpu_now  # nor its CPU time training compute (cpu_budget_s)
-                cpu_started += cpu_paused
-                cpu_deadline = None if cpu_deadline is None else cpu_deadline + cpu_paused
                 next_checkpoint = None if every_s is None else time.perf_counter() + every_s
         bar.close()
         means = dict(zip(names, (totals / max(seen, 1)).tolist()))
         self._check_sane(epoch, means)
-        state.elapsed = elapsed_before + time.perf_counter() - started
-        state.cpu_s += time.process_time() - cpu_started
+        state.elapsed, state.cpu_s = clock.elapsed(), clock.cpu_s()
         return means, seen
+
+    def _step(self, epoch: int, batch: torch.Tensor, owned: Callable) -> dict[str, torch.Tensor]:
+        """One training step on the trial's random stream; an error of blown-up weights is divergence."""
+        try:
+            with owned():
+                return self.step_fn(batch, self.state.step)
+        except RuntimeError as e:  # e.g. BCE refuses NaN probabilities once the weights blew up
+            if self._blown_up(batch):
+                raise Diverged(epoch, self.state.step + 1, {"error": str(e).splitlines()[0]},
+                               "non-finite loss or model output") from e
+            raise
+
+    def _checkpoint_inside_epoch(self, elapsed: float, cpu_s: float, in_epoch: dict[str, Any]) -> None:
+        """A checkpoint at a step inside the epoch: the clocks as they stand, the epoch's position and sums."""
+        state = self.state
+        before = state.elapsed, state.cpu_s
+        state.elapsed, state.cpu_s, state.in_epoch = elapsed, cpu_s, in_epoch
+        try:
+            self._save_checkpoint()
+        finally:
+            (state.elapsed, state.cpu_s), state.in_epoch = before, None
 
     def evaluate(self) -> dict[str, float]:
         """Quality metrics of the current model (gvc.evaluation), with the real-data floor beside them."""
@@ -440,15 +487,8 @@ class Trainer:
 
     def budget_spent(self) -> str | None:
         """The first budget in BUDGETS that is spent (the trainer.* key that ends training), or None."""
-        t, state = self.cfg.trainer, self.state
-        spent = {
-            "epochs": state.epoch >= t.epochs,
-            "max_steps": t.max_steps is not None and state.step >= t.max_steps,
-            "max_images": t.max_images is not None and state.images >= t.max_images,
-            "time_budget_s": t.time_budget_s is not None and state.elapsed >= t.time_budget_s,
-            "cpu_budget_s": t.get("cpu_budget_s") is not None and state.cpu_s >= t.cpu_budget_s,
-        }
-        return next((name for name in BUDGETS if spent[name]), None)
+        state = self.state
+        return self.budget.spent(state.epoch, state.step, state.images, state.elapsed, lambda: state.cpu_s)
 
     @torch.no_grad()
     def _blown_up(self, batch: torch.Tensor) -> bool:
@@ -457,8 +497,7 @@ class Trainer:
         if not all(torch.isfinite(p).all() for p in self.model.parameters()):
             return True
         with self.random.owned():
-            outputs = [self.model.generate(self.fixed_z)]
-            outputs += list(self.model(batch)) if isinstance(self.model, VAE) else [self.model.discriminator(batch)]
+            outputs = [self.model.generate(self.fixed_z), *self.step_fn.probe(batch)]
         return not all(torch.isfinite(o).all().item() for o in outputs)
 
     def _check_sane(self, epoch: int, losses: dict[str, Any]) -> None:

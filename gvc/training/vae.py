@@ -1,9 +1,10 @@
-"""One VAE step and the test-split ELBO. The objective (gvc/training/losses/: elbo, the paper's, by default) sets
+"""One VAE step, its per-epoch test −ELBO and the held-out split it is computed on. The objective (gvc/training/losses/: elbo, the paper's, by default) sets
 the KL weight or the importance samples; the decoder likelihood (Bernoulli, the paper's BCE, by default) the
 reconstruction term. KL is to N(0, I), in closed form."""
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any, Callable
 
@@ -13,6 +14,15 @@ from gvc.models import VAE
 from gvc.training.losses import get, loss_config
 from gvc.training.losses.base import VAELossConfig
 from gvc.training.losses.decoders import BERNOULLI, DecoderLikelihood, attach, units
+
+log = logging.getLogger(__name__)
+
+
+def proportionate_test_subset(subset: int | None, test_subset: int | None, n_train: int, n_test: int) -> int | None:
+    """data.test_subset if set; else, for a training subset, the same share of the test split (at least 1)."""
+    if test_subset is not None or subset is None:
+        return test_subset
+    return max(1, min(n_test, -(-subset * n_test // n_train)))
 
 
 def _kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -72,6 +82,34 @@ class VAEStep:
             self.opt.add_param_group({"params": [self.likelihood.log_sigma]})
         self.k = self.objective.samples(self.loss)
         self.loss_names = ("loss", self.likelihood.rec_name, "kl")
+        self.held_out: torch.Tensor | None = None  # the test images of the per-epoch −ELBO (attach_data)
+        self.batch_size = 1
+
+    def attach_data(self, data: Any, n_train: int, to_device: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """Load the held-out test images of the per-epoch −ELBO (`data`: the config's data section): the first
+        data.test_subset (or the training subset's share), binarised once with a fixed seed under data.binarize."""
+        from gvc.data import load_split
+
+        test = load_split(data.name, data.root, train=False, download=data.download).images
+        n = proportionate_test_subset(data.subset, data.test_subset, n_train, len(test))
+        if data.test_subset is None and n is not None:
+            log.info("per-epoch test -ELBO on the first %d test images (data.subset=%d is %.1f%% of the training "
+                     "split; set data.test_subset to choose)", n, data.subset, 100 * data.subset / n_train)
+        test = to_device(test if n is None else test[:n])
+        if data.binarize == "dynamic":  # the test -ELBO on binary images, drawn once
+            test = torch.bernoulli(test, generator=torch.Generator(device=test.device).manual_seed(0))
+        self.held_out, self.batch_size = test, data.batch_size
+
+    def epoch_extras(self) -> dict[str, float]:
+        """The epoch row's test −ELBO (test_loss) and its parts, on the held-out split (the trial's random stream
+        is the caller's)."""
+        if self.held_out is None:
+            return {}
+        return test_negative_elbo(self.model, self.held_out, self.batch_size, self.autocast)
+
+    def probe(self, batch: torch.Tensor) -> list[torch.Tensor]:
+        """The model's outputs on a batch, which the loop checks for overflow when a step raised."""
+        return list(self.model(batch))
 
     def units(self) -> dict[str, str]:
         return {**self.objective.losses, self.likelihood.rec_name: units(self.likelihood)}
