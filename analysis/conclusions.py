@@ -194,9 +194,9 @@ def paper_claims(results: pd.DataFrame, image_stats: pd.DataFrame, directions: d
 
 # -- the claims per objective ---------------------------------------------------------------------------------
 def _paper_label(family: str) -> str:
-    from gvc.training.losses import PAPER_OBJECTIVE
+    from gvc.training.losses import PAPER_LOSS
 
-    return PAPER_OBJECTIVE.get(family, "")
+    return PAPER_LOSS.get(family, "")
 
 
 def claims_per_objective(collection, directions: dict[str, str]) -> pd.DataFrame:

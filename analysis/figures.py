@@ -271,7 +271,7 @@ def levels(values: pd.Series) -> tuple[pd.Series, list[str], list[str]]:
         [f"bin{k}" for k in used]
 
 
-OBJECTIVE = "loss.name"
+LOSS_KEY = "loss.name"
 
 
 def follows(runs: pd.DataFrame, param: str, axis: str) -> bool:
@@ -288,9 +288,9 @@ def _pair(params: list[str], runs: pd.DataFrame) -> tuple[str, str] | None:
     hyper = [p for p in params if p != "trainer.seed"]
     if "optimizer.lr" in hyper and "data.batch_size" in hyper:
         return "optimizer.lr", "data.batch_size"
-    if OBJECTIVE in hyper:
-        free = [p for p in hyper if p != OBJECTIVE and not follows(runs, p, OBJECTIVE)]
-        return (OBJECTIVE, free[0]) if free else None
+    if LOSS_KEY in hyper:
+        free = [p for p in hyper if p != LOSS_KEY and not follows(runs, p, LOSS_KEY)]
+        return (LOSS_KEY, free[0]) if free else None
     return (hyper[0], hyper[1]) if len(hyper) >= 2 else None
 
 
@@ -325,7 +325,7 @@ def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
         if np.isnan(values).all():
             continue
         name, direction = obj.loc[runs["run"].iloc[0], ["objective_name", "direction"]]
-        tied = [p for p in params if p not in pair and OBJECTIVE in pair and follows(runs, p, OBJECTIVE)]
+        tied = [p for p in params if p not in pair and LOSS_KEY in pair and follows(runs, p, LOSS_KEY)]
         others = [p for p in params if p not in pair and p not in tied]
         with styled():
             fig = Figure(figsize=(1.3 * len(x_keys) + 2.5, 0.8 * len(y_keys) + 1.8), layout="constrained")
@@ -345,7 +345,7 @@ def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
             path = save(fig, out / f"heatmap_{model}.png")
         averaged = f" (averaged over {', '.join(others)})" if others else ""
         if tied:
-            averaged += f"; {', '.join(tied)} {'go' if len(tied) > 1 else 'goes'} with the objective ({OBJECTIVE})"
+            averaged += f"; {', '.join(tied)} {'go' if len(tied) > 1 else 'goes'} with the objective ({LOSS_KEY})"
         binned = [p for p in (x, y) if is_continuous(runs[p])]
         bins = (f" {' and '.join(binned)} took many values and {'are' if len(binned) > 1 else 'is'} binned "
                 f"({BINS} bins, log-spaced for a parameter spanning a factor of {LOG_RATIO:g} or more).") if binned else ""

@@ -151,9 +151,9 @@ def _objective(row: pd.Series) -> str | None:
 
 
 def _paper_objective(row: pd.Series) -> str | None:
-    from gvc.training.losses import PAPER_OBJECTIVE
+    from gvc.training.losses import PAPER_LOSS
 
-    return PAPER_OBJECTIVE.get(str(row.get("family")))
+    return PAPER_LOSS.get(str(row.get("family")))
 
 
 @lru_cache(maxsize=None)

@@ -138,10 +138,10 @@ def knobs(cfg: Any = None) -> dict[str, KnobMeta]:
     if cfg is not None and cfg.get("model") is not None and cfg.model.get("name") in MODELS:
         model_schemas = [MODELS[cfg.model.name].Config]
         family = MODELS[cfg.model.name].family
-        loss_schemas = [losses.get(losses.objective_name(cfg.get("loss"), family)).Config]
+        loss_schemas = [losses.get(losses.loss_name(cfg.get("loss"), family)).Config]
     else:
         model_schemas = [m.Config for m in MODELS.values()]
-        loss_schemas = [o.Config for o in losses.OBJECTIVES.values()]
+        loss_schemas = [o.Config for o in losses.LOSSES.values()]
     for schema in model_schemas:
         out.update({k: v for k, v in schema_knobs(schema, "model.").items() if k not in out})
     for schema in loss_schemas:
@@ -149,7 +149,7 @@ def knobs(cfg: Any = None) -> dict[str, KnobMeta]:
     # Identity axes: the model (its architecture) and the objective (a swept axis whose paper value is the
     # family's objective: `auto`, or its name).
     out["model.name"] = KnobMeta(hyperparameter=False, architecture=True)
-    paper_loss = losses.PAPER_OBJECTIVE[family] if cfg is not None and model_schemas != [] and len(model_schemas) == 1 \
+    paper_loss = losses.PAPER_LOSS[family] if cfg is not None and model_schemas != [] and len(model_schemas) == 1 \
         else losses.AUTO
     out["loss.name"] = KnobMeta(paper=paper_loss, help="the objective (loss=NAME); auto = the paper's of the family")
     return out
@@ -194,11 +194,11 @@ def register_configs() -> None:
     discover()
     for name, model in MODELS.items():  # conf/model/NAME.yaml starts from `defaults: [NAME_schema]`
         cs.store(group="model", name=f"{name}_schema", node=model.Config)
-    from gvc.training.losses import OBJECTIVES
+    from gvc.training import losses
 
     cs.store(group="loss", name="auto_schema", node=LossConfig)
-    for name, objective in OBJECTIVES.items():  # conf/loss/NAME.yaml likewise
-        cs.store(group="loss", name=f"{name}_schema", node=objective.Config)
+    for name, loss in losses.LOSSES.items():  # conf/loss/NAME.yaml likewise
+        cs.store(group="loss", name=f"{name}_schema", node=loss.Config)
 
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -216,7 +216,7 @@ def _loss_schema(cfg: DictConfig) -> type:
     from gvc.training import losses
 
     name = (cfg.get("loss") or {}).get("name", losses.AUTO)
-    return losses.OBJECTIVES[name].Config if name in losses.known() else LossConfig
+    return losses.LOSSES[name].Config if name in losses.known() else LossConfig
 
 
 def _check_loss(cfg: DictConfig) -> None:
@@ -226,7 +226,7 @@ def _check_loss(cfg: DictConfig) -> None:
 
     family = MODELS[cfg.model.name].family
     section = cfg.get("loss")
-    name = losses.objective_name(section, family)
+    name = losses.loss_name(section, family)
     _check(name in losses.known(), "loss.name", name, f"one of {['auto', *losses.known()]} (choose with loss=NAME)")
     _check(name in losses.known(family), "loss", name,
            f"an objective of the {family} family, which model={cfg.model.name} is: auto or one of "
@@ -244,15 +244,15 @@ def _check_loss(cfg: DictConfig) -> None:
                           "`trainer.compile=false` (or set the penalty weight to 0).")
 
 
-def objective_losses(cfg: DictConfig) -> list[str]:
+def logged_losses(cfg: DictConfig) -> list[str]:
     """The loss names a run of this config logs: its family's and its objective's own (and their test_ columns)."""
     from gvc.models import MODELS
-    from gvc.training import losses as objectives
+    from gvc.training import losses as registry
     from gvc.training.losses.decoders import rec_name
 
     family = MODELS[cfg.model.name].family
-    loss_cfg = objectives.loss_config(cfg.get("loss"), family)
-    names = [*LOSSES[family], *objectives.get(loss_cfg.name).losses]
+    loss_cfg = registry.loss_config(cfg.get("loss"), family)
+    names = [*LOSSES[family], *registry.get(loss_cfg.name).losses]
     if hasattr(loss_cfg, "likelihood"):
         names += [rec_name(loss_cfg.likelihood), f"test_{rec_name(loss_cfg.likelihood)}"]
     return list(dict.fromkeys(names))
@@ -264,7 +264,7 @@ def _check_objective(cfg: DictConfig) -> None:
         return
     from gvc.models import MODELS
 
-    losses = objective_losses(cfg)
+    losses = logged_losses(cfg)
     _check(name in losses or name in DIRECTIONS, "trainer.objective", name,
            f"auto, a final loss of this model {list(losses)} or an evaluation metric {sorted(DIRECTIONS)}")
     _check(name in losses or cfg.eval.enabled, "trainer.objective", name,

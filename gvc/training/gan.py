@@ -18,31 +18,31 @@ class GANStep:
                  loss: GANLossConfig | None = None):
         self.model, self.autocast = model, autocast
         self.loss = loss if loss is not None else loss_config(None, "gan")
-        self.objective = get(self.loss.name)
+        self.spec = get(self.loss.name)
         self.opt_g, self.opt_d = optimizers["generator"], optimizers["discriminator"]
         self.d_params = list(model.discriminator.parameters())
         # Compiled callables live here, not in the model, so checkpoints keep the plain state-dict keys.
         wrap = torch.compile if compile else (lambda m: m)
         self.G, self.D = wrap(model.generator), wrap(model.discriminator)
         self.gp_weight = float(getattr(self.loss, "gp_weight", 0.0))
-        self.loss_names = tuple(self.objective.losses) + (("r1",) if self.loss.r1_gamma > 0 else ())
+        self.loss_names = tuple(self.spec.losses) + (("r1",) if self.loss.r1_gamma > 0 else ())
         self.last_loss_g: torch.Tensor | None = None  # returned on D-only steps (loss.d_steps > 1)
 
     def units(self) -> dict[str, str]:
         """Each logged loss's unit (summary.json records them; analysis reads them)."""
-        return {**self.objective.losses, **({"r1": "squared gradient norm"} if self.loss.r1_gamma > 0 else {})}
+        return {**self.spec.losses, **({"r1": "squared gradient norm"} if self.loss.r1_gamma > 0 else {})}
 
     def __call__(self, real: torch.Tensor, step: int = 0) -> dict[str, torch.Tensor]:
-        G, D, obj = self.G, self.D, self.objective
+        G, D, spec = self.G, self.D, self.spec
         b = real.shape[0]
         out: dict[str, torch.Tensor] = {}
-        # (1) Update D: minimise the objective's D loss (plus its penalties) on real and detached fake images.
+        # (1) Update D: minimise the loss's D loss (plus its penalties) on real and detached fake images.
         z = torch.randn(b, self.model.latent_dim, device=real.device)
         with self.autocast():
             fake = G(z).view_as(real)
             logit_real = D(real).float()
             logit_fake = D(fake.detach()).float()
-            loss_d = obj.d_loss(logit_real, logit_fake)
+            loss_d = spec.d_loss(logit_real, logit_fake)
         if self.gp_weight > 0:
             out["gp"] = wgan_gp(D, real, fake, self.autocast)
             loss_d = loss_d + self.gp_weight * out["gp"]
@@ -61,7 +61,7 @@ class GANStep:
             z = torch.randn(b, self.model.latent_dim, device=real.device)  # a fresh batch for G, as the notebooks
             with self.autocast():
                 logit_gen = D(G(z).view_as(real)).float()
-                loss_g = obj.g_loss(logit_gen)
+                loss_g = spec.g_loss(logit_gen)
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             self.opt_g.step()
@@ -71,7 +71,7 @@ class GANStep:
             self.last_loss_g = loss_g.detach()
 
         with torch.no_grad():
-            diagnostics = obj.diagnostics(logit_real.detach(), logit_fake.detach())
+            diagnostics = spec.diagnostics(logit_real.detach(), logit_fake.detach())
         # Every name at every step (the loop sums them on the device); loss_g is the latest G update's.
         losses = {"loss_d": loss_d.detach(), "loss_g": self.last_loss_g, **diagnostics,
                   **{k: v.detach() for k, v in out.items()}}

@@ -71,7 +71,7 @@ class VAEStep:
         self.model, self.autocast, self.opt = model, autocast, optimizers["vae"]
         self.forward = torch.compile(model) if compile else model
         self.loss = loss if loss is not None else loss_config(None, "vae")
-        self.objective = get(self.loss.name)
+        self.spec = get(self.loss.name)
         if model.likelihood is None:  # a model built without its objective (gvc/training/rebuild.py attaches it)
             attach(model, self.loss, next(model.parameters()).device)
         if model.likelihood.name != self.loss.likelihood:
@@ -80,7 +80,7 @@ class VAEStep:
         self.likelihood = model.likelihood  # its test −ELBO and its samples are in this likelihood
         if self.likelihood.log_sigma is not None:  # a learned σ is trained with the VAE's optimiser
             self.opt.add_param_group({"params": [self.likelihood.log_sigma]})
-        self.k = self.objective.samples(self.loss)
+        self.k = self.spec.samples(self.loss)
         self.loss_names = ("loss", self.likelihood.rec_name, "kl")
         self.held_out: torch.Tensor | None = None  # the test images of the per-epoch −ELBO (attach_data)
         self.batch_size = 1
@@ -112,14 +112,14 @@ class VAEStep:
         return list(self.model(batch))
 
     def units(self) -> dict[str, str]:
-        return {**self.objective.losses, self.likelihood.rec_name: units(self.likelihood)}
+        return {**self.spec.losses, self.likelihood.rec_name: units(self.likelihood)}
 
     def __call__(self, x: torch.Tensor, step: int = 0) -> dict[str, torch.Tensor]:
         if self.k:
             loss, rec, kl = negative_iwae(self.model, x, self.k, self.autocast, self.likelihood)
         else:
             rec, kl = negative_elbo(self.forward, x, self.autocast, self.likelihood)
-            weight = self.objective.kl_weight(self.loss, step)
+            weight = self.spec.kl_weight(self.loss, step)
             loss = rec + kl if weight == 1.0 else rec + weight * kl  # summed over the batch, as pytorch/examples
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,4 +1,4 @@
-"""What every objective declares: its config, the family it trains, and the loss names it logs with their units."""
+"""What every training loss declares: its config, the family it trains, and the loss names it logs with their units."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from typing import Callable, Optional
 from gvc.knobs import NO_PAPER_VALUE
 
 AUTO = "auto"
-# The paper's objective per model family: what `loss=auto` (the default) trains.
-PAPER_OBJECTIVE = {"gan": "ns", "vae": "elbo"}
+# The paper's loss per model family: what `loss=auto` (the default) trains.
+PAPER_LOSS = {"gan": "ns", "vae": "elbo"}
 
 
 @dataclass
 class LossConfig:
-    """The `loss` group's shared key; an objective's knobs go in its subclass, beside its loss function."""
+    """The `loss` group's shared key; a loss's knobs go in its subclass, beside its loss function."""
 
     name: str = AUTO
 
@@ -55,7 +55,7 @@ class VAELossConfig(LossConfig):
 
 
 @dataclass(frozen=True)
-class Objective:
+class Loss:
     name: str
     family: str  # "gan" or "vae": the family of models it can train
     Config: type[LossConfig]
@@ -70,7 +70,7 @@ Tensor = "torch.Tensor"  # annotations only: this module imports no torch
 
 
 @dataclass(frozen=True)
-class GANObjective(Objective):
+class GANLoss(Loss):
     """A GAN loss as pure functions of D's outputs (logits: the models have no final sigmoid)."""
 
     d_loss: Callable = None  # (out_real, out_fake) -> D's loss (mean over the batch)
@@ -78,13 +78,13 @@ class GANObjective(Objective):
     diagnostics: Callable = None  # (out_real, out_fake) -> {name: value} for history.csv
 
 
-# Loss names every GAN objective logs (the penalties add theirs).
+# Loss names every GAN loss logs (the penalties add theirs).
 GAN_LOSS_UNITS = {"loss_d": "objective value", "loss_g": "objective value"}
 
 
 @dataclass(frozen=True)
-class VAEObjective(Objective):
-    """A VAE objective: the ELBO's KL weight at a step, or k importance samples (the reconstruction term's
+class VAELoss(Loss):
+    """A VAE loss: the ELBO's KL weight at a step, or k importance samples (the reconstruction term's
     name and unit come from the decoder likelihood, gvc/training/losses/decoders.py)."""
 
     kl_weight: Callable = lambda cfg, step: 1.0  # (config, step) -> weight of the KL term

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gvc.training.losses.base import VAELossConfig, VAEObjective
+from gvc.training.losses.base import VAELossConfig, VAELoss
 
 
 @dataclass
@@ -30,7 +30,7 @@ def kl_weight(cfg: ELBOConfig, step: int) -> float:
     return cfg.beta * min(1.0, (step + 1) / cfg.kl_warmup_steps)
 
 
-OBJECTIVE = VAEObjective(
+LOSS = VAELoss(
     name="elbo", family="vae", Config=ELBOConfig,
     losses={"loss": "nats per image (the trained objective: rec + beta KL)", "kl": "nats per image"},
     summary="negative ELBO (the paper's), beta on the KL term, optional linear KL warm-up",

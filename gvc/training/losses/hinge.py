@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gvc.training.losses.base import GANLossConfig, GANObjective
+from gvc.training.losses.base import GANLossConfig, GANLoss
 
 
 def d_loss(out_real: torch.Tensor, out_fake: torch.Tensor) -> torch.Tensor:
@@ -35,7 +35,7 @@ class HingeConfig(GANLossConfig):
     name: str = "hinge"
 
 
-OBJECTIVE = GANObjective(
+LOSS = GANLoss(
     name="hinge", family="gan", Config=HingeConfig, losses=RAW_UNITS,
     summary="hinge: D minimises E[relu(1 - D(x))] + E[relu(1 + D(G(z)))], G maximises E[D(G(z))]",
     d_loss=d_loss, g_loss=g_loss, diagnostics=mean_outputs,

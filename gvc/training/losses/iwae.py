@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gvc.knobs import NO_PAPER_VALUE
-from gvc.training.losses.base import VAELossConfig, VAEObjective
+from gvc.training.losses.base import VAELossConfig, VAELoss
 
 
 @dataclass
@@ -19,7 +19,7 @@ class IWAEConfig(VAELossConfig):
         return super().check() + [("k", self.k >= 1, "a positive number of importance samples (1 = the ELBO)")]
 
 
-OBJECTIVE = VAEObjective(
+LOSS = VAELoss(
     name="iwae", family="vae", Config=IWAEConfig,
     losses={"loss": "nats per image (the negative k-sample bound)", "kl": "nats per image"},
     summary="importance-weighted bound with loss.k samples (Burda et al. 2016); k = 1 is the ELBO",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from gvc.training.losses.base import GANLossConfig, GANObjective
+from gvc.training.losses.base import GANLossConfig, GANLoss
 from gvc.training.losses.hinge import RAW_UNITS, mean_outputs
 
 
@@ -25,7 +25,7 @@ class LSGANConfig(GANLossConfig):
     name: str = "lsgan"
 
 
-OBJECTIVE = GANObjective(
+LOSS = GANLoss(
     name="lsgan", family="gan", Config=LSGANConfig, losses=RAW_UNITS,
     summary="least squares: D regresses real to 1 and fake to 0, G regresses its fakes to 1 (Mao et al. 2017)",
     d_loss=d_loss, g_loss=g_loss, diagnostics=mean_outputs,

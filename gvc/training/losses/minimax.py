@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gvc.training.losses.base import GANLossConfig, GANObjective
+from gvc.training.losses.base import GANLossConfig, GANLoss
 from gvc.training.losses.ns import BCE_UNITS, d_loss, probabilities
 
 
@@ -21,7 +21,7 @@ class MinimaxConfig(GANLossConfig):
     name: str = "minimax"
 
 
-OBJECTIVE = GANObjective(
+LOSS = GANLoss(
     name="minimax", family="gan", Config=MinimaxConfig, losses=BCE_UNITS,
     summary="saturating minimax BCE: G minimises log(1 - D(G(z))) (Goodfellow et al. 2014, eq. 1)",
     d_loss=d_loss, g_loss=g_loss, diagnostics=probabilities,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gvc.training.losses.base import GANLossConfig, GANObjective
+from gvc.training.losses.base import GANLossConfig, GANLoss
 
 
 def d_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
@@ -34,7 +34,7 @@ class NSConfig(GANLossConfig):
     name: str = "ns"
 
 
-OBJECTIVE = GANObjective(
+LOSS = GANLoss(
     name="ns", family="gan", Config=NSConfig, losses=BCE_UNITS,
     summary="non-saturating BCE (the paper's): D maximises log D(x) + log(1 - D(G(z))), G maximises log D(G(z))",
     d_loss=d_loss, g_loss=g_loss, diagnostics=probabilities,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 
 from gvc.knobs import NO_PAPER_VALUE
-from gvc.training.losses.base import GANLossConfig, GANObjective
+from gvc.training.losses.base import GANLossConfig, GANLoss
 
 
 def d_loss(out_real: torch.Tensor, out_fake: torch.Tensor) -> torch.Tensor:
@@ -39,7 +39,7 @@ class WGANGPConfig(GANLossConfig):
         return super().check() + [("gp_weight", self.gp_weight >= 0.0, "a non-negative penalty weight")]
 
 
-OBJECTIVE = GANObjective(
+LOSS = GANLoss(
     name="wgan_gp", family="gan", Config=WGANGPConfig,
     losses={"loss_d": "critic units", "loss_g": "critic units", "wasserstein": "critic units",
             "gp": "squared gradient-norm excess"},
