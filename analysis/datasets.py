@@ -42,7 +42,7 @@ def by_data(collection: Collection) -> dict[str, Collection]:
     groups: dict[str, list[Run]] = {}
     for run in collection.runs:
         groups.setdefault(data_of(run), []).append(run)
-    return {name: _tabulate(groups[name], collection.inputs) for name in sorted(groups, key=lambda n: (n != "mnist", n))}
+    return {name: _tabulate(groups[name], collection.inputs, collection.duplicates) for name in sorted(groups, key=lambda n: (n != "mnist", n))}
 
 
 def evaluator_notes(collection: Collection) -> list[str]:

@@ -209,6 +209,19 @@ def _second_opinions(results: pd.DataFrame) -> list[Block]:
     return b
 
 
+def _duplicates(collection: Collection) -> list[Block]:
+    """The completed runs set aside as copies of a kept run (analysis.collect.set_aside_duplicates)."""
+    d = collection.duplicates
+    if d.empty:
+        return []
+    text = (f"**{len(d)} duplicate run{'s' if len(d) != 1 else ''} set aside**: the same configuration and seed as a "
+            "kept run (they differ at most in keys that change nothing trained or measured, such as trainer.threads "
+            "or data.root), so each counts once, never as another seed. Where they were, and the run each repeats: "
+            "[tables/duplicates.csv](tables/duplicates.csv).")
+    return [Text(text), Table(d[["run", "duplicate_of", "seed", "same_metrics", "run_dir"]])] if len(d) <= \
+        MAX_INLINE_RUNS else [Text(text)]
+
+
 def _link(path: Path, root: Path) -> str:
     rel = path.relative_to(root).as_posix()
     return f"[{rel}]({rel})"
@@ -220,8 +233,10 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
     t = collection.table
     counts = Counter(t["status"])
     b: list[Block] = [Heading(1, "GAN vs VAE: comparison report")]
+    copies = len(collection.duplicates)
     b.append(Text(f"{len(t)} runs of {t['model'].nunique()} models "
-                  f"({', '.join(f'{n} {s}' for s, n in counts.most_common())}) from "
+                  f"({', '.join(f'{n} {s}' for s, n in counts.most_common())}"
+                  + (f"; {copies} duplicate{'s' if copies != 1 else ''} set aside" if copies else "") + ") from "
                   + ", ".join(f"`{p}`" for p in collection.inputs)
                   + f". Generated {dt.datetime.now().isoformat(timespec='seconds')}."))
 
@@ -240,6 +255,7 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
     problems = problems_table(collection)
     if len(problems):
         b += [Text("**Runs that did not complete** (listed, and left out of every statistic):"), Table(problems)]
+    b += _duplicates(collection)
     runs = runs_display_table(collection)
     if len(runs) <= MAX_INLINE_RUNS:
         b += [Text("Every run (swept parameters as columns; the full table with all config values, metrics and "
@@ -376,6 +392,8 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
     files += _write_table(collection.table, tables_dir, "runs")
     files += _write_table(overview_table(collection), tables_dir, "overview")
     files += _write_table(problems_table(collection), tables_dir, "problems")
+    if len(collection.duplicates):
+        files += _write_table(collection.duplicates, tables_dir, "duplicates")
     files += _write_table(results, tables_dir, "results")
     for kind, name in (("metric", "results_metrics"), ("loss", "results_losses")):
         wide = results_wide(results, kind)
