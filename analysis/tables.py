@@ -217,41 +217,45 @@ def configuration_table(collection: Collection) -> pd.DataFrame:
 
 
 # -- results -------------------------------------------------------------------------------------------------
-RESULT_COLUMNS = ["model", "metric", "kind", "direction", "n", "mean", "std", "best", "best_run", "floor", "noise",
-                  "likelihood"]
+RESULT_COLUMNS = ["model", "metric", "kind", "direction", "configuration", "configurations", "n", "mean", "std",
+                  "seeds", "values", "best", "best_run", "floor", "noise", "likelihood"]
 
 
 def results_table(collection: Collection) -> pd.DataFrame:
-    """Long format: one row per (model, metric) with n, mean, std over the seeds of the model's best
-    configuration (never a mean across configurations), the best single run of the whole search (and which run),
-    the real-data floor and the uniform-noise value (NaN where the runs did not measure them)."""
+    """Long format: one row per (model, metric), each about one configuration and one run, and saying which:
+    n, mean, std over the seeds of the model's chosen configuration (`configuration`, best mean objective among
+    `configurations`; never a mean across configurations), those seeds and their values (in seed order, what the
+    tests of analysis.stats take), and `best`, the metric of one run, `best_run`: the model's best run by its
+    objective (the same run for every metric, never each metric's own best). Also the real-data floor and the
+    uniform-noise value (NaN where the runs did not measure them)."""
     t = collection.table
     directions = objective_directions(collection)
     chosen = set(best_configuration_runs(collection)["run"])
+    labels, picked, top = configuration_labels(collection), best_configurations(collection), best_runs(collection)
     rows = []
     for model in models_in_order(collection):
         runs = t[t["model"] == model]
         every = runs[runs["status"] == COMPLETED]
-        done = every[every["run"].isin(chosen)]
+        done = every[every["run"].isin(chosen)].sort_values("seed", kind="stable")
+        best_run = top.get(model, "")
         for kind, names in (("metric", collection.metric_names), ("loss", collection.loss_names)):
             for metric in names:
                 if metric not in t.columns or runs[metric].isna().all():
                     continue
                 stats = describe(done[metric])
                 direction = direction_of(metric, directions)
-                best, best_run = math.nan, ""
-                if direction and describe(every[metric])["n"]:
-                    values = every[metric].astype(float).where(np.isfinite(every[metric].astype(float)))
-                    i = values.idxmin() if direction == MINIMIZE else values.idxmax()
-                    best, best_run = float(values[i]), str(every.loc[i, "run"])
+                measured = done[np.isfinite(done[metric].astype(float))]
+                best = float(every.loc[every["run"] == best_run, metric].iloc[0]) if best_run else math.nan
                 floor, noise = (reference_value(runs, prefix + metric) for prefix in (FLOOR_PREFIX, NOISE_PREFIX))
                 # the decoder likelihood(s) of the chosen runs: -ELBOs of different likelihoods are other units
                 likelihood = ", ".join(sorted({str(v) for v in done.get("likelihood", []) if v}))
                 rows.append({"model": model, "metric": metric, "kind": kind, "direction": direction or "",
-                             "n": stats["n"], "mean": stats["mean"], "std": stats["std"], "best": best,
+                             "configuration": picked.get(model, ""), "configurations": labels[runs.index].nunique(),
+                             "n": stats["n"], "mean": stats["mean"], "std": stats["std"],
+                             "seeds": tuple(measured["seed"].astype(float)),
+                             "values": tuple(measured[metric].astype(float)), "best": best,
                              "best_run": best_run, "floor": floor, "noise": noise, "likelihood": likelihood})
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
-
 
 
 def reference_value(runs: pd.DataFrame, column: str) -> float:
@@ -261,24 +265,28 @@ def reference_value(runs: pd.DataFrame, column: str) -> float:
 
 
 def results_wide(results: pd.DataFrame, kind: str, value: str = "mean_std") -> pd.DataFrame:
-    """Models as rows, metrics as columns: 'mean ± std (n)' or the best value; framed by a 'uniform noise' row
-    and a 'real data (floor)' row where the runs measured them."""
+    """Models as rows, metrics as columns: 'mean ± std (n)' over the chosen configuration's seeds, or (value="best")
+    the metrics of one run, the model's best by its objective, named in a 'run' column; framed by a 'uniform
+    noise' row and a 'real data (floor)' row where the runs measured them."""
     part = results[results["kind"] == kind]
     if part.empty:
         return pd.DataFrame()
     metrics = list(dict.fromkeys(part["metric"]))
     models = list(dict.fromkeys(part["model"]))
     table = pd.DataFrame(index=models, columns=metrics, dtype=object)
+    if value == "best":  # one run per row, named: the model's best run by its objective
+        table.insert(0, "run", "")
     for _, r in part.iterrows():
         if value == "best":
             cell = fmt(r["best"])
+            table.loc[r["model"], "run"] = r["best_run"]
         else:
             cell = f"{mean_std(r['mean'], r['std'])} (n={r['n']})" if r["n"] else "not measured"
         table.loc[r["model"], r["metric"]] = cell
     for label, column in ((NOISE_ROW, "noise"), (FLOOR_ROW, "floor")):
         values = part.groupby("metric", sort=False)[column].mean()
         if values.notna().any():
-            table.loc[label] = [fmt(values.get(m, math.nan)) for m in metrics]
+            table.loc[label] = ([""] if value == "best" else []) + [fmt(values.get(m, math.nan)) for m in metrics]
     order = [r for r in (NOISE_ROW,) if r in table.index] + models + [r for r in (FLOOR_ROW,) if r in table.index]
     table = table.loc[order].fillna("")
     table.index.name = "model"

@@ -59,3 +59,28 @@ def test_a_run_of_another_configuration_or_seed_is_no_duplicate(tmp_path):
     make_run(tmp_path / "b", "dcgan", seed=0, lr=1e-3, metrics={"fid": 12.0})
     make_run(tmp_path / "c", "dcgan", seed=1, metrics={"fid": 12.0})
     assert collect([tmp_path]).duplicates.empty
+
+
+# -- 2. every row is one configuration or one run, and says which --------------------------------------------
+def test_results_rows_name_their_configuration_and_the_best_run_row_is_one_run(tmp_path):
+    root = tmp_path / "sweep"
+    make_run(root / "a0", "dcgan", lr=2e-4, seed=0, metrics={"fid": 10.0, "precision": 0.5})
+    make_run(root / "a1", "dcgan", lr=2e-4, seed=1, metrics={"fid": 12.0, "precision": 0.6})
+    make_run(root / "b0", "dcgan", lr=4e-4, seed=0, metrics={"fid": 20.0, "precision": 0.9})  # best precision
+    results = results_table(collect([root])).set_index("metric")
+    assert results.loc["fid", "configuration"] == "optimizer.lr=0.0002" and results.loc["fid", "configurations"] == 2
+    assert results.loc["fid", "values"] == (10.0, 12.0) and results.loc["fid", "seeds"] == (0.0, 1.0)
+    # one run: a0 (best FID, the objective) for every metric, never b0's precision in a0's row
+    assert results.loc["precision", "best"] == 0.5 and set(results["best_run"]) == {"a0"}
+    from analysis.tables import results_wide
+
+    assert results_wide(results.reset_index(), "metric", "best").loc["dcgan", "run"] == "a0"
+
+
+def test_the_results_caption_says_it_is_one_configurations_seeds(tmp_path):
+    from analysis import build_report
+
+    root = small_sweep(tmp_path / "grid")
+    md = (build_report([root], tmp_path / "report") / "report.md").read_text()
+    assert "seeds and trials together" not in md
+    assert "dcgan: optimizer.lr=0.0002 (best of 2 configurations, 2 seeds)" in md
