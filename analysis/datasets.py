@@ -102,8 +102,8 @@ def overview(collection: Collection, groups: dict[str, Collection], claims: pd.D
              "quantities. What can be compared across data sets is whether each of the paper's conclusions holds "
              "(the verdicts below), not the numbers."),
         Heading(2, "The paper's conclusions on each data set"),
-        Text("Each verdict comes from that data set's own comparisons (a difference counts only when it exceeds "
-             "two standard errors); the evidence is in each data set's report."),
+        Text("Each verdict comes from that data set's own comparisons (each a test over seeds: analysis.stats."
+             "compare_groups); the evidence is in each data set's report."),
         Table(claims),
     ]
     for name, group in groups.items():

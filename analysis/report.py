@@ -33,7 +33,7 @@ from analysis.conclusions import claims_per_objective, paper_claims
 from analysis.datasets import build_by_data, evaluator_notes
 from analysis.document import Block, Bullets, Heading, Image, Table, Text, anchor, to_html, to_md
 from analysis.protocol import departure_summary, departures_long, departures_table, epochs_trained_text
-from analysis.stats import expected_best_of_n
+from analysis.stats import ALPHA, expected_best_of_n
 from analysis.tables import (COMPLETED, completed_objectives, models_in_order, objective_directions, objective_frame,
                              overview_table, problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
                              to_markdown, best_configuration_runs, configuration_table)
@@ -311,8 +311,10 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                    "(> 0.25) that are mid-gray (0.25–0.75) — blur spreads ink into gray (images with no ink are left "
                    "out; gray_fraction_n counts the rest); **speckles**, the number of bright pixels (≥ 0.5) per "
                    "image with no bright 4-neighbour — isolated specks are noise. Both are lower for crisp images; "
-                   "compare each with the real-data row. se = standard error over images. They are proxies, not "
-                   "standard metrics, and describe one run per model."),
+                   "compare each with the real-data row. One row per run (the seeds of each model's chosen "
+                   "configuration that have a checkpoint); se is over that run's images and says how well one run's "
+                   "value is known, while the conclusions compare models over their runs (seeds), never over "
+                   "images. They are proxies, not standard metrics."),
               Table(image_stats)]
 
     configurations = configuration_table(collection)
@@ -327,12 +329,16 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
               Table(configurations)]
     b += _second_opinions(results)
     b += [Heading(2, "The paper's conclusions against the numbers"),
-          Text("Each claim is checked by comparisons of the form 'A is better than B on a metric'. A difference "
-               "counts only if it exceeds two standard errors of the difference; with one run on a side there is no "
-               "spread estimate, so the direction is reported as tentative. Missing metrics say 'not measured' and "
-               "are not evidence either way. A comparison with a model whose FID is not clearly better than uniform "
-               "noise's is 'not assessable', and a collapsed model's precision and density are flagged and do not "
-               "decide (analysis/assessable.py).")]
+          Text("Each claim is checked by comparisons of the form 'A is better than B on a metric', each a test over "
+               "the runs (seeds) of the two models' chosen configurations: an exact permutation test of the "
+               f"difference of means at p ≤ {ALPHA:g} (analysis.stats.compare_groups), whose outcome states p and "
+               "the number of seeds. With few seeds no difference can reach that level (2 vs 2 seeds: the smallest "
+               "possible p is 1/3; 3 vs 3: 0.1; 4 a side are needed): such a comparison says 'too few seeds to "
+               "tell', not a direction. Image proxies are compared over runs too, never over one run's images. "
+               "Missing metrics say 'not measured' and are not evidence either way. A comparison with a model "
+               "whose FID is not clearly better than uniform noise's is 'not assessable', and a collapsed model's "
+               "precision, density and image proxies, or any number by which it comes out better, are flagged "
+               "and do not decide (analysis/assessable.py).")]
     for claim in claims:
         b += [Heading(3, claim.claim), Text(f"*{claim.question}* **Verdict: {claim.verdict}.**")]
         if claim.evidence:
@@ -402,6 +408,20 @@ def build_report(paths: list[Path] | list[str] | None = None, out: Path | str | 
     return target
 
 
+def _proxy_runs(collection: Collection, chosen: pd.DataFrame, reps: dict) -> dict[str, list]:
+    """Per model, the runs whose samples the image proxies measure: the completed seeds of its chosen configuration
+    that have a checkpoint (their spread is the proxies' uncertainty); else its pictured run, if it has one."""
+    out = {}
+    for model in models_in_order(collection):
+        names = chosen.loc[(chosen["model"] == model) & (chosen["status"] == COMPLETED), "run"]
+        runs = [r for r in map(collection.run, names) if r.checkpoint is not None]
+        if not runs and model in reps and reps[model].run.checkpoint is not None:
+            runs = [reps[model].run]
+        if runs:
+            out[model] = runs
+    return out
+
+
 def _build(collection: Collection, root: Path, z_seed: int) -> list:
     """The report of one data set's runs in `root`; returns the paper's claims as judged on them."""
     tables_dir, figures_dir, images_dir = root / "tables", root / "figures", root / "images"
@@ -450,7 +470,7 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
     artifacts += grids.samples_over_epochs(collection, reps, images_dir, notes)
     artifacts += grids.reconstructions(reps, models, test, images_dir, notes)
     artifacts += grids.interpolations(reps, models, test, images_dir, z_seed, notes)
-    image_stats = grids.image_statistics(reps, models, test, z_seed)
+    image_stats = grids.image_statistics(_proxy_runs(collection, chosen, reps), models, test, z_seed)
     if len(image_stats):
         files += _write_table(image_stats, tables_dir, "image_statistics")
     elif test.problem:

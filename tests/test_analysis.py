@@ -659,30 +659,36 @@ def test_a_corrupt_checkpoint_falls_back_to_the_saved_grid(tmp_path):
 
 
 def test_claims_follow_the_numbers():
+    from tests.test_assessable import seed_values
+
     def results(rows):
         return pd.DataFrame([{"model": m, "metric": k, "kind": "metric", "direction": "", "n": n, "mean": mean,
-                              "std": std, "best": mean, "best_run": "", "floor": math.nan}
+                              "std": std, "values": seed_values(mean, 0.0 if math.isnan(std) else std, n),
+                              "best": mean, "best_run": "", "floor": math.nan}
                              for m, k, n, mean, std in rows],
-                            columns=["model", "metric", "kind", "direction", "n", "mean", "std", "best", "best_run",
-                                     "floor"])
+                            columns=["model", "metric", "kind", "direction", "n", "mean", "std", "values", "best",
+                                     "best_run", "floor"])
 
     empty = pd.DataFrame(columns=IMAGE_STAT_COLUMNS)
-    clear = results([("dcgan", "fid", 3, 10.0, 1.0), ("linear_gan", "fid", 3, 50.0, 1.0),
-                     ("conv_vae", "fid", 3, 30.0, 1.0), ("linear_vae", "fid", 3, 60.0, 1.0)])
+    clear = results([("dcgan", "fid", 4, 10.0, 1.0), ("linear_gan", "fid", 4, 50.0, 1.0),
+                     ("conv_vae", "fid", 4, 30.0, 1.0), ("linear_vae", "fid", 4, 60.0, 1.0)])
     claims = {c.claim: c for c in paper_claims(clear, empty, {})}
     assert claims["Convolution helps."].verdict == "supported"
     assert claims["DCGAN produces the sharpest images."].verdict == "supported"
     assert claims["VAEs are blurrier than GANs."].verdict == "supported"  # by FID: every GAN below its VAE
     assert claims["The linear models are noisy."].verdict == "not measured"
-    noisy = results([("dcgan", "fid", 3, 50.0, 5.0), ("linear_gan", "fid", 3, 51.0, 5.0)])
+    noisy = results([("dcgan", "fid", 4, 50.0, 5.0), ("linear_gan", "fid", 4, 51.0, 5.0)])
     assert paper_claims(noisy, empty, {})[2].verdict.startswith("not separable")
     reversed_ = results([("dcgan", "fid", 1, 50.0, math.nan), ("linear_gan", "fid", 1, 10.0, math.nan)])
     verdict = paper_claims(reversed_, empty, {})[2].verdict
-    assert verdict.startswith("contradicted") and "tentative" in verdict
+    assert verdict.startswith("too few seeds to tell")  # one run a side: no direction is evidence
     # image proxies only: a verdict, but one that says what it rests on; real data is a reference, not a model
-    stats = pd.DataFrame([{"model": m, "run": "", "source": "", "n": 100, "gray_fraction": g, "gray_fraction_se": 0.01,
-                           "gray_fraction_n": 100, "speckles": sp, "speckles_se": 0.1, "speckles_n": 100}
-                          for m, g, sp in (("dcgan", 0.2, 0.5), ("linear_gan", 0.5, 4.0), ("real data", 0.3, 0.0))],
+    # one row per run: four seeds per model (their spread is the proxies' uncertainty), one real-data row
+    stats = pd.DataFrame([{"model": m, "run": f"{m}_{k}", "seed": k, "source": "", "n": 100,
+                           "gray_fraction": g + 0.01 * k, "gray_fraction_se": 0.01, "gray_fraction_n": 100,
+                           "speckles": sp + 0.1 * k, "speckles_se": 0.1, "speckles_n": 100}
+                          for m, g, sp in (("dcgan", 0.2, 0.5), ("linear_gan", 0.5, 4.0), ("real data", 0.3, 0.0))
+                          for k in range(1 if m == "real data" else 4)],
                          columns=IMAGE_STAT_COLUMNS)
     claims = {c.claim: c for c in paper_claims(results([]), stats, {})}
     sharpest = claims["DCGAN produces the sharpest images."]

@@ -84,3 +84,92 @@ def test_the_results_caption_says_it_is_one_configurations_seeds(tmp_path):
     md = (build_report([root], tmp_path / "report") / "report.md").read_text()
     assert "seeds and trials together" not in md
     assert "dcgan: optimizer.lr=0.0002 (best of 2 configurations, 2 seeds)" in md
+
+
+# -- 3. a test that fits the number of seeds ------------------------------------------------------------------
+def test_compare_groups_exact_permutation_p_and_its_smallest_possible_value():
+    from scipy import stats as sps
+
+    from analysis.stats import A_BETTER, TOO_FEW_SEEDS, compare_groups
+
+    two = compare_groups([10.0, 10.1], [10.5, 10.6], "minimize")
+    assert two.verdict == TOO_FEW_SEEDS and two.min_p == pytest.approx(1 / 3) and two.p == pytest.approx(1 / 3)
+    assert two.welch_p < 0.05  # Welch's t alone would have called it: the permutation test refuses with 2 seeds
+    assert compare_groups([1.0, 2.0, 3.0], [7.0, 8.0, 9.0], "minimize").verdict == TOO_FEW_SEEDS  # min p = 0.1
+    four = compare_groups([10.0, 10.1, 10.05, 10.02], [10.5, 10.6, 10.55, 10.52], "minimize")
+    assert four.verdict == A_BETTER and four.p == pytest.approx(2 / 70) and four.seeds == "4 vs 4 seeds"
+    welch = sps.ttest_ind([10.0, 10.1, 10.05, 10.02], [10.5, 10.6, 10.55, 10.52], equal_var=False)
+    assert four.welch_p == pytest.approx(welch.pvalue) and four.ci[0] < four.effect < four.ci[1] < 0
+    assert compare_groups([10.0, 10.1, 10.05, 10.02], [10.5, 10.6, 10.55, 10.52], "maximize").verdict == "b better"
+    paired = compare_groups([1, 2, 3, 4, 5, 6], [2, 3, 4, 5, 6, 7.1], "minimize", paired=True)
+    assert paired.verdict == A_BETTER and paired.p == pytest.approx(2 / 64) and paired.seeds == "6 paired seeds"
+    assert compare_groups([1, 2, 3, 4, 5], [2, 3, 4, 5, 6], "minimize", paired=True).verdict == TOO_FEW_SEEDS
+    assert compare_groups([], [1.0], "minimize").verdict == "not measured"
+
+
+def claim_of(root, text):
+    from analysis.conclusions import paper_claims
+    from analysis.tables import objective_directions
+
+    c = collect([root])
+    results = results_table(c)
+    return next(x for x in paper_claims(results, pd.DataFrame(columns=["model"]), objective_directions(c))
+                if x.claim == text)
+
+
+@pytest.mark.parametrize("seeds, verdict", [(2, "too few seeds to tell"), (4, "supported")])
+def test_two_seeds_a_side_with_a_clear_small_gap_are_too_few_seeds_four_are_a_verdict(tmp_path, seeds, verdict):
+    for seed in range(seeds):  # DCGAN FID 10.0x, conv VAE 10.5x: a clear gap, tiny next to the values
+        make_run(tmp_path / f"g{seed}", "dcgan", seed=seed, metrics={"fid": 10.0 + 0.01 * seed})
+        make_run(tmp_path / f"v{seed}", "conv_vae", seed=seed, lr=1e-4, metrics={"fid": 10.5 + 0.01 * seed})
+    blurrier = claim_of(tmp_path, "VAEs are blurrier than GANs.")
+    assert blurrier.verdict.startswith(verdict)
+    [fid] = [e for e in blurrier.evidence if e.metric.startswith("FID")]
+    assert f"{seeds} vs {seeds} seeds" in fid.outcome
+
+
+# -- 4. uncertainty from runs, and a collapsed model supports nothing ------------------------------------------
+def test_image_proxies_are_one_row_per_run_and_one_run_is_too_few_however_many_images():
+    from analysis.conclusions import paper_claims
+    from analysis.grids import IMAGE_STAT_COLUMNS
+
+    # 512 images each, standard errors tiny: still one run per model, so no verdict
+    stats = pd.DataFrame([{"model": m, "run": m, "seed": 0, "source": "", "n": 512, "gray_fraction": g,
+                           "gray_fraction_se": 1e-4, "gray_fraction_n": 512, "speckles": 0.0, "speckles_se": 0.0,
+                           "speckles_n": 512} for m, g in (("dcgan", 0.2), ("linear_vae", 0.6), ("conv_vae", 0.5))],
+                         columns=IMAGE_STAT_COLUMNS)
+    empty = pd.DataFrame(columns=["model", "metric", "n", "mean", "std", "values", "likelihood"])
+    sharpest = next(c for c in paper_claims(empty, stats, {}) if c.claim.startswith("DCGAN"))
+    assert sharpest.verdict.startswith("too few seeds to tell")
+    assert all("1 vs 1 seed" in e.outcome for e in sharpest.evidence)
+
+
+def test_image_statistics_measure_every_seed_of_the_chosen_configuration(tmp_path):
+    from analysis.grids import Models, TestImages, image_statistics
+
+    runs = [make_run(tmp_path / f"g{s}", "dcgan", seed=s, metrics={"fid": 10.0}, checkpoint=True, samples=False)
+            for s in range(2)]
+    c = collect(runs)
+    stats = image_statistics({"dcgan": c.runs}, Models(), TestImages(c), 0, n=8)
+    own = stats[stats["model"] == "dcgan"]
+    assert list(own["seed"]) == [0.0, 1.0] and list(own["n"]) == [8, 8]
+
+
+def test_a_collapsed_model_never_supports_a_claim():
+    from analysis.conclusions import paper_claims
+    from analysis.grids import IMAGE_STAT_COLUMNS
+    from tests.test_assessable import FLOOR, NOISE, results
+
+    # linear_gan: one class, crisp blob (little gray); linear_vae blurry. FID is assessable for both.
+    runs = results({"linear_gan": {"fid": (700.0, 5.0), "classes_covered": (1.0, 0.0), "coverage": (0.01, 0.0)},
+                    "linear_vae": {"fid": (750.0, 5.0), "classes_covered": (10.0, 0.0), "coverage": (0.6, 0.01)}})
+    assert FLOOR and NOISE
+    stats = pd.DataFrame([{"model": m, "run": f"{m}{k}", "seed": k, "source": "", "n": 512, "gray_fraction": g + k / 100,
+                           "gray_fraction_se": 0.001, "gray_fraction_n": 512, "speckles": 1.0, "speckles_se": 0.0,
+                           "speckles_n": 512} for m, g in (("linear_gan", 0.1), ("linear_vae", 0.6)) for k in range(4)],
+                         columns=IMAGE_STAT_COLUMNS)
+    blurrier = next(c for c in paper_claims(runs, stats, {}) if c.claim.startswith("VAEs are blurrier"))
+    by_metric = {e.metric: e.outcome for e in blurrier.evidence if "linear_gan" in e.comparison}
+    assert by_metric["gray share of ink (blur proxy, computed here)"].startswith("flagged")
+    assert by_metric["FID (lower is better)"].startswith("flagged")  # it comes out better: it decides nothing
+    assert "supported" not in blurrier.verdict
