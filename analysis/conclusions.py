@@ -27,7 +27,7 @@ import pandas as pd
 from analysis.assessable import gate, gated_verdict, standing
 from analysis.stats import (A_BETTER, ALPHA, B_BETTER, MINIMIZE, NOT_SEPARABLE, TOO_FEW_SEEDS, compare_groups,
                             direction_of)
-from analysis.tables import fmt
+from analysis.tables import SAME_DRAWS, fmt
 
 RUN_METRIC, IMAGE_STAT = "runs", "images"
 REAL_DATA = "real data"  # the image-statistics row measured on MNIST test images
@@ -91,6 +91,9 @@ class Numbers:
         # model -> its runs' decoder likelihood ('' where unrecorded): bounds of different likelihoods are in
         # different units (nats of different densities) and are never ranked against each other.
         self.likelihoods = {str(r["model"]): str(r.get("likelihood") or "") for _, r in results.iterrows()}
+        # model -> how its configuration was chosen, where it was the best of several (selection bias)
+        self.selection = {str(r["model"]): str(r.get("selection") or "") for _, r in results.iterrows()
+                          if str(r.get("selection") or "")}
         for _, r in results.iterrows():
             values = tuple(v for v in r["values"] if math.isfinite(v))
             if values:
@@ -182,6 +185,9 @@ def _claim(claim: str, question: str, numbers: Numbers, pairs: list[tuple[str, s
             if e is not None:
                 c.evidence.append(gate(e, metric, a, b, numbers.standing))
     c.verdict = gated_verdict(c.evidence, verdict)
+    chosen = [m for m in dict.fromkeys(x for pair in pairs for x in pair) if SAME_DRAWS in numbers.selection.get(m, "")]
+    if chosen and c.verdict != "not measured":  # name the selection the numbers could not be freed of
+        c.verdict += " — " + "; ".join(f"{m}: {numbers.selection[m]}" for m in chosen)
     return c
 
 

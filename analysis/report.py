@@ -173,7 +173,7 @@ def _chosen_text(results: pd.DataFrame) -> str:
     for model, rows in results.groupby("model", sort=False):
         r = rows.iloc[0]
         if r["configurations"] > 1:
-            parts.append(f"{model}: {r['configuration']} (best of {r['configurations']} configurations, "
+            parts.append(f"{model}: {r['configuration']} ({r['selection']}; "
                          f"{int(rows['n'].max())} seed{'s' if rows['n'].max() != 1 else ''})")
     return f" Chosen configurations: {'; '.join(parts)}." if parts else ""
 
@@ -188,7 +188,9 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
         b.append(Text("**No quality metrics** (FID, precision, recall, …) were measured in these runs, so there is no "
                       "verdict table; see the training losses and image statistics below."))
         return b
-    b += [Table(verdict, index=True), Text(VERDICT_CAPTION + CONFIGURATION_CAPTION)]
+    selections = t.loc[t["selection"] != "", ["model", "selection"]].drop_duplicates("model")
+    chosen = "".join(f" **{m}**: {sel}." for m, sel in selections.itertuples(index=False))
+    b += [Table(verdict, index=True), Text(VERDICT_CAPTION + CONFIGURATION_CAPTION + chosen)]
     if METRIC_CARD_SOURCE.is_file():
         b.append(Text(f"What each metric detects, measured on known corruptions (blur, specks, noise, mode drops, a "
                       f"skewed class histogram, copies of training images): the evaluators' card, "

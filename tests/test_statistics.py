@@ -5,6 +5,7 @@ Hand-made run directories only (tests/test_analysis.py's make_run): fast, and ev
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pandas as pd
@@ -83,7 +84,8 @@ def test_the_results_caption_says_it_is_one_configurations_seeds(tmp_path):
     root = small_sweep(tmp_path / "grid")
     md = (build_report([root], tmp_path / "report") / "report.md").read_text()
     assert "seeds and trials together" not in md
-    assert "dcgan: optimizer.lr=0.0002 (best of 2 configurations, 2 seeds)" in md
+    assert ("dcgan: optimizer.lr=0.0002 (best of 2 configurations, selected and reported on the same draws; "
+            "2 seeds)") in md
 
 
 # -- 3. a test that fits the number of seeds ------------------------------------------------------------------
@@ -173,3 +175,30 @@ def test_a_collapsed_model_never_supports_a_claim():
     assert by_metric["gray share of ink (blur proxy, computed here)"].startswith("flagged")
     assert by_metric["FID (lower is better)"].startswith("flagged")  # it comes out better: it decides nothing
     assert "supported" not in blurrier.verdict
+
+
+# -- 5. the chosen configuration, re-measured on held-out draws or named as chosen ------------------------------
+def reevaluate(run, seed, metrics):
+    (run / rundir.EVALUATIONS).mkdir(exist_ok=True)
+    config = OmegaConf.to_container(OmegaConf.load(run / rundir.HYDRA_CONFIG))
+    record = {"eval": {**(config.get("eval") or {}), "seed": seed}, "metrics": metrics}
+    (run / rundir.EVALUATIONS / f"2026-01-01_00-00-0{seed}_step40.json").write_text(json.dumps(record))
+
+
+def test_a_chosen_configuration_is_reported_on_held_out_draws_or_named_as_selected(tmp_path):
+    from analysis.conclusions import paper_claims
+
+    sweep = small_sweep(tmp_path / "grid")
+    for seed in range(2):
+        make_run(tmp_path / "grid" / f"v{seed}", "conv_vae", seed=seed, lr=1e-4, metrics={"fid": 50.0 + seed})
+    results = results_table(collect([sweep])).set_index(["model", "metric"])
+    assert results.loc[("dcgan", "fid"), "selection"] == ("best of 2 configurations, selected and reported on the "
+                                                          "same draws")
+    assert results.loc[("conv_vae", "fid"), "selection"] == ""  # one configuration: nothing was selected
+    claims = paper_claims(results.reset_index(), pd.DataFrame(columns=["model"]), {})
+    assert "dcgan: best of 2 configurations, selected and reported on the same draws" in claims[0].verdict
+    # held-out re-evaluations (another eval.seed) of the chosen configuration's runs replace its numbers
+    reevaluate(sweep / "00_dcgan", 7, {"fid": 15.0})
+    reevaluate(sweep / "01_dcgan", 7, {"fid": 17.0})
+    held = results_table(collect([sweep])).set_index(["model", "metric"]).loc[("dcgan", "fid")]
+    assert held["values"] == (15.0, 17.0) and "held-out draws (eval.seed=7" in held["selection"]
