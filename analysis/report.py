@@ -32,6 +32,7 @@ from analysis.collect import Collection, collect, default_inputs
 from analysis.conclusions import claims_per_objective, paper_claims
 from analysis.datasets import build_by_data, evaluator_notes
 from analysis.document import Block, Bullets, Heading, Image, Table, Text, anchor, to_html, to_md
+from analysis.objectives import objective_comparisons, objective_ranking
 from analysis.protocol import departure_summary, departures_long, departures_table, epochs_trained_text
 from analysis.stats import ALPHA, expected_best_of_n
 from analysis.tables import (COMPLETED, completed_objectives, models_in_order, objective_directions, objective_frame,
@@ -210,6 +211,23 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
     return b
 
 
+def _objectives_compared(collection: Collection) -> list[Block]:
+    """Per architecture trained with several objectives: their ranking with ties, and every pairwise test."""
+    ranking = objective_ranking(collection)
+    if ranking.empty:
+        return []
+    return [Heading(2, "Objectives compared"),
+            Text("Per architecture, each objective (at its best configuration) against every other on the model's "
+                 "objective metric, by the same test as the claims (analysis.stats.compare_groups), paired by seed "
+                 "where both objectives ran the same seeds, six or more (fewer pairs cannot reach p ≤ 0.05). "
+                 "Objectives the test cannot tell apart share a rank "
+                 "('too few seeds to tell' or 'not separable'). [tables/objective_ranking.csv]"
+                 "(tables/objective_ranking.csv), [tables/objective_comparisons.csv]"
+                 "(tables/objective_comparisons.csv)."),
+            Table(ranking),
+            Table(objective_comparisons(collection)[["model", "metric", "objective_a", "objective_b", "verdict"]])]
+
+
 def _second_opinions(results: pd.DataFrame) -> list[Block]:
     """Class effects on FID and the label-free space's ranking, where the runs measured them (analysis/spaces.py)."""
     classes, agreement = class_effects(results), space_agreement(results)
@@ -329,6 +347,7 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                    "are in nats of each run's own decoder likelihood, so −ELBOs of different likelihoods are not "
                    "ranked against each other. [tables/configurations.csv](tables/configurations.csv)."),
               Table(configurations)]
+    b += _objectives_compared(collection)
     b += _second_opinions(results)
     b += [Heading(2, "The paper's conclusions against the numbers"),
           Text("Each claim is checked by comparisons of the form 'A is better than B on a metric', each a test over "
@@ -452,6 +471,10 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
         files += _write_table(verdict, tables_dir, "verdict", index=True)
         files += _write_table(verdict_numbers(chosen), tables_dir, "verdict_numbers")
     files += _write_table(configuration_table(collection), tables_dir, "configurations")
+    ranking = objective_ranking(collection)
+    if len(ranking):
+        files += _write_table(ranking, tables_dir, "objective_ranking")
+        files += _write_table(objective_comparisons(collection), tables_dir, "objective_comparisons")
     files += _write_table(claims_per_objective(collection, objective_directions(collection)), tables_dir,
                           "claims_per_objective")
     files += _write_table(departures_table(collection.table), tables_dir, "departures", index=True)

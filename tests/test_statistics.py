@@ -202,3 +202,42 @@ def test_a_chosen_configuration_is_reported_on_held_out_draws_or_named_as_select
     reevaluate(sweep / "01_dcgan", 7, {"fid": 17.0})
     held = results_table(collect([sweep])).set_index(["model", "metric"]).loc[("dcgan", "fid")]
     assert held["values"] == (15.0, 17.0) and "held-out draws (eval.seed=7" in held["selection"]
+
+
+# -- 6. objectives compared directly, per architecture --------------------------------------------------------
+def objectives_runs(root, fids: dict[str, list[float]]):
+    from tests.test_objectives_analysis import HINGE, NS, WGAN, objective_run
+
+    losses = {"ns": NS, "hinge": HINGE, "wgan_gp": WGAN}
+    for name, values in fids.items():
+        for seed, fid in enumerate(values):
+            objective_run(root / f"{name}_{seed}", "dcgan", losses[name], seed, {"fid": fid})
+    return collect([root])
+
+
+def test_objectives_of_one_architecture_are_compared_paired_by_seed_and_ranked_with_ties(tmp_path):
+    from analysis.objectives import objective_comparisons, objective_ranking
+
+    # six shared seeds: hinge beats ns by ~10 on every seed (paired: p = 2/64); wgan_gp has two wild seeds
+    c = objectives_runs(tmp_path, {"ns": [100.0, 120, 90, 130, 110, 105], "hinge": [90.0, 111, 79, 121, 99, 96],
+                                   "wgan_gp": [50.0, 300.0]})
+    pairs = {frozenset((r["objective_a"], r["objective_b"])): r for _, r in objective_comparisons(c).iterrows()}
+    ns_hinge = pairs[frozenset(("ns", "hinge"))]
+    assert bool(ns_hinge["paired"]) and ns_hinge["p"] == pytest.approx(2 / 64)
+    assert ns_hinge["verdict"].startswith("hinge better (p = 0.031, 6 paired seeds")
+    # 6 vs 2 seeds (not the same seeds: unpaired) can reach p = 1/28, but 50 and 300 straddle ns
+    assert pairs[frozenset(("ns", "wgan_gp"))]["verdict"].startswith("not separable")
+    assert not bool(pairs[frozenset(("ns", "wgan_gp"))]["paired"])
+    ranking = objective_ranking(c).set_index("objective")
+    assert ranking.loc["hinge", "rank"] == 1 and ranking.loc["ns", "rank"] == 2
+    # wgan_gp's mean (175) is worst, but the test cannot tell it from ns: it shares ns's rank
+    assert ranking.loc["wgan_gp", "rank"] == 2 and ranking.loc["wgan_gp", "tied with"] == "ns"
+
+
+def test_two_objectives_with_two_seeds_each_are_tied_for_too_few_seeds(tmp_path):
+    from analysis.objectives import objective_comparisons, objective_ranking
+
+    c = objectives_runs(tmp_path, {"ns": [100.0, 101.0], "hinge": [50.0, 51.0]})
+    [row] = objective_comparisons(c).to_dict("records")
+    assert row["verdict"].startswith("too few seeds to tell (2 vs 2 seeds")  # pairs: 6 needed, so two groups
+    assert list(objective_ranking(c)["rank"]) == [1, 1]
