@@ -91,6 +91,9 @@ class Numbers:
         # model -> its runs' decoder likelihood ('' where unrecorded): bounds of different likelihoods are in
         # different units (nats of different densities) and are never ranked against each other.
         self.likelihoods = {str(r["model"]): str(r.get("likelihood") or "") for _, r in results.iterrows()}
+        # model -> the N its metrics were evaluated at: numbers at different N are never ranked (FID falls with N)
+        self.sizes = {str(r["model"]): float(r["eval_n"]) for _, r in results.iterrows()
+                      if r.get("kind") == "metric" and math.isfinite(float(r.get("eval_n", math.nan)))}
         # model -> how its configuration was chosen, where it was the best of several (selection bias)
         self.selection = {str(r["model"]): str(r.get("selection") or "") for _, r in results.iterrows()
                           if str(r.get("selection") or "")}
@@ -138,6 +141,10 @@ def compare(numbers: Numbers, metric: str, a: str, b: str) -> Evidence | None:
     if metric in LIKELIHOOD_BOUNDS and (la or "bernoulli") != (lb or "bernoulli"):
         return Evidence(label, f"{a} vs {b}", f"{values} ({a}: {la or 'bernoulli'}, {b}: {lb or 'bernoulli'})",
                         "not comparable: bounds of different likelihoods")
+    na, nb = numbers.sizes.get(a, math.nan), numbers.sizes.get(b, math.nan)
+    if va.kind == RUN_METRIC and metric not in LIKELIHOOD_BOUNDS and math.isfinite(na + nb) and na != nb:
+        return Evidence(label, f"{a} vs {b}", f"{values} ({a}: N = {na:,.0f}, {b}: N = {nb:,.0f})",
+                        "not comparable: evaluated at different N")
     c = compare_groups(va.values, vb.values, numbers.direction(metric))
     relation = f"{a} {'<' if va.mean < vb.mean else '>' if va.mean > vb.mean else '='} {b}"
     return Evidence(label, relation, values, f"{OUTCOME[c.verdict]} ({c.text()})")

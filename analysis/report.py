@@ -37,7 +37,7 @@ from analysis.protocol import departure_summary, departures_long, departures_tab
 from analysis.stats import ALPHA, expected_best_of_n
 from analysis.tables import (COMPLETED, completed_objectives, models_in_order, objective_directions, objective_frame,
                              overview_table, problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
-                             to_markdown, best_configuration_runs, configuration_table)
+                             to_markdown, best_configuration_runs, configuration_table, evaluation_size_note)
 from analysis.spaces import class_effects, space_agreement
 from analysis.verdict import collapsed_models, no_better_than_noise, verdict_numbers, verdict_table
 from gvc.config import ROOT
@@ -191,7 +191,8 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
         return b
     selections = t.loc[t["selection"] != "", ["model", "selection"]].drop_duplicates("model")
     chosen = "".join(f" **{m}**: {sel}." for m, sel in selections.itertuples(index=False))
-    b += [Table(verdict, index=True), Text(VERDICT_CAPTION + CONFIGURATION_CAPTION + chosen)]
+    b += [Table(verdict, index=True),
+          Text(VERDICT_CAPTION + CONFIGURATION_CAPTION + chosen + " " + evaluation_size_note(t))]
     if METRIC_CARD_SOURCE.is_file():
         b.append(Text(f"What each metric detects, measured on known corruptions (blur, specks, noise, mode drops, a "
                       f"skewed class histogram, copies of training images): the evaluators' card, "
@@ -306,7 +307,7 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
         b.append(Text(f"{len(runs)} runs: see [tables/runs.md](tables/runs.md) and [tables/runs.csv](tables/runs.csv)."))
 
     b += [Heading(2, "Results"),
-          Text(RESULTS_CAPTION + _chosen_text(results))]
+          Text(RESULTS_CAPTION + _chosen_text(results) + " " + evaluation_size_note(collection.table))]
     metrics = results_wide(results, "metric")
     if metrics.empty:
         b.append(Text("**No quality metrics** (FID, KID, precision, recall, …) were measured in these runs (their "

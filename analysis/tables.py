@@ -132,6 +132,11 @@ def best_runs(collection: Collection) -> dict[str, str]:
     """model -> its best completed run by the model's objective (the run whose curves are drawn bold)."""
     obj = objective_frame(collection)
     done = completed_objectives(obj)
+    t = collection.table
+    size_of = dict(zip(t["run"], evaluation_size(t)))
+    main = {model: main_size(rows) for model, rows in t.groupby("model")}
+    # runs evaluated at another N than the model's main one are never ranked against it
+    done = done[[not math.isfinite(main[m]) or size_of[r] == main[m] for r, m in zip(done["run"], done["model"])]]
     out = {}
     for model, rows in done.groupby("model", sort=False):
         i = rows["value"].idxmin() if rows["direction"].iloc[0] == MINIMIZE else rows["value"].idxmax()
@@ -164,14 +169,69 @@ def configuration_labels(collection: Collection) -> pd.Series:
     return labels
 
 
+# -- evaluation size -----------------------------------------------------------------------------------------
+EVAL_N = "eval.n_samples"  # generated images per evaluation, compared with as many test images
+
+
+def evaluation_size(table: pd.DataFrame) -> pd.Series:
+    """Per run, the N its metrics were measured at (NaN where not recorded, or evaluation was off)."""
+    if EVAL_N not in table.columns:
+        return pd.Series(np.nan, index=table.index)
+    size = pd.to_numeric(table[EVAL_N], errors="coerce")
+    if "eval.enabled" in table.columns:
+        size = size.where(table["eval.enabled"].map(lambda v: v is not False and str(v).lower() != "false"))
+    return size
+
+
+def main_size(table: pd.DataFrame) -> float:
+    """The N at which most of these completed runs were evaluated (ties: the larger N); NaN if none recorded."""
+    done = table[table["status"] == COMPLETED] if "status" in table.columns else table
+    counts = evaluation_size(done).value_counts()
+    return float(max(counts.index, key=lambda n: (counts[n], n))) if len(counts) else math.nan
+
+
+def size_text(sizes: Any) -> str:
+    """'N = 1,000' (or 'N = 1,000 and 10,000' for runs evaluated at several N); '' when none is recorded."""
+    values = sorted({int(v) for v in sizes if isinstance(v, (int, float)) and math.isfinite(v)})
+    return ("N = " + " and ".join(f"{v:,}" for v in values)) if values else ""
+
+
+def evaluation_size_note(table: pd.DataFrame) -> str:
+    """One sentence stating the evaluation size of these runs' metrics, and what the reference set gave."""
+    done = table[table["status"] == COMPLETED] if "status" in table.columns else table
+    sizes = evaluation_size(done)
+    if not sizes.notna().any():
+        return "The evaluation size N is not recorded by these runs (runs of an older gvc, or not evaluated)."
+    text = (f"Metrics evaluated at {size_text(sizes)} generated images per run, each compared with as many test "
+            "images")
+    try:
+        from gvc import datasets
+
+        names = sorted({str(v) for v in done.get("data.name", pd.Series(["mnist"])).dropna()}) or ["mnist"]
+        limit = min(datasets.get(n).n_images(train=False) for n in names)
+    except (ImportError, KeyError, ValueError):
+        return text + "."
+    over = sorted({int(n) for n in sizes.dropna() if n > limit})
+    if over:  # an older gvc accepted it: the reference set had fewer images than the samples
+        text += (f"; at N = {', '.join(f'{n:,}' for n in over)} the test set gave only {limit:,} reference images, "
+                 "so those numbers are not FIDs at that N")
+    if sizes.nunique() > 1:
+        text += "; runs at different N are never ranked together (FID and KID fall with N)"
+    return text + "."
+
+
 def best_configurations(collection: Collection) -> dict[str, str]:
-    """model -> its configuration with the best mean objective over its completed runs (the search's pick)."""
+    """model -> its configuration with the best mean objective over its completed runs (the search's pick), among
+    those evaluated at the model's main N (FID falls with N: configurations at different N are never ranked)."""
     obj = objective_frame(collection).set_index("run")
     labels = configuration_labels(collection)
     t = collection.table.assign(configuration=labels.values)
     out = {}
     for model in models_in_order(collection):
         runs = t[t["model"] == model]
+        n = main_size(runs)
+        if math.isfinite(n):
+            runs = runs[evaluation_size(runs) == n]
         values = obj.loc[runs["run"]].assign(configuration=runs["configuration"].values)
         done = completed_objectives(values.reset_index())
         if done.empty:
@@ -251,18 +311,19 @@ def configuration_table(collection: Collection) -> pd.DataFrame:
             done = part[part["status"] == COMPLETED]
             row = {"model": model, "configuration": label,
                    "objective": " / ".join(dict.fromkeys(str(v) for v in part.get("objective_label", []) if v)) or "",
-                   "seeds": len(done), "best": "yes" if best.get(model) == label else ""}
+                   "seeds": len(done), "N": size_text(evaluation_size(done))[4:],
+                   "best": "yes" if best.get(model) == label else ""}
             for m in metrics:
                 s = describe(done[m]) if m in done else {"n": 0}
                 row[m] = mean_std(s["mean"], s["std"]) + (f" (n={s['n']})" if s["n"] != len(done) else "") \
                     if s["n"] else ""
             rows.append(row)
-    return pd.DataFrame(rows, columns=["model", "configuration", "objective", "seeds", "best", *metrics])
+    return pd.DataFrame(rows, columns=["model", "configuration", "objective", "seeds", "N", "best", *metrics])
 
 
 # -- results -------------------------------------------------------------------------------------------------
 RESULT_COLUMNS = ["model", "metric", "kind", "direction", "configuration", "configurations", "n", "mean", "std",
-                  "seeds", "values", "best", "best_run", "floor", "noise", "likelihood", "selection"]
+                  "seeds", "values", "best", "best_run", "floor", "noise", "likelihood", "selection", "eval_n"]
 
 
 def results_table(collection: Collection) -> pd.DataFrame:
@@ -300,7 +361,7 @@ def results_table(collection: Collection) -> pd.DataFrame:
                              "seeds": tuple(measured["seed"].astype(float)),
                              "values": tuple(measured[metric].astype(float)), "best": best,
                              "best_run": best_run, "floor": floor, "noise": noise, "likelihood": likelihood,
-                             "selection": selection})
+                             "selection": selection, "eval_n": main_size(done) if kind == "metric" else math.nan})
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -322,7 +383,11 @@ def results_wide(results: pd.DataFrame, kind: str, value: str = "mean_std") -> p
     table = pd.DataFrame(index=models, columns=metrics, dtype=object)
     if value == "best":  # one run per row, named: the model's best run by its objective
         table.insert(0, "run", "")
+    if kind == "metric" and "eval_n" in part.columns and part["eval_n"].notna().any():  # each table states its N
+        table.insert(0, "N", "")
     for _, r in part.iterrows():
+        if "N" in table.columns:
+            table.loc[r["model"], "N"] = size_text([r["eval_n"]])[4:]
         if value == "best":
             cell = fmt(r["best"])
             table.loc[r["model"], "run"] = r["best_run"]
@@ -332,7 +397,7 @@ def results_wide(results: pd.DataFrame, kind: str, value: str = "mean_std") -> p
     for label, column in ((NOISE_ROW, "noise"), (FLOOR_ROW, "floor")):
         values = part.groupby("metric", sort=False)[column].mean()
         if values.notna().any():
-            table.loc[label] = ([""] if value == "best" else []) + [fmt(values.get(m, math.nan)) for m in metrics]
+            table.loc[label] = [""] * (len(table.columns) - len(metrics)) + [fmt(values.get(m, math.nan)) for m in metrics]
     order = [r for r in (NOISE_ROW,) if r in table.index] + models + [r for r in (FLOOR_ROW,) if r in table.index]
     table = table.loc[order].fillna("")
     table.index.name = "model"

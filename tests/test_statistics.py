@@ -241,3 +241,49 @@ def test_two_objectives_with_two_seeds_each_are_tied_for_too_few_seeds(tmp_path)
     [row] = objective_comparisons(c).to_dict("records")
     assert row["verdict"].startswith("too few seeds to tell (2 vs 2 seeds")  # pairs: 6 needed, so two groups
     assert list(objective_ranking(c)["rank"]) == [1, 1]
+
+
+# -- 7. the evaluation size: stated, never mixed, never more than the reference set ----------------------------
+def test_an_evaluation_size_the_test_set_cannot_give_is_refused():
+    from gvc.config import ConfigError, validate
+    from tests.conftest import make_config
+
+    with pytest.raises(ConfigError, match=r"eval.n_samples=20000 is not allowed: at most 10,000, the MNIST test"):
+        validate(make_config(["eval.n_samples=20000"]))
+    validate(make_config(["eval.n_samples=20000", "eval.enabled=false"]))  # nothing is measured: nothing to refuse
+
+
+def sized_run(path, model, seed, fid, n, **kw):
+    run = make_run(path, model, seed=seed, metrics={"fid": fid}, **kw)
+    set_config(run, "eval.n_samples", n)
+    return run
+
+
+def test_runs_at_different_n_are_never_ranked_together_and_every_table_states_n(tmp_path):
+    from analysis.conclusions import paper_claims
+    from analysis.tables import best_configurations, results_wide
+    from analysis.verdict import verdict_table
+
+    for seed in range(4):
+        sized_run(tmp_path / f"g{seed}", "dcgan", seed, 10.0 + seed, 10000)
+        sized_run(tmp_path / f"v{seed}", "conv_vae", seed, 50.0 + seed, 1000, lr=1e-4)
+    sized_run(tmp_path / "g_fast", "dcgan", 0, 1.0, 1000, lr=4e-4)  # one run at N = 1,000: best FID, other N
+    c = collect([tmp_path])
+    assert best_configurations(c)["dcgan"] == "eval.n_samples=10000, optimizer.lr=0.0002"
+    results = results_table(c)
+    claims = paper_claims(results, pd.DataFrame(columns=["model"]), {})
+    [fid] = [e for e in claims[3].evidence if e.metric.startswith("FID")]  # VAEs are blurrier: dcgan vs conv_vae
+    assert fid.outcome == "not comparable: evaluated at different N"
+    assert results_wide(results, "metric").loc[["dcgan", "conv_vae"], "N"].tolist() == ["10,000", "1,000"]
+    from analysis.tables import best_configuration_runs
+
+    assert verdict_table(best_configuration_runs(c)).loc["conv_vae", "N"] == "1,000"
+
+
+def test_a_report_of_fast_evaluations_says_n_is_1000(tmp_path):
+    from analysis import build_report
+
+    for seed in range(2):
+        sized_run(tmp_path / "runs" / f"g{seed}", "dcgan", seed, 10.0 + seed, 1000)
+    md = (build_report([tmp_path / "runs"], tmp_path / "report") / "report.md").read_text()
+    assert "Metrics evaluated at N = 1,000 generated images per run" in md
