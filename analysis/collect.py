@@ -387,6 +387,8 @@ def _row(run: Run) -> dict[str, Any]:
         "objective_label": objective_label(s.get("loss") or {}),
         "likelihood": (s.get("loss") or {}).get("likelihood") or "",
         "started_at": s.get("started_at") or "", "finished_at": s.get("finished_at") or "",
+        # metrics="latest": the re-evaluation (RUN/evaluations/FILE) the metrics come from; blank: training's
+        "evaluation": s.get("evaluation") or "",
     }
     for part, count in (s.get("params") or {}).items():
         row[f"params.{part}"] = to_float(count)

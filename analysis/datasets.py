@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.collect import Collection, Run, _tabulate
 from analysis.document import Block, Bullets, Heading, Table, Text, to_html, to_md
-from analysis.tables import COMPLETED, results_table, results_wide
+from analysis.tables import COMPLETED, results_table, results_wide, write_table
 
 UNKNOWN = "unknown"
 
@@ -83,8 +83,7 @@ def build_by_data(collection: Collection, root: Path, build: Callable[[Collectio
         return
     claims = {name: build(group, root / name) for name, group in groups.items()}
     table = claims_side_by_side(claims)
-    (root / "tables").mkdir(parents=True, exist_ok=True)
-    table.to_csv(root / "tables" / "claims_by_dataset.csv", index=False)
+    write_table(table, root / "tables", "claims_by_dataset")
     blocks = overview(collection, groups, table)
     (root / "report.md").write_text(to_md(blocks, root))
     (root / "report.html").write_text(to_html(blocks, "GAN vs VAE across data sets"))

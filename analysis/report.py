@@ -37,7 +37,8 @@ from analysis.protocol import departure_summary, departures_long, departures_tab
 from analysis.stats import ALPHA, expected_best_of_n
 from analysis.tables import (COMPLETED, completed_objectives, models_in_order, objective_directions, objective_frame,
                              overview_table, problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
-                             to_markdown, best_configuration_runs, configuration_table, evaluation_size_note)
+                             best_configuration_runs, configuration_table, evaluation_size_note, per_class_table,
+                             write_table)
 from analysis.spaces import class_effects, space_agreement
 from analysis.verdict import collapsed_models, no_better_than_noise, verdict_numbers, verdict_table
 from gvc.config import ROOT
@@ -103,11 +104,7 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 
 # -- tables --------------------------------------------------------------------------------------------------
 def _write_table(frame: pd.DataFrame, directory: Path, name: str, index: bool = False) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    csv, md = directory / f"{name}.csv", directory / f"{name}.md"
-    frame.to_csv(csv, index=index)
-    md.write_text(to_markdown(frame, index=index) + "\n")
-    return [csv, md]
+    return write_table(frame, directory, name, index)  # CSV, Markdown and LaTeX (booktabs)
 
 
 def expected_best_table(collection: Collection) -> pd.DataFrame:
@@ -265,6 +262,22 @@ def _duplicates(collection: Collection) -> list[Block]:
         MAX_INLINE_RUNS else [Text(text)]
 
 
+def decoder_means_note(table: pd.DataFrame) -> str:
+    """What a VAE's pictured images are, for the decoder likelihoods these runs used (blank: an older gvc's
+    Bernoulli)."""
+    vae = table[table["family"] == "vae"] if "family" in table.columns else table.iloc[0:0]
+    kinds = {str(v) or "bernoulli" for v in vae.get("likelihood", pd.Series(dtype=object)).fillna("")}
+    if kinds <= {"bernoulli"}:
+        return "VAE images are decoder means (Bernoulli means), as in the paper."
+    means = {"bernoulli": "Bernoulli decoders: the Bernoulli means, as in the paper",
+             "continuous_bernoulli": "continuous-Bernoulli decoders: the distribution's mean E[x], not its parameter λ",
+             "gaussian": "Gaussian decoders: the Gaussian mean"}
+    models = {k: sorted(set(vae.loc[vae["likelihood"].fillna("").replace("", "bernoulli") == k, "model"]))
+              for k in sorted(kinds)}
+    return ("VAE images are decoder means — " + "; ".join(f"{means.get(k, k + ' decoders: their mean')} "
+                                                          f"({', '.join(models[k])})" for k in sorted(kinds)) + ".")
+
+
 def _link(path: Path, root: Path) -> str:
     rel = path.relative_to(root).as_posix()
     return f"[{rel}]({rel})"
@@ -283,6 +296,13 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                   + ", ".join(f"`{p}`" for p in collection.inputs)
                   + f". Generated {dt.datetime.now().isoformat(timespec='seconds')}."))
 
+    reevaluated = [r for r in collection.runs if r.summary.get("evaluation")]
+    if reevaluated:  # --metrics latest: say whose numbers are not training's
+        b.append(Text(f"**These metrics are re-evaluations**: {len(reevaluated)} of {len(collection.runs)} runs' "
+                      "metrics come from their newest `python -m gvc.evaluate` (RUN/evaluations/*.json, named in "
+                      "tables/runs.csv's `evaluation` column), not from the evaluation at the end of training"
+                      + ("; the others have none and keep training's." if len(reevaluated) < len(collection.runs)
+                         else ".")))
     b.append(Text(departure_summary(t) + f" Details: [{DEPARTURES}](#{anchor(DEPARTURES)})."))
     b += _lead(collection, artifacts)
     b += [Heading(2, DEPARTURES),
@@ -319,6 +339,14 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
               Text("One run per row, named: the model's best run by its own objective, with all its metrics (not "
                    "each metric's own best). A single run chosen as the best of many is optimistic."),
               Table(results_wide(results, "metric", "best"), index=True)]
+    per_class = per_class_table(results)
+    if len(per_class):
+        b += [Heading(3, "Per class"),
+              Text("The metrics measured within each predicted class (e.g. `fid_class_<c>`: FID within class c, at "
+                   "about N/10 images a side and so biased upwards: compare with the real-data row), one column per "
+                   "class in class order; mean ± std (n) over the chosen configuration's seeds. "
+                   "[tables/results_per_class.csv](tables/results_per_class.csv)."),
+              Table(per_class)]
     losses = results_wide(results, "loss")
     if not losses.empty:
         b += [Heading(3, "Final training losses: mean ± std (n)"),
@@ -401,7 +429,7 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
           Bullets(notes + [
               "Statistics use completed runs only; failed, diverged and unfinished runs are counted and listed above.",
               "Images come from checkpoints (weights only, on the CPU) or the runs' saved sample grids; nothing is "
-              "retrained. VAE images are decoder means (Bernoulli means), as in the paper.",
+              "retrained. " + decoder_means_note(t),
           ])]
     b += [Heading(2, "Files"), Bullets([_link(p, root) for p in files])]
     return b
@@ -462,6 +490,8 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
         if not wide.empty:
             files += _write_table(wide, tables_dir, name, index=True)
             files += _write_table(results_wide(results, kind, "best"), tables_dir, f"{name}_best", index=True)
+    if len(per_class := per_class_table(results)):
+        files += _write_table(per_class, tables_dir, "results_per_class")
     files += _write_table(sensitivity, tables_dir, "sensitivity")
     if METRIC_CARD_SOURCE.is_file():  # absent from a wheel without docs/
         shutil.copyfile(METRIC_CARD_SOURCE, root / METRIC_CARD)

@@ -7,7 +7,9 @@ their last numbers are not results). "std" is the sample standard deviation (ddo
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,6 +69,45 @@ def to_markdown(df: pd.DataFrame, index: bool = False) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+LATEX_TEXT = {"±": r"$\pm$", "−": "-", "–": "--", "≤": r"$\leq$", "≥": r"$\geq$", "⚠": "(!)", "β": r"$\beta$",
+              "×": r"$\times$"}
+
+
+def latex_cell(value: Any) -> str:
+    """A table cell as LaTeX text: fmt() for numbers, special characters escaped, ± and the like as math."""
+    text = fmt(value).replace("\n", " ")
+    text = "".join(LATEX_SPECIALS.get(ch, ch) for ch in text)
+    for plain_text, latex in LATEX_TEXT.items():
+        text = text.replace(plain_text, latex)
+    return text
+
+
+def to_latex(df: pd.DataFrame, index: bool = False) -> str:
+    """A booktabs tabular (\\usepackage{booktabs}): \\toprule, header, \\midrule, rows, \\bottomrule; no
+    jinja2 or pandas Styler needed."""
+    if index:
+        df = df.reset_index()
+    align = "".join("r" if pd.api.types.is_numeric_dtype(df[c]) else "l" for c in df.columns)
+    lines = [f"\\begin{{tabular}}{{{align}}}", "\\toprule",
+             " & ".join(latex_cell(str(c)) for c in df.columns) + r" \\", "\\midrule"]
+    lines += [" & ".join(latex_cell(v) for v in row) + r" \\" for row in df.itertuples(index=False)]
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines)
+
+
+def write_table(frame: pd.DataFrame, directory: Path, name: str, index: bool = False) -> list[Path]:
+    """`name`.csv (for reuse), .md (for reading) and .tex (booktabs, for a paper) in `directory`."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    csv, md, tex = (directory / f"{name}.{ext}" for ext in ("csv", "md", "tex"))
+    frame.to_csv(csv, index=index)
+    md.write_text(to_markdown(frame, index=index) + "\n")
+    tex.write_text(to_latex(frame, index=index) + "\n")
+    return [csv, md, tex]
 
 
 # -- objectives ----------------------------------------------------------------------------------------------
@@ -149,6 +190,9 @@ def best_runs(collection: Collection) -> dict[str, str]:
 # schema says changes the result (model, objective and its knobs, optimizer, budget, data, precision,
 # evaluation) are different configurations. Statistics are taken within a configuration, never across them.
 SEED = "trainer.seed"
+# The evaluation's draw of latents: runs evaluated with different eval.seed are the same models measured on other
+# draws (held-out re-evaluations), not other configurations.
+DRAW_SEEDS = (SEED, "eval.seed")
 SAME_DRAWS = "selected and reported on the same draws"  # a chosen configuration without held-out re-evaluations
 ONE_CONFIGURATION = "(one configuration)"
 
@@ -160,7 +204,7 @@ def configuration_labels(collection: Collection) -> pd.Series:
     labels = pd.Series(ONE_CONFIGURATION, index=t.index, dtype=object)
     for model in t["model"].unique():
         rows = t["model"] == model
-        params = [p for p in swept_parameters(collection, model) if p != SEED]
+        params = [p for p in swept_parameters(collection, model) if p not in DRAW_SEEDS]
         if not params:
             continue
         labels[rows] = [", ".join(f"{p}={fmt(r[p]) if not isinstance(r[p], str) else r[p]}" for p in params
@@ -371,12 +415,38 @@ def reference_value(runs: pd.DataFrame, column: str) -> float:
     return describe(runs[column])["mean"] if column in runs.columns else math.nan
 
 
+PER_CLASS = re.compile(r"^(?P<metric>.+)_class_(?P<cls>\d+)$")  # fid_class_3: FID within predicted class 3
+
+
+def per_class_table(results: pd.DataFrame) -> pd.DataFrame:
+    """The per-class numbers (`fid_class_<c>`, ...) in their own table: one row per (metric, model), plus the
+    real-data floor, one column per class in class order, 'mean ± std (n)' over the chosen configuration's seeds."""
+    part = results[results["metric"].map(lambda m: bool(PER_CLASS.match(str(m))))] if len(results) else results
+    if part.empty:
+        return pd.DataFrame()
+    part = part.assign(base=[PER_CLASS.match(m)["metric"] for m in part["metric"]],
+                       cls=[int(PER_CLASS.match(m)["cls"]) for m in part["metric"]])
+    classes = sorted(part["cls"].unique())
+    rows = []
+    for base, group in part.groupby("base", sort=False):
+        for model, r in group.groupby("model", sort=False):
+            by = r.set_index("cls")
+            rows.append({"metric": base, "model": model,
+                         **{f"class {c}": f"{mean_std(by.loc[c, 'mean'], by.loc[c, 'std'])} (n={by.loc[c, 'n']})"
+                            if c in by.index and by.loc[c, "n"] else "" for c in classes}})
+        floor = group.groupby("cls")["floor"].mean()
+        if floor.notna().any():
+            rows.append({"metric": base, "model": FLOOR_ROW, **{f"class {c}": fmt(floor.get(c)) for c in classes}})
+    return pd.DataFrame(rows, columns=["metric", "model", *[f"class {c}" for c in classes]])
+
+
 def results_wide(results: pd.DataFrame, kind: str, value: str = "mean_std") -> pd.DataFrame:
     """Models as rows, metrics as columns: 'mean ± std (n)' over the chosen configuration's seeds, or (value="best")
     the metrics of one run, the model's best by its objective, named in a 'run' column; framed by a 'uniform
-    noise' row and a 'real data (floor)' row where the runs measured them."""
-    part = results[results["kind"] == kind]
-    if part.empty:
+    noise' row and a 'real data (floor)' row where the runs measured them. Per-class numbers are left to
+    per_class_table."""
+    part = results[(results["kind"] == kind) & ~results["metric"].map(lambda m: bool(PER_CLASS.match(str(m))))]
+    if part.empty:  # per-class numbers have their own table (per_class_table)
         return pd.DataFrame()
     metrics = list(dict.fromkeys(part["metric"]))
     models = list(dict.fromkeys(part["model"]))
@@ -470,7 +540,7 @@ def sensitivity_table(collection: Collection) -> pd.DataFrame:
     rows = []
     for model in models_in_order(collection):
         runs = t[t["model"] == model]
-        for param in swept_parameters(collection, model):
+        for param in (p for p in swept_parameters(collection, model) if p not in DRAW_SEEDS):  # repeats, no knobs
             keys = runs[param].map(_cell_key)
             distinct: dict[str, Any] = {}
             for v in runs[param]:

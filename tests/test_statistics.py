@@ -287,3 +287,51 @@ def test_a_report_of_fast_evaluations_says_n_is_1000(tmp_path):
         sized_run(tmp_path / "runs" / f"g{seed}", "dcgan", seed, 10.0 + seed, 1000)
     md = (build_report([tmp_path / "runs"], tmp_path / "report") / "report.md").read_text()
     assert "Metrics evaluated at N = 1,000 generated images per run" in md
+
+
+# -- 8. tables a person can read and reuse ---------------------------------------------------------------------
+def test_per_class_numbers_have_their_own_table_in_class_order(tmp_path):
+    from analysis.tables import per_class_table, results_wide
+
+    for seed in range(2):
+        make_run(tmp_path / f"g{seed}", "dcgan", seed=seed,
+                 metrics={"fid": 10.0, **{f"fid_class_{c}": 100.0 + c + seed for c in (10, 2, 0)},
+                          "floor_fid_class_2": 5.0})
+    results = results_table(collect([tmp_path]))
+    assert not any("class" in c for c in results_wide(results, "metric").columns)
+    table = per_class_table(results)
+    assert list(table.columns) == ["metric", "model", "class 0", "class 2", "class 10"]
+    assert table.iloc[0]["class 2"] == "102 ± 0.71 (n=2)" and table.iloc[1]["class 2"] == "5"
+
+
+def test_the_seed_has_no_sensitivity_table(tmp_path):
+    from analysis.tables import sensitivity_table
+
+    c = collect([small_sweep(tmp_path)])
+    assert set(sensitivity_table(c)["parameter"]) == {"optimizer.lr"}
+
+
+def test_notes_say_what_continuous_bernoulli_images_are():
+    from analysis.report import decoder_means_note
+
+    runs = pd.DataFrame({"model": ["conv_vae", "linear_vae", "dcgan"], "family": ["vae", "vae", "gan"],
+                         "likelihood": ["continuous_bernoulli", "", ""]})
+    note = decoder_means_note(runs)
+    assert "Bernoulli means), as in the paper" not in note
+    assert "continuous-Bernoulli decoders: the distribution's mean E[x], not its parameter λ (conv_vae)" in note
+    assert "Bernoulli decoders: the Bernoulli means, as in the paper (linear_vae)" in note
+    assert decoder_means_note(runs.iloc[1:]) == "VAE images are decoder means (Bernoulli means), as in the paper."
+
+
+def test_a_latest_metrics_report_says_its_numbers_are_reevaluations_and_every_table_has_latex(tmp_path):
+    from analysis import build_report
+
+    runs = small_sweep(tmp_path / "runs")
+    reevaluate(runs / "00_dcgan", 3, {"fid": 11.0})
+    report = build_report([runs], tmp_path / "report", metrics="latest")
+    md = (report / "report.md").read_text()
+    assert "**These metrics are re-evaluations**: 1 of 4 runs' metrics come from their newest" in md
+    csvs = {p.stem for p in (report / "tables").glob("*.csv")} - {"history"}
+    assert csvs and csvs == {p.stem for p in (report / "tables").glob("*.tex")}
+    tex = (report / "tables" / "results_metrics.tex").read_text()
+    assert tex.startswith("\\begin{tabular}") and "\\toprule" in tex and "$\\pm$" in tex and "\\bottomrule" in tex
