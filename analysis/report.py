@@ -355,8 +355,8 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                    "(lower is better)."), Table(losses, index=True)]
     if len(image_stats):
         b += [Heading(3, "Image statistics (computed here)"),
-              Text("Two simple proxies measured on samples regenerated from each model's representative run "
-                   "(shared latent vectors) and on real test images: **gray_fraction**, the share of ink pixels "
+              Text("Two simple proxies measured on samples regenerated (shared latent vectors) from each run of "
+                   "each model's chosen configuration that has a checkpoint, and on real test images: **gray_fraction**, the share of ink pixels "
                    "(> 0.25) that are mid-gray (0.25–0.75) — blur spreads ink into gray (images with no ink are left "
                    "out; gray_fraction_n counts the rest); **speckles**, the number of bright pixels (≥ 0.5) per "
                    "image with no bright 4-neighbour — isolated specks are noise. Both are lower for crisp images; "

@@ -634,7 +634,8 @@ def test_mixed_report_states_each_paper_claim(mixed_report):
     # both have FIDs: an outcome, with both numbers shown (smoke-trained models at the noise level: not assessable)
     fid = conv.loc["FID (lower is better)"]
     outcomes = {o.split(" (")[0] for o in fid["outcome"]}
-    assert outcomes <= {"supports", "contradicts", "not separable", "not assessable"} and len(fid) == 2
+    assert outcomes <= {"supports", "contradicts", "not separable", "not assessable", "too few seeds to tell",
+                        "not comparable: evaluated at different N"} and len(fid) == 2
 
 
 @pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
