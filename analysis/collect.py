@@ -434,13 +434,16 @@ def collect(paths: list[Path] | list[str], metrics: str = "training") -> Collect
 DUPLICATE_COLUMNS = ["run", "model", "seed", "duplicate_of", "same_metrics", "run_dir", "kept_dir"]
 
 
+def _seed_of(run: Run) -> float:
+    return to_float(run.summary.get("seed", (run.config.get("trainer") or {}).get("seed")))
+
+
 def _same_run(a: Run, b: Run) -> bool:
     """Same model, same seed and no identity key apart (gvc.run_identity: the schema's `result=False` fields,
     loggers and Hydra's node do not count): one run recorded twice, not two seeds."""
     from gvc.run_identity import config_differences
 
-    seed_a, seed_b = (to_float(r.summary.get("seed", (r.config.get("trainer") or {}).get("seed"))) for r in (a, b))
-    return (a.model == b.model and seed_a == seed_b and bool(a.config) and bool(b.config)
+    return (a.model == b.model and _seed_of(a) == _seed_of(b) and bool(a.config) and bool(b.config)
             and not config_differences(a.config, b.config))
 
 
@@ -449,7 +452,7 @@ def set_aside_duplicates(runs: list[Run]) -> tuple[list[Run], pd.DataFrame]:
     a rerun that differed only in threads or data.root) set aside, and one row per copy naming the run it
     repeats. gvc is deterministic, so a copy is no new seed; counting it would shrink every spread.
     The earliest started (then first found) copy is kept; runs that did not complete are never set aside."""
-    kept: list[Run] = []
+    kept: dict[tuple[str, str], list[Run]] = {}  # by (model, seed): only those can be copies of each other
     rows = []
     order = sorted(range(len(runs)), key=lambda i: (str(runs[i].summary.get("started_at") or "~"), i))
     keep = set(range(len(runs)))
@@ -457,13 +460,14 @@ def set_aside_duplicates(runs: list[Run]) -> tuple[list[Run], pd.DataFrame]:
         run = runs[i]
         if run.status != "completed":
             continue
-        original = next((k for k in kept if _same_run(k, run)), None)
+        bucket = kept.setdefault((run.model, repr(_seed_of(run))), [])
+        original = next((k for k in bucket if _same_run(k, run)), None)
         if original is None:
-            kept.append(run)
+            bucket.append(run)
             continue
         keep.discard(i)
         same = (original.summary.get("metrics") or {}) == (run.summary.get("metrics") or {})
-        rows.append({"run": run.name, "model": run.model, "seed": to_float(run.summary.get("seed")),
+        rows.append({"run": run.name, "model": run.model, "seed": _seed_of(run),
                      "duplicate_of": original.name, "same_metrics": "yes" if same else "no",
                      "run_dir": str(run.path), "kept_dir": str(original.path)})
     return [r for i, r in enumerate(runs) if i in keep], pd.DataFrame(rows, columns=DUPLICATE_COLUMNS)
