@@ -124,10 +124,6 @@ class Comparison:
         return f"p = {self.p:.2g}, {self.seeds}"
 
 
-def _exact_or_sampled(arrangements: int, n_items: int) -> bool:
-    return arrangements <= EXACT_LIMIT and n_items > 0
-
-
 def _permutation_p(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Two-sided p of |mean(a) - mean(b)| over the reassignments of the pooled values to groups of these sizes,
     and the smallest p possible (2 / C(n, k) for equal sizes, whose mirror arrangement ties; else 1 / C(n, k))."""
