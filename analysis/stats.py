@@ -134,11 +134,13 @@ def _permutation_p(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     tolerance = 1e-12 * max(1.0, float(np.abs(pooled).max()))
     total = pooled.sum()
     if count <= EXACT_LIMIT:
-        sums = np.array([pooled[list(c)].sum() for c in itertools.combinations(range(len(pooled)), k)])
+        groups = np.array(list(itertools.combinations(range(len(pooled)), k)), dtype=np.intp).reshape(count, k)
+        sums = pooled[groups].sum(axis=1)
         diffs = np.abs(sums / k - (total - sums) / len(b))
         return float(np.mean(diffs >= observed - tolerance)), min_p
     rng = np.random.default_rng(0)  # seeded: the same runs give the same report
-    sums = np.array([pooled[rng.permutation(len(pooled))[:k]].sum() for _ in range(MONTE_CARLO)])
+    groups = np.argsort(rng.random((MONTE_CARLO, len(pooled))), axis=1)[:, :k]  # random k-subsets
+    sums = pooled[groups].sum(axis=1)
     hits = int(np.sum(np.abs(sums / k - (total - sums) / len(b)) >= observed - tolerance))
     return (hits + 1) / (MONTE_CARLO + 1), min_p
 
