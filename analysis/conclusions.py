@@ -71,6 +71,7 @@ class Evidence:
     comparison: str
     values: str
     outcome: str
+    seeds: str = ""  # '4 vs 4 seeds': the size of the test behind the outcome (blank where nothing was tested)
 
 
 @dataclass
@@ -147,7 +148,7 @@ def compare(numbers: Numbers, metric: str, a: str, b: str) -> Evidence | None:
                         "not comparable: evaluated at different N")
     c = compare_groups(va.values, vb.values, numbers.direction(metric))
     relation = f"{a} {'<' if va.mean < vb.mean else '>' if va.mean > vb.mean else '='} {b}"
-    return Evidence(label, relation, values, f"{OUTCOME[c.verdict]} ({c.text()})")
+    return Evidence(label, relation, values, f"{OUTCOME[c.verdict]} ({c.text()})", c.seeds)
 
 
 def verdict(evidence: list[Evidence]) -> str:
@@ -192,6 +193,9 @@ def _claim(claim: str, question: str, numbers: Numbers, pairs: list[tuple[str, s
             if e is not None:
                 c.evidence.append(gate(e, metric, a, b, numbers.standing))
     c.verdict = gated_verdict(c.evidence, verdict)
+    sizes = list(dict.fromkeys(e.seeds for e in c.evidence if e.seeds))
+    if sizes and c.verdict != "not measured":  # every claim says how many seeds its tests had
+        c.verdict += f" — on {' / '.join(sizes)}"
     chosen = [m for m in dict.fromkeys(x for pair in pairs for x in pair) if SAME_DRAWS in numbers.selection.get(m, "")]
     if chosen and c.verdict != "not measured":  # name the selection the numbers could not be freed of
         c.verdict += " — " + "; ".join(f"{m}: {numbers.selection[m]}" for m in chosen)

@@ -127,7 +127,7 @@ def test_two_seeds_a_side_with_a_clear_small_gap_are_too_few_seeds_four_are_a_ve
     blurrier = claim_of(tmp_path, "VAEs are blurrier than GANs.")
     assert blurrier.verdict.startswith(verdict)
     [fid] = [e for e in blurrier.evidence if e.metric.startswith("FID")]
-    assert f"{seeds} vs {seeds} seeds" in fid.outcome
+    assert f"{seeds} vs {seeds} seeds" in fid.outcome and blurrier.verdict.endswith(f"on {seeds} vs {seeds} seeds")
 
 
 # -- 4. uncertainty from runs, and a collapsed model supports nothing ------------------------------------------
