@@ -332,8 +332,9 @@ def held_out_evaluation(run: Any) -> dict[str, Any] | None:
     settings = ("n_samples", "kid_subsets", "kid_subset_size", "pr_k", "dc_k")
     for e in reversed(evaluations):
         other = e.get("eval") or {}
-        if (isinstance(e.get("metrics"), dict) and other.get("seed") is not None and other.get("seed") != own.get("seed")
-                and all(other.get(k) == own.get(k) for k in settings)):
+        # both draws recorded and different (a run that does not record its eval.seed cannot tell held-out draws)
+        if (isinstance(e.get("metrics"), dict) and None not in (other.get("seed"), own.get("seed"))
+                and other.get("seed") != own.get("seed") and all(other.get(k) == own.get(k) for k in settings)):
             return e
     return None
 

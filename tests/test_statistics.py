@@ -198,6 +198,11 @@ def test_a_chosen_configuration_is_reported_on_held_out_draws_or_named_as_select
     claims = paper_claims(results.reset_index(), pd.DataFrame(columns=["model"]), {})
     assert "dcgan: best of 2 configurations, selected and reported on the same draws" in claims[0].verdict
     # held-out re-evaluations (another eval.seed) of the chosen configuration's runs replace its numbers
+    for run in sweep.glob("*_dcgan"):
+        set_config(run, "eval.seed", 0)
+    reevaluate(sweep / "00_dcgan", 0, {"fid": 99.0})  # the same draws again: not held out
+    assert "same draws" in results_table(collect([sweep])).set_index(["model", "metric"]).loc[("dcgan", "fid"),
+                                                                                              "selection"]
     reevaluate(sweep / "00_dcgan", 7, {"fid": 15.0})
     reevaluate(sweep / "01_dcgan", 7, {"fid": 17.0})
     held = results_table(collect([sweep])).set_index(["model", "metric"]).loc[("dcgan", "fid")]
