@@ -29,8 +29,9 @@ NOISE_FID_SHARE = 0.8
 # of the real floor's (calibration: one class kept scores coverage 0.10 against the floor's 0.96).
 COLLAPSE_MAX_CLASSES = 3
 COLLAPSE_COVERAGE_SHARE = 0.25
-# The numbers a collapsed model can inflate (Naeem et al. 2020): they never decide a verdict for it.
-INFLATED_BY_COLLAPSE = frozenset({"precision", "density", "ae_precision", "ae_density"})
+# The numbers a collapsed model can inflate (Naeem et al. 2020), and the image proxies (one crisp blob repeated
+# has little gray and no specks): they never decide a verdict for it.
+INFLATED_BY_COLLAPSE = frozenset({"precision", "density", "ae_precision", "ae_density", "gray_fraction", "speckles"})
 NOT_ASSESSABLE = "not assessable"
 FLAGGED = "flagged"
 
@@ -102,6 +103,11 @@ def gate(evidence: Any, metric: str, a: str, b: str, standings: dict[str, Standi
     if metric in INFLATED_BY_COLLAPSE and collapsed:
         return replace(evidence, outcome=f"{FLAGGED}: {' and '.join(collapsed)} collapsed, so its {metric} is "
                                          f"inflated (Naeem et al. 2020) and does not decide")
+    # A collapsed model never wins a comparison that decides: where it comes out better, the evidence is flagged.
+    winner = a if evidence.outcome.startswith("supports") else b if evidence.outcome.startswith("contradicts") else ""
+    if winner in collapsed:
+        return replace(evidence, outcome=f"{FLAGGED}: {winner} collapsed, and a collapsed model's better {metric} "
+                                         "does not decide")
     return evidence
 
 
@@ -113,10 +119,11 @@ def gated_verdict(evidence: list, verdict: Callable[[list], str]) -> str:
     if text == "not measured" and weak:
         return f"{NOT_ASSESSABLE}: the models compared are not clearly better than uniform noise"
     if text == "not measured" and flagged:
-        return f"{NOT_ASSESSABLE}: only a collapsed model's precision / density spoke, and they do not decide"
+        return (f"{NOT_ASSESSABLE}: only a collapsed model's precision, density, image proxies or better numbers "
+                "spoke, and they do not decide")
     notes = []
     if weak:
         notes.append(f"{len(weak)} comparison{'s' if len(weak) > 1 else ''} not assessable (at the noise level)")
     if flagged:
-        notes.append(f"{len(flagged)} flagged (a collapsed model's precision / density)")
+        notes.append(f"{len(flagged)} flagged (a collapsed model's numbers)")
     return text + (f" — {'; '.join(notes)}" if notes else "")

@@ -145,6 +145,8 @@ class Collection:
     noise_names: list[str] = field(default_factory=list)  # noise_<metric>; absent in runs made before gvc had it
     param_names: list[str] = field(default_factory=list)  # flattened config keys
     history_metric_names: list[str] = field(default_factory=list)  # per-epoch evaluated metrics
+    # Completed runs set aside as copies of a kept run (same identity, same seed): one row each (DUPLICATE_COLUMNS)
+    duplicates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DUPLICATE_COLUMNS))
 
     def run(self, name: str) -> Run:
         return next(r for r in self.runs if r.name == name)
@@ -385,6 +387,8 @@ def _row(run: Run) -> dict[str, Any]:
         "objective_label": objective_label(s.get("loss") or {}),
         "likelihood": (s.get("loss") or {}).get("likelihood") or "",
         "started_at": s.get("started_at") or "", "finished_at": s.get("finished_at") or "",
+        # metrics="latest": the re-evaluation (RUN/evaluations/FILE) the metrics come from; blank: training's
+        "evaluation": s.get("evaluation") or "",
     }
     for part, count in (s.get("params") or {}).items():
         row[f"params.{part}"] = to_float(count)
@@ -422,16 +426,60 @@ def collect(paths: list[Path] | list[str], metrics: str = "training") -> Collect
         if run_dir.parent not in indexes:
             indexes[run_dir.parent] = _read_index(run_dir.parent)
         runs.append(read_run(run_dir, name, indexes[run_dir.parent], metrics))
-    return _tabulate(runs, inputs)
+    runs, duplicates = set_aside_duplicates(runs)
+    return _tabulate(runs, inputs, duplicates)
+
+
+# -- one run, counted once -----------------------------------------------------------------------------------
+DUPLICATE_COLUMNS = ["run", "model", "seed", "duplicate_of", "same_metrics", "run_dir", "kept_dir"]
+
+
+def _seed_of(run: Run) -> float:
+    return to_float(run.summary.get("seed", (run.config.get("trainer") or {}).get("seed")))
+
+
+def _same_run(a: Run, b: Run) -> bool:
+    """Same model, same seed and no identity key apart (gvc.run_identity: the schema's `result=False` fields,
+    loggers and Hydra's node do not count): one run recorded twice, not two seeds."""
+    from gvc.run_identity import config_differences
+
+    return (a.model == b.model and _seed_of(a) == _seed_of(b) and bool(a.config) and bool(b.config)
+            and not config_differences(a.config, b.config))
+
+
+def set_aside_duplicates(runs: list[Run]) -> tuple[list[Run], pd.DataFrame]:
+    """The runs with every completed copy of an earlier completed run (same identity, same seed: a copied sweep,
+    a rerun that differed only in threads or data.root) set aside, and one row per copy naming the run it
+    repeats. gvc is deterministic, so a copy is no new seed; counting it would shrink every spread.
+    The earliest started (then first found) copy is kept; runs that did not complete are never set aside."""
+    kept: dict[tuple[str, str], list[Run]] = {}  # by (model, seed): only those can be copies of each other
+    rows = []
+    order = sorted(range(len(runs)), key=lambda i: (str(runs[i].summary.get("started_at") or "~"), i))
+    keep = set(range(len(runs)))
+    for i in order:
+        run = runs[i]
+        if run.status != "completed":
+            continue
+        bucket = kept.setdefault((run.model, repr(_seed_of(run))), [])
+        original = next((k for k in bucket if _same_run(k, run)), None)
+        if original is None:
+            bucket.append(run)
+            continue
+        keep.discard(i)
+        same = (original.summary.get("metrics") or {}) == (run.summary.get("metrics") or {})
+        rows.append({"run": run.name, "model": run.model, "seed": _seed_of(run),
+                     "duplicate_of": original.name, "same_metrics": "yes" if same else "no",
+                     "run_dir": str(run.path), "kept_dir": str(original.path)})
+    return [r for i, r in enumerate(runs) if i in keep], pd.DataFrame(rows, columns=DUPLICATE_COLUMNS)
 
 
 def subset(collection: Collection, names: Any) -> Collection:
-    """The collection of only the named runs (tables recomputed)."""
+    """The collection of only the named runs (tables recomputed; the duplicates of those runs kept with them)."""
     keep = set(names)
-    return _tabulate([r for r in collection.runs if r.name in keep], collection.inputs)
+    return _tabulate([r for r in collection.runs if r.name in keep], collection.inputs, collection.duplicates)
 
 
-def _tabulate(runs: list[Run], inputs: list[Path]) -> Collection:
+def _tabulate(runs: list[Run], inputs: list[Path], duplicates: pd.DataFrame | None = None) -> Collection:
     table = pd.DataFrame([_row(r) for r in runs])
     metric_names: list[str] = []
     loss_names: list[str] = []
@@ -458,9 +506,12 @@ def _tabulate(runs: list[Run], inputs: list[Path]) -> Collection:
     history = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(columns=["run", "model", "family"])
     losses = recorded_losses(runs)
     history_metrics = [c for c in history.columns if c not in ("run", "model", "family", *BOOKKEEPING) and c not in losses]
+    names = {r.name for r in runs}
+    duplicates = duplicates if duplicates is not None else pd.DataFrame(columns=DUPLICATE_COLUMNS)
     return Collection(runs=runs, table=table, history=history, inputs=inputs, metric_names=metric_names,
                       loss_names=loss_names, floor_names=floors, noise_names=noises, param_names=params,
-                      history_metric_names=history_metrics)
+                      history_metric_names=history_metrics,
+                      duplicates=duplicates[duplicates["duplicate_of"].isin(names)].reset_index(drop=True))
 
 
 def swept_parameters(collection: Collection, model: str) -> list[str]:

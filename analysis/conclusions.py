@@ -1,14 +1,18 @@
 """The paper's conclusions, each set beside what the measured numbers say.
 
-Each claim is a list of comparisons "model A is better than model B on metric m". A comparison
+Each claim is a list of comparisons "model A is better than model B on metric m", each a test on the seeds
+(runs) of each model's chosen configuration (analysis.stats.compare_groups: an exact permutation test). A
+comparison
 
 * is "not measured" when either side lacks the metric,
-* "supports" or "contradicts" the claim when the difference exceeds two standard errors of the difference
-  (run metrics: standard error over completed runs; image statistics: over images of one run),
+* "supports" or "contradicts" the claim when the test finds the difference (p <= 0.05),
 * is "not separable" when it does not,
-* and is marked "tentative" when no spread is known (a single run on a side): a direction, not evidence.
+* and is "too few seeds to tell" when no difference, however large, could reach p <= 0.05 with these seeds
+  (2 vs 2 seeds: the smallest possible p is 1/3; 4 a side are needed).
 
-A claim's verdict only summarises its comparisons; nothing is concluded from a metric that is absent.
+Image proxies are measured per run too, so their spread is also over seeds, never over the images of one run.
+Every outcome states the number of seeds. A claim's verdict only summarises its comparisons; nothing is
+concluded from a metric that is absent.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from analysis.assessable import gate, gated_verdict, standing
-from analysis.stats import MINIMIZE, better, direction_of, separable
-from analysis.tables import fmt
+from analysis.stats import (A_BETTER, ALPHA, B_BETTER, MINIMIZE, NOT_SEPARABLE, TOO_FEW_SEEDS, compare_groups,
+                            direction_of)
+from analysis.tables import SAME_DRAWS, fmt
 
 RUN_METRIC, IMAGE_STAT = "runs", "images"
 REAL_DATA = "real data"  # the image-statistics row measured on MNIST test images
@@ -34,20 +40,29 @@ DESCRIPTIONS = {
     "gray_fraction": "gray share of ink (blur proxy, computed here)",
     "speckles": "isolated bright pixels per image (noise proxy, computed here)",
 }
+OUTCOME = {A_BETTER: "supports", B_BETTER: "contradicts", NOT_SEPARABLE: "not separable",
+           TOO_FEW_SEEDS: TOO_FEW_SEEDS}
 
 
 @dataclass
 class Value:
-    mean: float
-    se: float
-    n: int
+    """One model's values of one metric: one per run (seed) of its chosen configuration."""
+
+    values: tuple[float, ...]
     kind: str
 
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
     def text(self) -> str:
-        if self.kind == IMAGE_STAT:
-            return f"{fmt(self.mean, 3)} (se {fmt(self.se, 2)}, {self.n} images of one run)"
-        spread = f"sd {fmt(self.se * math.sqrt(self.n), 2)}, " if self.n > 1 else ""
-        return f"{fmt(self.mean, 4)} ({spread}{self.n} run{'s' if self.n != 1 else ''})"
+        spread = f"sd {fmt(float(np.std(self.values, ddof=1)), 2)}, " if self.n > 1 else ""
+        per = ", images per run averaged first" if self.kind == IMAGE_STAT else ""
+        return f"{fmt(self.mean, 4)} ({spread}{self.n} run{'s' if self.n != 1 else ''}{per})"
 
 
 @dataclass
@@ -56,6 +71,7 @@ class Evidence:
     comparison: str
     values: str
     outcome: str
+    seeds: str = ""  # '4 vs 4 seeds': the size of the test behind the outcome (blank where nothing was tested)
 
 
 @dataclass
@@ -67,7 +83,8 @@ class Claim:
 
 
 class Numbers:
-    """Per-model values of run metrics (from the results table) and image statistics."""
+    """Per-model values of run metrics (the results table's per-seed `values`) and of the image statistics (one
+    row per run: analysis.grids.image_statistics)."""
 
     def __init__(self, results: pd.DataFrame, image_stats: pd.DataFrame, directions: dict[str, str]):
         self.values: dict[tuple[str, str], Value] = {}
@@ -75,19 +92,26 @@ class Numbers:
         # model -> its runs' decoder likelihood ('' where unrecorded): bounds of different likelihoods are in
         # different units (nats of different densities) and are never ranked against each other.
         self.likelihoods = {str(r["model"]): str(r.get("likelihood") or "") for _, r in results.iterrows()}
+        # model -> the N its metrics were evaluated at: numbers at different N are never ranked (FID falls with N)
+        self.sizes = {str(r["model"]): float(r["eval_n"]) for _, r in results.iterrows()
+                      if r.get("kind") == "metric" and math.isfinite(float(r.get("eval_n", math.nan)))}
+        # model -> how its configuration was chosen, where it was the best of several (selection bias)
+        self.selection = {str(r["model"]): str(r.get("selection") or "") for _, r in results.iterrows()
+                          if str(r.get("selection") or "")}
         for _, r in results.iterrows():
-            if r["n"] > 0 and math.isfinite(r["mean"]):
-                se = r["std"] / math.sqrt(r["n"]) if r["n"] > 1 else math.nan
-                self.values[(r["model"], r["metric"])] = Value(float(r["mean"]), float(se), int(r["n"]), RUN_METRIC)
-        self.reference: dict[str, Value] = {}  # real data, shown beside the image statistics for scale
-        for _, r in image_stats.iterrows():
+            values = tuple(v for v in r["values"] if math.isfinite(v))
+            if values:
+                self.values[(r["model"], r["metric"])] = Value(values, RUN_METRIC)
+        self.reference: dict[str, float] = {}  # real data, shown beside the image statistics for scale
+        for model, rows in image_stats.groupby("model", sort=False):
             for metric in IMAGE_STATS:
-                if math.isfinite(r[metric]):
-                    value = Value(float(r[metric]), float(r[f"{metric}_se"]), int(r[f"{metric}_n"]), IMAGE_STAT)
-                    if r["model"] == REAL_DATA:
-                        self.reference[metric] = value
-                    else:
-                        self.values[(r["model"], metric)] = value
+                values = tuple(float(v) for v in rows[metric] if math.isfinite(v))
+                if not values:
+                    continue
+                if model == REAL_DATA:
+                    self.reference[metric] = values[0]
+                else:
+                    self.values[(str(model), metric)] = Value(values, IMAGE_STAT)
         self.models = {m for m, _ in self.values} | set(results["model"])
         self.standing = standing(results)  # which models and numbers may decide (analysis/assessable.py)
 
@@ -113,32 +137,31 @@ def compare(numbers: Numbers, metric: str, a: str, b: str) -> Evidence | None:
         return Evidence(label, f"{a} vs {b}", f"{a if va is None else b}: not measured for it", "not measured")
     values = f"{a} {va.text()}; {b} {vb.text()}"
     if metric in numbers.reference:
-        values += f"; real data {fmt(numbers.reference[metric].mean, 3)}"
+        values += f"; real data {fmt(numbers.reference[metric], 3)}"
     la, lb = numbers.likelihoods.get(a, ""), numbers.likelihoods.get(b, "")
     if metric in LIKELIHOOD_BOUNDS and (la or "bernoulli") != (lb or "bernoulli"):
         return Evidence(label, f"{a} vs {b}", f"{values} ({a}: {la or 'bernoulli'}, {b}: {lb or 'bernoulli'})",
                         "not comparable: bounds of different likelihoods")
-    direction = numbers.direction(metric)
-    sep = separable(va.mean, va.se, vb.mean, vb.se)
-    a_better = better(va.mean, vb.mean, direction)
+    na, nb = numbers.sizes.get(a, math.nan), numbers.sizes.get(b, math.nan)
+    if va.kind == RUN_METRIC and metric not in LIKELIHOOD_BOUNDS and math.isfinite(na + nb) and na != nb:
+        return Evidence(label, f"{a} vs {b}", f"{values} ({a}: N = {na:,.0f}, {b}: N = {nb:,.0f})",
+                        "not comparable: evaluated at different N")
+    c = compare_groups(va.values, vb.values, numbers.direction(metric))
     relation = f"{a} {'<' if va.mean < vb.mean else '>' if va.mean > vb.mean else '='} {b}"
-    if va.mean == vb.mean or sep is False:
-        outcome = "not separable"
-    else:
-        outcome = "supports" if a_better else "contradicts"
-        if sep is None:
-            outcome += " (tentative: one run)"
-    return Evidence(label, relation, values, outcome)
+    return Evidence(label, relation, values, f"{OUTCOME[c.verdict]} ({c.text()})", c.seeds)
 
 
 def verdict(evidence: list[Evidence]) -> str:
+    """A claim's verdict from its comparisons' outcomes (their first words), saying what could not tell."""
     outcomes = Counter(e.outcome.split(" (")[0] for e in evidence)
-    tentative = any("tentative" in e.outcome for e in evidence)
     measured = [e for e in evidence if e.outcome != "not measured"]
     proxies_only = bool(measured) and all(e.metric in PROXY_LABELS for e in measured)
-    sup, con, flat = outcomes["supports"], outcomes["contradicts"], outcomes["not separable"]
-    if sup + con + flat == 0:
+    sup, con, flat, few = (outcomes[o] for o in ("supports", "contradicts", "not separable", TOO_FEW_SEEDS))
+    if sup + con + flat + few == 0:
         return "not measured"
+    if sup + con + flat == 0:
+        return (f"{TOO_FEW_SEEDS}: with these seeds no difference, however large, can reach p ≤ {ALPHA:g} (an exact "
+                "test needs at least 4 seeds a side)")
     if sup and con:
         text = "mixed"
     elif sup:
@@ -146,8 +169,9 @@ def verdict(evidence: list[Evidence]) -> str:
     elif con:
         text = "contradicted" if not flat else "partly contradicted (some differences within noise)"
     else:
-        return "not separable: differences within run-to-run noise"
-    text += " — tentative: single runs, no spread estimate" if tentative else ""
+        text = "not separable: differences within run-to-run noise"
+    if few:
+        text += f" — {few} comparison{'s' if few > 1 else ''} with too few seeds to tell"
     return text + (" — by the image proxies alone (no evaluated metric)" if proxies_only else "")
 
 
@@ -169,6 +193,12 @@ def _claim(claim: str, question: str, numbers: Numbers, pairs: list[tuple[str, s
             if e is not None:
                 c.evidence.append(gate(e, metric, a, b, numbers.standing))
     c.verdict = gated_verdict(c.evidence, verdict)
+    sizes = list(dict.fromkeys(e.seeds for e in c.evidence if e.seeds))
+    if sizes and c.verdict != "not measured":  # every claim says how many seeds its tests had
+        c.verdict += f" — on {' / '.join(sizes)}"
+    chosen = [m for m in dict.fromkeys(x for pair in pairs for x in pair) if SAME_DRAWS in numbers.selection.get(m, "")]
+    if chosen and c.verdict != "not measured":  # name the selection the numbers could not be freed of
+        c.verdict += " — " + "; ".join(f"{m}: {numbers.selection[m]}" for m in chosen)
     return c
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.collect import Collection, Run, _tabulate
 from analysis.document import Block, Bullets, Heading, Table, Text, to_html, to_md
-from analysis.tables import COMPLETED, results_table, results_wide
+from analysis.tables import COMPLETED, results_table, results_wide, write_table
 
 UNKNOWN = "unknown"
 
@@ -42,7 +42,7 @@ def by_data(collection: Collection) -> dict[str, Collection]:
     groups: dict[str, list[Run]] = {}
     for run in collection.runs:
         groups.setdefault(data_of(run), []).append(run)
-    return {name: _tabulate(groups[name], collection.inputs) for name in sorted(groups, key=lambda n: (n != "mnist", n))}
+    return {name: _tabulate(groups[name], collection.inputs, collection.duplicates) for name in sorted(groups, key=lambda n: (n != "mnist", n))}
 
 
 def evaluator_notes(collection: Collection) -> list[str]:
@@ -83,8 +83,7 @@ def build_by_data(collection: Collection, root: Path, build: Callable[[Collectio
         return
     claims = {name: build(group, root / name) for name, group in groups.items()}
     table = claims_side_by_side(claims)
-    (root / "tables").mkdir(parents=True, exist_ok=True)
-    table.to_csv(root / "tables" / "claims_by_dataset.csv", index=False)
+    write_table(table, root / "tables", "claims_by_dataset")
     blocks = overview(collection, groups, table)
     (root / "report.md").write_text(to_md(blocks, root))
     (root / "report.html").write_text(to_html(blocks, "GAN vs VAE across data sets"))
@@ -102,8 +101,8 @@ def overview(collection: Collection, groups: dict[str, Collection], claims: pd.D
              "quantities. What can be compared across data sets is whether each of the paper's conclusions holds "
              "(the verdicts below), not the numbers."),
         Heading(2, "The paper's conclusions on each data set"),
-        Text("Each verdict comes from that data set's own comparisons (a difference counts only when it exceeds "
-             "two standard errors); the evidence is in each data set's report."),
+        Text("Each verdict comes from that data set's own comparisons (each a test over seeds: analysis.stats."
+             "compare_groups); the evidence is in each data set's report."),
         Table(claims),
     ]
     for name, group in groups.items():

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from analysis.artifact import Artifact, save
-from analysis.collect import Collection, Run
+from analysis.collect import Collection, Run, to_float
 from analysis.conclusions import REAL_DATA
 from analysis.figures import styled
 from analysis.stats import MINIMIZE, describe
@@ -384,13 +384,13 @@ def gray_and_speckle(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ink > 0, gray / np.maximum(ink, 1), np.nan), speckles
 
 
-IMAGE_STAT_COLUMNS = ["model", "run", "source", "n", "gray_fraction", "gray_fraction_se", "gray_fraction_n",
+IMAGE_STAT_COLUMNS = ["model", "run", "seed", "source", "n", "gray_fraction", "gray_fraction_se", "gray_fraction_n",
                       "speckles", "speckles_se", "speckles_n"]
 
 
-def _stat_row(label: str, run: str, source: str, images: np.ndarray) -> dict[str, object]:
+def _stat_row(label: str, run: str, source: str, images: np.ndarray, seed: float = math.nan) -> dict[str, object]:
     gray, speckles = gray_and_speckle(images)
-    row: dict[str, object] = {"model": label, "run": run, "source": source, "n": len(images)}
+    row: dict[str, object] = {"model": label, "run": run, "seed": seed, "source": source, "n": len(images)}
     for name, values in (("gray_fraction", gray), ("speckles", speckles)):
         d = describe(values)  # over the images where the statistic is defined
         row[name] = d["mean"]
@@ -399,15 +399,19 @@ def _stat_row(label: str, run: str, source: str, images: np.ndarray) -> dict[str
     return row
 
 
-def image_statistics(reps: dict[str, Representative], models: Models, test: TestImages, seed: int,
+def image_statistics(runs: dict[str, list[Run]], models: Models, test: TestImages, seed: int,
                      n: int = N_STATISTICS) -> pd.DataFrame:
-    """Blur and speckle proxies of n samples per model (shared z), and of n real test images for reference."""
+    """Blur and speckle proxies of n samples (shared z) of every run given (per model: the seeds of its chosen
+    configuration that have a checkpoint), one row per run, and of n real test images for reference. A run's
+    value is its mean over images; a model's spread is over its runs, never over the images of one run."""
     rows = []
-    for model, rep in reps.items():
-        net = models.get(rep.run)
-        if net is not None:
-            rows.append(_stat_row(model, rep.run.name, f"{n} samples, z seed {seed}",
-                                  generate(net, shared_z(net.latent_dim, n, seed))))
+    for model, measured in runs.items():
+        for run in measured:
+            net = models.get(run)
+            if net is not None:
+                rows.append(_stat_row(model, run.name, f"{n} samples, z seed {seed}",
+                                      generate(net, shared_z(net.latent_dim, n, seed)),
+                                      to_float(run.summary.get("seed", (run.config.get("trainer") or {}).get("seed")))))
     data = test.get()
     if rows and data is not None:
         rows.append(_stat_row(REAL_DATA, "", f"first {n} {test.spec.title} test images", to_tiles(data[0][:n])))

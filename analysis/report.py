@@ -32,11 +32,13 @@ from analysis.collect import Collection, collect, default_inputs
 from analysis.conclusions import claims_per_objective, paper_claims
 from analysis.datasets import build_by_data, evaluator_notes
 from analysis.document import Block, Bullets, Heading, Image, Table, Text, anchor, to_html, to_md
+from analysis.objectives import objective_comparisons, objective_ranking
 from analysis.protocol import departure_summary, departures_long, departures_table, epochs_trained_text
-from analysis.stats import expected_best_of_n
+from analysis.stats import ALPHA, expected_best_of_n
 from analysis.tables import (COMPLETED, completed_objectives, models_in_order, objective_directions, objective_frame,
                              overview_table, problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
-                             to_markdown, best_configuration_runs, configuration_table)
+                             best_configuration_runs, configuration_table, evaluation_size_note, per_class_table,
+                             write_table)
 from analysis.spaces import class_effects, space_agreement
 from analysis.verdict import collapsed_models, no_better_than_noise, verdict_numbers, verdict_table
 from gvc.config import ROOT
@@ -102,11 +104,7 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 
 # -- tables --------------------------------------------------------------------------------------------------
 def _write_table(frame: pd.DataFrame, directory: Path, name: str, index: bool = False) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    csv, md = directory / f"{name}.csv", directory / f"{name}.md"
-    frame.to_csv(csv, index=index)
-    md.write_text(to_markdown(frame, index=index) + "\n")
-    return [csv, md]
+    return write_table(frame, directory, name, index)  # CSV, Markdown and LaTeX (booktabs)
 
 
 def expected_best_table(collection: Collection) -> pd.DataFrame:
@@ -144,8 +142,8 @@ def evaluation_setting_notes(collection: Collection) -> list[str]:
 # -- the document --------------------------------------------------------------------------------------------
 DEPARTURES = "How these runs depart from the paper"
 VERDICT_CAPTION = (
-    "Each model's mean ± standard deviation (sample, ddof = 1) over its completed runs ('runs'; n where fewer runs "
-    "measured a metric), framed by **uniform noise** (the same metrics for images of uniform noise: what a model "
+    "Each model's mean ± standard deviation (sample, ddof = 1) over the seeds of one configuration, its chosen one "
+    "('runs' counts those completed seeds; n where fewer of them measured a metric), framed by **uniform noise** (the same metrics for images of uniform noise: what a model "
     "that learned nothing scores) and **real data (floor)** (training images against test images: what a perfect "
     "model scores). FID: lower is better; precision, recall, coverage and classes covered: higher is better; "
     "test −ELBO (VAEs only, nats per image): lower is better. 'not measured': the runs did not record it (e.g. noise "
@@ -154,6 +152,28 @@ CONFIGURATION_CAPTION = (
     " Where a model's runs hold several configurations (a sweep of objectives, learning rates, budgets, ...), its row "
     "is its best configuration's seeds (best mean objective; the Configurations section lists them all): a mean is "
     "never taken across different configurations.")
+
+
+RESULTS_CAPTION = (
+    "One configuration per model row: mean ± standard deviation (sample, ddof = 1) over the seeds of the model's "
+    "chosen configuration (its best mean objective; the Configurations section lists every configuration), with n "
+    "the number of those seeds that measured the metric — never a mean across configurations; **uniform noise** is "
+    "the metric for images of uniform noise, what a model that learned nothing scores; **real data (floor)** is the "
+    "metric computed between real images, the value a perfect model would reach (either row is absent when the runs "
+    "did not measure it). Long form with the configuration, its seeds and values, and the best run: "
+    "[tables/results.csv](tables/results.csv).")
+
+
+def _chosen_text(results: pd.DataFrame) -> str:
+    """' Chosen configurations: dcgan: optimizer.lr=0.0002 (best of 3 configurations, 2 seeds); ...' where a model
+    has more than one configuration."""
+    parts = []
+    for model, rows in results.groupby("model", sort=False):
+        r = rows.iloc[0]
+        if r["configurations"] > 1:
+            parts.append(f"{model}: {r['configuration']} ({r['selection']}; "
+                         f"{int(rows['n'].max())} seed{'s' if rows['n'].max() != 1 else ''})")
+    return f" Chosen configurations: {'; '.join(parts)}." if parts else ""
 
 
 def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
@@ -166,7 +186,10 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
         b.append(Text("**No quality metrics** (FID, precision, recall, …) were measured in these runs, so there is no "
                       "verdict table; see the training losses and image statistics below."))
         return b
-    b += [Table(verdict, index=True), Text(VERDICT_CAPTION + CONFIGURATION_CAPTION)]
+    selections = t.loc[t["selection"] != "", ["model", "selection"]].drop_duplicates("model")
+    chosen = "".join(f" **{m}**: {sel}." for m, sel in selections.itertuples(index=False))
+    b += [Table(verdict, index=True),
+          Text(VERDICT_CAPTION + CONFIGURATION_CAPTION + chosen + " " + evaluation_size_note(t))]
     if METRIC_CARD_SOURCE.is_file():
         b.append(Text(f"What each metric detects, measured on known corruptions (blur, specks, noise, mode drops, a "
                       f"skewed class histogram, copies of training images): the evaluators' card, "
@@ -184,6 +207,23 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
                       f"{'this model is' if len(blank) == 1 else 'these models are'} not yet told apart from noise at "
                       "this budget; the samples above and the other columns show how far each got."))
     return b
+
+
+def _objectives_compared(collection: Collection) -> list[Block]:
+    """Per architecture trained with several objectives: their ranking with ties, and every pairwise test."""
+    ranking = objective_ranking(collection)
+    if ranking.empty:
+        return []
+    return [Heading(2, "Objectives compared"),
+            Text("Per architecture, each objective (at its best configuration) against every other on the model's "
+                 "objective metric, by the same test as the claims (analysis.stats.compare_groups), paired by seed "
+                 "where both objectives ran the same seeds, six or more (fewer pairs cannot reach p ≤ 0.05). "
+                 "Objectives the test cannot tell apart share a rank "
+                 "('too few seeds to tell' or 'not separable'). [tables/objective_ranking.csv]"
+                 "(tables/objective_ranking.csv), [tables/objective_comparisons.csv]"
+                 "(tables/objective_comparisons.csv)."),
+            Table(ranking),
+            Table(objective_comparisons(collection)[["model", "metric", "objective_a", "objective_b", "verdict"]])]
 
 
 def _second_opinions(results: pd.DataFrame) -> list[Block]:
@@ -209,6 +249,35 @@ def _second_opinions(results: pd.DataFrame) -> list[Block]:
     return b
 
 
+def _duplicates(collection: Collection) -> list[Block]:
+    """The completed runs set aside as copies of a kept run (analysis.collect.set_aside_duplicates)."""
+    d = collection.duplicates
+    if d.empty:
+        return []
+    text = (f"**{len(d)} duplicate run{'s' if len(d) != 1 else ''} set aside**: the same configuration and seed as a "
+            "kept run (they differ at most in keys that change nothing trained or measured, such as trainer.threads "
+            "or data.root), so each counts once, never as another seed. Where they were, and the run each repeats: "
+            "[tables/duplicates.csv](tables/duplicates.csv).")
+    return [Text(text), Table(d[["run", "duplicate_of", "seed", "same_metrics", "run_dir"]])] if len(d) <= \
+        MAX_INLINE_RUNS else [Text(text)]
+
+
+def decoder_means_note(table: pd.DataFrame) -> str:
+    """What a VAE's pictured images are, for the decoder likelihoods these runs used (blank: an older gvc's
+    Bernoulli)."""
+    vae = table[table["family"] == "vae"] if "family" in table.columns else table.iloc[0:0]
+    kinds = {str(v) or "bernoulli" for v in vae.get("likelihood", pd.Series(dtype=object)).fillna("")}
+    if kinds <= {"bernoulli"}:
+        return "VAE images are decoder means (Bernoulli means), as in the paper."
+    means = {"bernoulli": "Bernoulli decoders: the Bernoulli means, as in the paper",
+             "continuous_bernoulli": "continuous-Bernoulli decoders: the distribution's mean E[x], not its parameter λ",
+             "gaussian": "Gaussian decoders: the Gaussian mean"}
+    models = {k: sorted(set(vae.loc[vae["likelihood"].fillna("").replace("", "bernoulli") == k, "model"]))
+              for k in sorted(kinds)}
+    return ("VAE images are decoder means — " + "; ".join(f"{means.get(k, k + ' decoders: their mean')} "
+                                                          f"({', '.join(models[k])})" for k in sorted(kinds)) + ".")
+
+
 def _link(path: Path, root: Path) -> str:
     rel = path.relative_to(root).as_posix()
     return f"[{rel}]({rel})"
@@ -220,11 +289,20 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
     t = collection.table
     counts = Counter(t["status"])
     b: list[Block] = [Heading(1, "GAN vs VAE: comparison report")]
+    copies = len(collection.duplicates)
     b.append(Text(f"{len(t)} runs of {t['model'].nunique()} models "
-                  f"({', '.join(f'{n} {s}' for s, n in counts.most_common())}) from "
+                  f"({', '.join(f'{n} {s}' for s, n in counts.most_common())}"
+                  + (f"; {copies} duplicate{'s' if copies != 1 else ''} set aside" if copies else "") + ") from "
                   + ", ".join(f"`{p}`" for p in collection.inputs)
                   + f". Generated {dt.datetime.now().isoformat(timespec='seconds')}."))
 
+    reevaluated = [r for r in collection.runs if r.summary.get("evaluation")]
+    if reevaluated:  # --metrics latest: say whose numbers are not training's
+        b.append(Text(f"**These metrics are re-evaluations**: {len(reevaluated)} of {len(collection.runs)} runs' "
+                      "metrics come from their newest `python -m gvc.evaluate` (RUN/evaluations/*.json, named in "
+                      "tables/runs.csv's `evaluation` column), not from the evaluation at the end of training"
+                      + ("; the others have none and keep training's." if len(reevaluated) < len(collection.runs)
+                         else ".")))
     b.append(Text(departure_summary(t) + f" Details: [{DEPARTURES}](#{anchor(DEPARTURES)})."))
     b += _lead(collection, artifacts)
     b += [Heading(2, DEPARTURES),
@@ -240,6 +318,7 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
     problems = problems_table(collection)
     if len(problems):
         b += [Text("**Runs that did not complete** (listed, and left out of every statistic):"), Table(problems)]
+    b += _duplicates(collection)
     runs = runs_display_table(collection)
     if len(runs) <= MAX_INLINE_RUNS:
         b += [Text("Every run (swept parameters as columns; the full table with all config values, metrics and "
@@ -248,12 +327,7 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
         b.append(Text(f"{len(runs)} runs: see [tables/runs.md](tables/runs.md) and [tables/runs.csv](tables/runs.csv)."))
 
     b += [Heading(2, "Results"),
-          Text("Mean ± standard deviation (sample, ddof = 1) over each model's completed runs — seeds and trials "
-               "together — with n the number of runs that measured the metric; **best** is the best single run; "
-               "**uniform noise** is the metric for images of uniform noise, what a model that learned nothing "
-               "scores; **real data (floor)** is the metric computed between real images, the value a perfect model "
-               "would reach (either row is absent when the runs did not measure it). Long form with the best run's "
-               "name: [tables/results.csv](tables/results.csv).")]
+          Text(RESULTS_CAPTION + _chosen_text(results) + " " + evaluation_size_note(collection.table))]
     metrics = results_wide(results, "metric")
     if metrics.empty:
         b.append(Text("**No quality metrics** (FID, KID, precision, recall, …) were measured in these runs (their "
@@ -261,7 +335,18 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                       "be compared."))
     else:
         b += [Heading(3, "Quality metrics: mean ± std (n)"), Table(metrics, index=True),
-              Heading(3, "Quality metrics: best run"), Table(results_wide(results, "metric", "best"), index=True)]
+              Heading(3, "Quality metrics: each model's best run"),
+              Text("One run per row, named: the model's best run by its own objective, with all its metrics (not "
+                   "each metric's own best). A single run chosen as the best of many is optimistic."),
+              Table(results_wide(results, "metric", "best"), index=True)]
+    per_class = per_class_table(results)
+    if len(per_class):
+        b += [Heading(3, "Per class"),
+              Text("The metrics measured within each predicted class (e.g. `fid_class_<c>`: FID within class c, at "
+                   "about N/10 images a side and so biased upwards: compare with the real-data row), one column per "
+                   "class in class order; mean ± std (n) over the chosen configuration's seeds. "
+                   "[tables/results_per_class.csv](tables/results_per_class.csv)."),
+              Table(per_class)]
     losses = results_wide(results, "loss")
     if not losses.empty:
         b += [Heading(3, "Final training losses: mean ± std (n)"),
@@ -270,13 +355,15 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                    "(lower is better)."), Table(losses, index=True)]
     if len(image_stats):
         b += [Heading(3, "Image statistics (computed here)"),
-              Text("Two simple proxies measured on samples regenerated from each model's representative run "
-                   "(shared latent vectors) and on real test images: **gray_fraction**, the share of ink pixels "
+              Text("Two simple proxies measured on samples regenerated (shared latent vectors) from each run of "
+                   "each model's chosen configuration that has a checkpoint, and on real test images: **gray_fraction**, the share of ink pixels "
                    "(> 0.25) that are mid-gray (0.25–0.75) — blur spreads ink into gray (images with no ink are left "
                    "out; gray_fraction_n counts the rest); **speckles**, the number of bright pixels (≥ 0.5) per "
                    "image with no bright 4-neighbour — isolated specks are noise. Both are lower for crisp images; "
-                   "compare each with the real-data row. se = standard error over images. They are proxies, not "
-                   "standard metrics, and describe one run per model."),
+                   "compare each with the real-data row. One row per run (the seeds of each model's chosen "
+                   "configuration that have a checkpoint); se is over that run's images and says how well one run's "
+                   "value is known, while the conclusions compare models over their runs (seeds), never over "
+                   "images. They are proxies, not standard metrics."),
               Table(image_stats)]
 
     configurations = configuration_table(collection)
@@ -289,14 +376,19 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                    "are in nats of each run's own decoder likelihood, so −ELBOs of different likelihoods are not "
                    "ranked against each other. [tables/configurations.csv](tables/configurations.csv)."),
               Table(configurations)]
+    b += _objectives_compared(collection)
     b += _second_opinions(results)
     b += [Heading(2, "The paper's conclusions against the numbers"),
-          Text("Each claim is checked by comparisons of the form 'A is better than B on a metric'. A difference "
-               "counts only if it exceeds two standard errors of the difference; with one run on a side there is no "
-               "spread estimate, so the direction is reported as tentative. Missing metrics say 'not measured' and "
-               "are not evidence either way. A comparison with a model whose FID is not clearly better than uniform "
-               "noise's is 'not assessable', and a collapsed model's precision and density are flagged and do not "
-               "decide (analysis/assessable.py).")]
+          Text("Each claim is checked by comparisons of the form 'A is better than B on a metric', each a test over "
+               "the runs (seeds) of the two models' chosen configurations: an exact permutation test of the "
+               f"difference of means at p ≤ {ALPHA:g} (analysis.stats.compare_groups), whose outcome states p and "
+               "the number of seeds. With few seeds no difference can reach that level (2 vs 2 seeds: the smallest "
+               "possible p is 1/3; 3 vs 3: 0.1; 4 a side are needed): such a comparison says 'too few seeds to "
+               "tell', not a direction. Image proxies are compared over runs too, never over one run's images. "
+               "Missing metrics say 'not measured' and are not evidence either way. A comparison with a model "
+               "whose FID is not clearly better than uniform noise's is 'not assessable', and a collapsed model's "
+               "precision, density and image proxies, or any number by which it comes out better, are flagged "
+               "and do not decide (analysis/assessable.py).")]
     for claim in claims:
         b += [Heading(3, claim.claim), Text(f"*{claim.question}* **Verdict: {claim.verdict}.**")]
         if claim.evidence:
@@ -337,7 +429,7 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
           Bullets(notes + [
               "Statistics use completed runs only; failed, diverged and unfinished runs are counted and listed above.",
               "Images come from checkpoints (weights only, on the CPU) or the runs' saved sample grids; nothing is "
-              "retrained. VAE images are decoder means (Bernoulli means), as in the paper.",
+              "retrained. " + decoder_means_note(t),
           ])]
     b += [Heading(2, "Files"), Bullets([_link(p, root) for p in files])]
     return b
@@ -366,6 +458,20 @@ def build_report(paths: list[Path] | list[str] | None = None, out: Path | str | 
     return target
 
 
+def _proxy_runs(collection: Collection, chosen: pd.DataFrame, reps: dict) -> dict[str, list]:
+    """Per model, the runs whose samples the image proxies measure: the completed seeds of its chosen configuration
+    that have a checkpoint (their spread is the proxies' uncertainty); else its pictured run, if it has one."""
+    out = {}
+    for model in models_in_order(collection):
+        names = chosen.loc[(chosen["model"] == model) & (chosen["status"] == COMPLETED), "run"]
+        runs = [r for r in map(collection.run, names) if r.checkpoint is not None]
+        if not runs and model in reps and reps[model].run.checkpoint is not None:
+            runs = [reps[model].run]
+        if runs:
+            out[model] = runs
+    return out
+
+
 def _build(collection: Collection, root: Path, z_seed: int) -> list:
     """The report of one data set's runs in `root`; returns the paper's claims as judged on them."""
     tables_dir, figures_dir, images_dir = root / "tables", root / "figures", root / "images"
@@ -376,12 +482,16 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
     files += _write_table(collection.table, tables_dir, "runs")
     files += _write_table(overview_table(collection), tables_dir, "overview")
     files += _write_table(problems_table(collection), tables_dir, "problems")
+    if len(collection.duplicates):
+        files += _write_table(collection.duplicates, tables_dir, "duplicates")
     files += _write_table(results, tables_dir, "results")
     for kind, name in (("metric", "results_metrics"), ("loss", "results_losses")):
         wide = results_wide(results, kind)
         if not wide.empty:
             files += _write_table(wide, tables_dir, name, index=True)
             files += _write_table(results_wide(results, kind, "best"), tables_dir, f"{name}_best", index=True)
+    if len(per_class := per_class_table(results)):
+        files += _write_table(per_class, tables_dir, "results_per_class")
     files += _write_table(sensitivity, tables_dir, "sensitivity")
     if METRIC_CARD_SOURCE.is_file():  # absent from a wheel without docs/
         shutil.copyfile(METRIC_CARD_SOURCE, root / METRIC_CARD)
@@ -392,6 +502,10 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
         files += _write_table(verdict, tables_dir, "verdict", index=True)
         files += _write_table(verdict_numbers(chosen), tables_dir, "verdict_numbers")
     files += _write_table(configuration_table(collection), tables_dir, "configurations")
+    ranking = objective_ranking(collection)
+    if len(ranking):
+        files += _write_table(ranking, tables_dir, "objective_ranking")
+        files += _write_table(objective_comparisons(collection), tables_dir, "objective_comparisons")
     files += _write_table(claims_per_objective(collection, objective_directions(collection)), tables_dir,
                           "claims_per_objective")
     files += _write_table(departures_table(collection.table), tables_dir, "departures", index=True)
@@ -412,7 +526,7 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
     artifacts += grids.samples_over_epochs(collection, reps, images_dir, notes)
     artifacts += grids.reconstructions(reps, models, test, images_dir, notes)
     artifacts += grids.interpolations(reps, models, test, images_dir, z_seed, notes)
-    image_stats = grids.image_statistics(reps, models, test, z_seed)
+    image_stats = grids.image_statistics(_proxy_runs(collection, chosen, reps), models, test, z_seed)
     if len(image_stats):
         files += _write_table(image_stats, tables_dir, "image_statistics")
     elif test.problem:

@@ -18,7 +18,8 @@ import pandas as pd
 from analysis.assessable import standing_from_runs
 from analysis.collect import FLOOR_PREFIX, NOISE_PREFIX
 from analysis.stats import describe
-from analysis.tables import COMPLETED, FLOOR_ROW, NOISE_ROW, fmt, mean_std, order_models
+from analysis.tables import (COMPLETED, FLOOR_ROW, NOISE_ROW, evaluation_size, fmt, mean_std, order_models,
+                             size_text)
 from gvc.facts import label_of
 
 
@@ -93,10 +94,13 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
     done = table[table["status"] == COMPLETED]
     models = order_models(table["model"])
     collapsed = collapsed_models(table)
-    out = pd.DataFrame(index=[NOISE_ROW, *models, FLOOR_ROW], columns=["runs", *metrics], dtype=object)
-    out["runs"] = ""
+    out = pd.DataFrame(index=[NOISE_ROW, *models, FLOOR_ROW], columns=["runs", "N", *metrics], dtype=object)
+    out["runs"] = out["N"] = ""
     for model in models:
         out.loc[model, "runs"] = str(int((done["model"] == model).sum()))
+        out.loc[model, "N"] = size_text(evaluation_size(done[done["model"] == model]))[4:]  # the evaluation size
+    if not out["N"].any():
+        out = out.drop(columns="N")  # runs of an older gvc, or unevaluated: their captions say N is not recorded
     out[metrics] = NOT_APPLICABLE  # e.g. test -ELBO of a GAN, or of noise
     for _, r in numbers.iterrows():
         if r["kind"] != "model":

@@ -345,6 +345,9 @@ def validate(cfg: DictConfig) -> None:
     _check(d.get("binarize", "none") == "none" or MODELS[m.name].family == "vae", "data.binarize", d.get("binarize"),
            "none for a GAN (binarised images are a likelihood protocol for VAEs)")
     check_evaluator(cfg, spec.title)
+    # N generated images are compared with as many test images: a larger N than the test set is not that N's FID
+    _check(not cfg.eval.enabled or cfg.eval.n_samples <= n_test, "eval.n_samples", cfg.eval.n_samples,
+           f"at most {n_test:,}, the {spec.title} test images the samples are compared with (e.g. eval=fast: 1,000)")
     _check(t.epochs >= 1, "trainer.epochs", t.epochs, "a positive integer")
     _check(t.max_steps is None or t.max_steps >= 1, "trainer.max_steps", t.max_steps, "null or a positive integer")
     _check(t.max_images is None or t.max_images >= 1, "trainer.max_images", t.max_images, "null or a positive integer")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,11 +20,17 @@ NOISE = {"fid": 1117.0, "precision": 0.0, "recall": 0.0, "density": 0.0, "covera
          "kid_mean": 190.0}
 
 
-def results(models: dict[str, dict[str, tuple[float, float]]], n: int = 3) -> pd.DataFrame:
-    """A long results table: model -> metric -> (mean, std) over n runs."""
+def seed_values(mean: float, std: float, n: int) -> tuple[float, ...]:
+    """n values (one per seed) with exactly this mean and sample std."""
+    z = np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(1)
+    return tuple(mean + std * (z / z.std(ddof=1) if n > 1 else z))
+
+
+def results(models: dict[str, dict[str, tuple[float, float]]], n: int = 4) -> pd.DataFrame:
+    """A long results table: model -> metric -> (mean, std) over n runs (4: enough seeds for a verdict)."""
     rows = [{"model": model, "metric": metric, "kind": "metric", "direction": DIRECTIONS.get(metric, ""), "n": n,
-             "mean": mean, "std": std, "best": mean, "best_run": "", "floor": FLOOR.get(metric),
-             "noise": NOISE.get(metric)}
+             "mean": mean, "std": std, "seeds": tuple(range(n)), "values": seed_values(mean, std, n), "best": mean,
+             "best_run": "", "floor": FLOOR.get(metric), "noise": NOISE.get(metric)}
             for model, metrics in models.items() for metric, (mean, std) in metrics.items()]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
