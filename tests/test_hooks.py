@@ -90,3 +90,13 @@ def test_a_hook_that_cannot_be_built_is_refused_before_training(override, proble
     with pytest.raises(ConfigError, match="hooks.early_stopping") as refused:
         validate(make_config(["model=linear_vae", *TINY, "hooks=early_stopping", override]))
     assert problem in str(refused.value)
+
+
+def test_losses_png_never_puts_losses_of_different_objectives_on_one_axis():
+    from gvc.training.hooks import loss_panels
+
+    gan = loss_panels(("loss_d", "loss_g", "d_real", "d_fake"), ["epoch", "loss_d", "loss_g", "d_real", "d_fake"])
+    assert gan == [("loss_d",), ("loss_g",), ("d_real",), ("d_fake",)]  # D's and G's losses apart
+    vae = loss_panels(("loss", "bce", "kl"), ["loss", "bce", "kl", "test_loss", "test_bce", "test_kl"])
+    # a term beside its held-out twin; the trained objective (β-weighted) apart from the true test −ELBO
+    assert vae == [("loss",), ("bce", "test_bce"), ("kl", "test_kl"), ("test_loss",)]
