@@ -238,7 +238,9 @@ def _check_loss(cfg: DictConfig) -> None:
                           "keys.") from None
     for key, ok, allowed in loss_cfg.check():
         _check(ok, f"loss.{key}", getattr(loss_cfg, key), allowed)
-    if cfg.trainer.compile and losses.get(name).double_backward(loss_cfg):
+    from gvc.training.losses.penalties import needs_double_backward
+
+    if cfg.trainer.compile and needs_double_backward(loss_cfg):
         raise ConfigError(f"loss={name} with a gradient penalty (loss.gp_weight / loss.r1_gamma) needs a double "
                           "backward through D, which torch.compile does not support. Fix it with "
                           "`trainer.compile=false` (or set the penalty weight to 0).")

@@ -6,6 +6,7 @@
       summary.json            model, params, status, final losses, metrics, timings, device, versions
       samples/epoch_0005.png  5x5 grids from the run's 25 fixed latent vectors (what analysis reads)
       samples/view/epoch_0005.png  the same grid enlarged (nearest neighbour) for looking at
+      steps.csv               the loss means over every trainer.log_every steps (and each epoch's last steps)
       losses.png              the loss curves
       checkpoints/last.pt     everything needed to continue or to sample (weights_only-loadable)
       tensorboard/            TensorBoard event files (logger=tensorboard)
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 HISTORY = "history.csv"
+STEPS = "steps.csv"  # the step-level table beside history.csv: a curve even for a budget shorter than an epoch
 SUMMARY = "summary.json"
 SAMPLES = "samples"
 LOSS_PLOT = "losses.png"
@@ -130,7 +132,8 @@ def update_logger_state(run_dir: Path, logger: str, state: dict[str, Any]) -> No
     atomic_write_bytes(Path(run_dir) / LOGGER_STATE, lambda f: f.write(text.encode()))
 
 
-def write_history(run_dir: Path, rows: list[dict[str, float]]) -> None:
+def write_history(run_dir: Path, rows: list[dict[str, float]], name: str = HISTORY) -> None:
+    """history.csv (or another table of the run directory: STEPS), atomically."""
     if not rows:
         return
     columns = list(rows[0])
@@ -144,11 +147,11 @@ def write_history(run_dir: Path, rows: list[dict[str, float]]) -> None:
         writer.writerows(rows)
         f.write(text.getvalue().encode())
 
-    atomic_write_bytes(Path(run_dir) / HISTORY, write)
+    atomic_write_bytes(Path(run_dir) / name, write)
 
 
-def read_history(run_dir: Path) -> list[dict[str, float]]:
-    path = Path(run_dir) / HISTORY
+def read_history(run_dir: Path, name: str = HISTORY) -> list[dict[str, float]]:
+    path = Path(run_dir) / name
     if not path.is_file():
         return []
     with open(path, newline="") as f:

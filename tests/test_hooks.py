@@ -15,6 +15,7 @@ from hydra import compose, initialize_config_dir
 from gvc import rundir
 from gvc.config import ConfigError, register_configs, validate
 from gvc.task import run
+from gvc.training.hooks import Hook
 from tests.conftest import CONF, DATA_ROOT, TINY, make_config
 
 # What a user writes: a hook anywhere on the import path ...
@@ -90,3 +91,39 @@ def test_a_hook_that_cannot_be_built_is_refused_before_training(override, proble
     with pytest.raises(ConfigError, match="hooks.early_stopping") as refused:
         validate(make_config(["model=linear_vae", *TINY, "hooks=early_stopping", override]))
     assert problem in str(refused.value)
+
+
+def test_losses_png_never_puts_losses_of_different_objectives_on_one_axis():
+    from gvc.training.hooks import loss_panels
+
+    gan = loss_panels(("loss_d", "loss_g", "d_real", "d_fake"), ["epoch", "loss_d", "loss_g", "d_real", "d_fake"])
+    assert gan == [("loss_d",), ("loss_g",), ("d_real",), ("d_fake",)]  # D's and G's losses apart
+    vae = loss_panels(("loss", "bce", "kl"), ["loss", "bce", "kl", "test_loss", "test_bce", "test_kl"])
+    # a term beside its held-out twin; the trained objective (β-weighted) apart from the true test −ELBO
+    assert vae == [("loss",), ("bce", "test_bce"), ("kl", "test_kl"), ("test_loss",)]
+
+
+class StopAtStep(Hook):
+    """Asks to stop from a log point inside an epoch."""
+
+    name = "stop_at_step"
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def log(self, step, epoch, losses):
+        if step >= self.step:
+            self.request_stop(f"step {step} reached")
+
+
+def test_a_hook_can_stop_a_run_inside_an_epoch_at_a_log_point(tmp_path, monkeypatch):
+    import gvc.run
+
+    real = gvc.run.make_hooks
+    monkeypatch.setattr(gvc.run, "make_hooks", lambda section: [*real(section), StopAtStep(3)])
+    run(make_config(["model=linear_vae", *TINY, *EPOCHS, "trainer.log_every=1", "data.subset=1024"]), tmp_path / "run")
+    summary = rundir.read_summary(tmp_path / "run")
+    assert summary["status"] == "stopped" and summary["steps"] == 3 and "stop_at_step: step 3 reached" in summary["reason"]
+    [row] = rundir.read_history(tmp_path / "run")
+    assert row["partial"] == 1 and row["step"] == 3  # the epoch it cut short, as a budget would
+    assert torch.load(tmp_path / "run" / rundir.CHECKPOINT, weights_only=True)["step"] == 3

@@ -453,3 +453,33 @@ def test_the_budget_rule_is_one_rule_inside_and_between_epochs():
     assert budget.spent(0, 9, 500, 60.0, no_cpu_clock) == "max_images"
     assert budget.spent(0, 9, 499, 60.0, no_cpu_clock) == "time_budget_s"
     assert Budget(3, None, None, None, 5.0).spent(0, 9, 499, 59.9, lambda: 5.0) == "cpu_budget_s"
+
+
+def steps_table(run_dir: Path) -> list[dict]:
+    return [{k: v for k, v in row.items() if k != "elapsed_s"} for row in rundir.read_history(run_dir, rundir.STEPS)]
+
+
+def test_steps_csv_records_the_loss_means_of_every_log_every_steps_and_resumes_identically(
+        tmp_path, mnist_root, monkeypatch):
+    """steps.csv: a row every trainer.log_every steps and at each epoch's end, the loss means over the steps since
+    the row before (so a budget shorter than an epoch still has a curve); a crashed run resumed from a checkpoint
+    inside a window writes the same table."""
+    overrides = ["model=linear_vae", *EPOCHS, "trainer.checkpoint_every_steps=5", "trainer.log_every=3"]
+    run(make_config(overrides), tmp_path / "whole")
+    rows, history = steps_table(tmp_path / "whole"), rundir.read_history(tmp_path / "whole")
+    assert [r["step"] for r in rows if r["epoch"] == 1] == [3, 6, 9, 12, 15, 16]  # 16 steps an epoch
+    for epoch in history:  # the windows' means, weighted by their images, are the epoch's mean
+        part = [r for r in rows if r["epoch"] == epoch["epoch"]]
+        start = sum(h["images"] for h in history if h["epoch"] < epoch["epoch"])
+        bounds = [start] + [r["images"] for r in part]
+        weights = [b - a for a, b in zip(bounds, bounds[1:])]
+        assert sum(weights) == epoch["images"] and sum(r["steps"] for r in part) == 16
+        mean = sum(w * r["loss"] for w, r in zip(weights, part)) / sum(weights)
+        assert mean == pytest.approx(epoch["loss"], rel=1e-5)
+    with_hook(monkeypatch, CrashAt(21))  # epoch 2; its last checkpoint is step 20, inside the window 18..21
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run(make_config(overrides), tmp_path / "crashed")
+    assert steps_table(tmp_path / "crashed")[-1]["step"] == 21  # written before the crash, rewritten on resume
+    monkeypatch.undo()
+    run(make_config([*overrides, "trainer.resume=true"]), tmp_path / "crashed")
+    assert steps_table(tmp_path / "crashed") == rows

@@ -35,12 +35,12 @@ def test_gan_losses_match_hand_computed_values():
     r, f = REAL.tolist(), FAKE.tolist()
     # ns: -log sigmoid(r) - log(1 - sigmoid(f)) = softplus(-r) + softplus(f); G: softplus(-f)
     assert ns.d_loss(REAL, FAKE).item() == pytest.approx(mean([softplus(-x) for x in r]) + mean([softplus(x) for x in f]))
-    assert ns.g_loss(FAKE).item() == pytest.approx(mean([softplus(-x) for x in f]))
-    assert minimax.g_loss(FAKE).item() == pytest.approx(-mean([softplus(x) for x in f]))
+    assert ns.g_loss(REAL, FAKE).item() == pytest.approx(mean([softplus(-x) for x in f]))
+    assert minimax.g_loss(REAL, FAKE).item() == pytest.approx(-mean([softplus(x) for x in f]))
     assert hinge.d_loss(REAL, FAKE).item() == pytest.approx(mean([max(0, 1 - x) for x in r]) + mean([max(0, 1 + x) for x in f]))
-    assert hinge.g_loss(FAKE).item() == pytest.approx(-mean(f))
+    assert hinge.g_loss(REAL, FAKE).item() == pytest.approx(-mean(f))
     assert lsgan.d_loss(REAL, FAKE).item() == pytest.approx(0.5 * mean([(x - 1) ** 2 for x in r]) + 0.5 * mean([x * x for x in f]))
-    assert lsgan.g_loss(FAKE).item() == pytest.approx(0.5 * mean([(x - 1) ** 2 for x in f]))
+    assert lsgan.g_loss(REAL, FAKE).item() == pytest.approx(0.5 * mean([(x - 1) ** 2 for x in f]))
     assert wgan_gp.d_loss(REAL, FAKE).item() == pytest.approx(mean(f) - mean(r))
     assert wgan_gp.wasserstein_estimate(REAL, FAKE)["wasserstein"].item() == pytest.approx(mean(r) - mean(f))
 
@@ -50,7 +50,7 @@ def test_ns_is_exactly_the_papers_bce():
     before_d = (F.binary_cross_entropy_with_logits(REAL, torch.ones_like(REAL))
                 + F.binary_cross_entropy_with_logits(FAKE, torch.zeros_like(FAKE)))
     assert torch.equal(ns.d_loss(REAL, FAKE), before_d)
-    assert torch.equal(ns.g_loss(FAKE), F.binary_cross_entropy_with_logits(FAKE, torch.ones_like(FAKE)))
+    assert torch.equal(ns.g_loss(REAL, FAKE), F.binary_cross_entropy_with_logits(FAKE, torch.ones_like(FAKE)))
 
 
 class Linear(torch.nn.Module):
@@ -280,3 +280,91 @@ def test_every_trial_of_the_objectives_sweeps_is_a_valid_configuration(sweep):
     assert len(pairs) == 10 and OmegaConf.to_container(params)["trainer.seed"] == "0,1"
     for experiment, loss in pairs:
         validate(make_config([f"+sweeps={sweep}", f"experiment={experiment}", f"loss={loss}", f"data.root={DATA_ROOT}"]))
+
+
+# A relativistic GAN (Jolicoeur-Martineau 2019), as a user adds it: one file in gvc/training/losses/ ...
+RSGAN_FILE = '''
+from dataclasses import dataclass
+
+import torch.nn.functional as F
+
+from gvc.training.losses.base import GANLossConfig, GANLoss
+from gvc.training.losses.ns import BCE_UNITS, probabilities
+
+SEEN_REAL = []  # what G's loss received as D(x): the test reads it
+
+
+def d_loss(out_real, out_fake):
+    """-log sigmoid(D(x) - D(G(z))): real images should look more real than fakes."""
+    return F.softplus(out_fake - out_real).mean()
+
+
+def g_loss(out_real, out_gen):
+    """-log sigmoid(D(G(z)) - D(x)): fakes should look more real than real images."""
+    SEEN_REAL.append(out_real)
+    return F.softplus(out_real - out_gen).mean()
+
+
+@dataclass
+class RSGANConfig(GANLossConfig):
+    name: str = "rsgan"
+
+
+LOSS = GANLoss(name="rsgan", family="gan", Config=RSGANConfig, losses=BCE_UNITS, summary="relativistic standard GAN",
+               d_loss=d_loss, g_loss=g_loss, diagnostics=probabilities)
+'''
+# ... and one YAML in conf/loss/.
+RSGAN_YAML = """
+defaults:
+  - rsgan_schema
+  - _self_
+name: rsgan
+"""
+
+
+def test_a_relativistic_loss_is_one_file_and_one_yaml_and_takes_any_penalty(tmp_path, monkeypatch):
+    import importlib
+    import shutil
+    import sys
+
+    from hydra import compose, initialize_config_dir
+
+    from gvc.config import register_configs
+    from tests.conftest import CONF, DATA_ROOT
+
+    (tmp_path / "losses").mkdir()
+    (tmp_path / "losses" / "rsgan.py").write_text(RSGAN_FILE)
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    (conf / "loss" / "rsgan.yaml").write_text(RSGAN_YAML)
+    monkeypatch.setattr(losses, "__path__", [*losses.__path__, str(tmp_path / "losses")])
+    monkeypatch.setattr(losses, "LOSSES", dict(losses.LOSSES))
+    monkeypatch.delitem(sys.modules, "gvc.training.losses.rsgan", raising=False)
+    losses.discover()
+    register_configs()
+
+    def make(overrides):
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf)):
+            return compose(config_name="config", overrides=[f"data.root={DATA_ROOT}", *overrides])
+
+    base = ["model=linear_gan", *TINY, "trainer.threads=1", "trainer.max_steps=3", "data.subset=128"]
+    cfg = make([*base, "loss=rsgan", "loss.gp_weight=5", "loss.r1_gamma=1"])  # both penalties, on a new loss
+    validate(cfg)
+    run(cfg, tmp_path / "run")
+    summary, row = rundir.read_summary(tmp_path / "run"), rundir.read_history(tmp_path / "run")[-1]
+    assert summary["status"] == "completed" and summary["loss"]["name"] == "rsgan"
+    assert {"loss_d", "loss_g", "gp", "r1"} <= set(row) and row["gp"] > 0 and row["r1"] > 0
+    seen = importlib.import_module("gvc.training.losses.rsgan").SEEN_REAL
+    # G's loss saw D(x) at every G update, one detached output per real image
+    assert len(seen) == summary["steps"] and seen[0].numel() == min(128, cfg.data.batch_size)
+    assert not seen[0].requires_grad
+    with pytest.raises(ConfigError, match="double backward"):  # the penalties' own fact, whatever the loss
+        validate(make([*base, "loss=rsgan", "loss.gp_weight=5", "trainer.compile=true"]))
+
+
+def test_a_gradient_penalty_combines_with_any_gan_loss(tmp_path):
+    run(make_config(["model=linear_gan", "loss=hinge", "loss.gp_weight=10", *TINY, "trainer.max_steps=3",
+                     "data.subset=128", "trainer.threads=1"]), tmp_path)
+    summary, row = rundir.read_summary(tmp_path), rundir.read_history(tmp_path)[-1]
+    assert summary["status"] == "completed" and row["gp"] > 0
+    assert summary["loss"]["units"]["gp"] == "squared gradient-norm excess"

@@ -1,5 +1,6 @@
 """One GAN step: a discriminator update on a detached fake batch and, every `loss.d_steps` steps, a generator
-update; the losses are the objective's (gvc/training/losses/: ns, the paper's, by default)."""
+update; the losses are the configured loss's (gvc/training/losses/: ns, the paper's, by default), D's plus every
+penalty its config turns on (gvc/training/losses/penalties.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 from gvc.models import GAN
 from gvc.training.losses import get, loss_config
 from gvc.training.losses.base import GANLossConfig
-from gvc.training.losses.penalties import r1, wgan_gp
+from gvc.training.losses.penalties import active
 
 
 class GANStep:
@@ -24,31 +25,29 @@ class GANStep:
         # Compiled callables live here, not in the model, so checkpoints keep the plain state-dict keys.
         wrap = torch.compile if compile else (lambda m: m)
         self.G, self.D = wrap(model.generator), wrap(model.discriminator)
-        self.gp_weight = float(getattr(self.loss, "gp_weight", 0.0))
-        self.loss_names = tuple(self.spec.losses) + (("r1",) if self.loss.r1_gamma > 0 else ())
+        # (penalty, its weight in D's loss) for each penalty the config turns on
+        self.penalties = [(p, p.scale * p.weight_of(self.loss)) for p in active(self.loss)]
+        self.loss_names = tuple(self.spec.losses) + tuple(p.name for p, _ in self.penalties)
         self.last_loss_g: torch.Tensor | None = None  # returned on D-only steps (loss.d_steps > 1)
 
     def units(self) -> dict[str, str]:
         """Each logged loss's unit (summary.json records them; analysis reads them)."""
-        return {**self.spec.losses, **({"r1": "squared gradient norm"} if self.loss.r1_gamma > 0 else {})}
+        return {**self.spec.losses, **{p.name: p.unit for p, _ in self.penalties}}
 
     def __call__(self, real: torch.Tensor, step: int = 0) -> dict[str, torch.Tensor]:
         G, D, spec = self.G, self.D, self.spec
         b = real.shape[0]
         out: dict[str, torch.Tensor] = {}
-        # (1) Update D: minimise the loss's D loss (plus its penalties) on real and detached fake images.
+        # (1) Update D: minimise the loss's D loss (plus the penalties) on real and detached fake images.
         z = torch.randn(b, self.model.latent_dim, device=real.device)
         with self.autocast():
             fake = G(z).view_as(real)
             logit_real = D(real).float()
             logit_fake = D(fake.detach()).float()
             loss_d = spec.d_loss(logit_real, logit_fake)
-        if self.gp_weight > 0:
-            out["gp"] = wgan_gp(D, real, fake, self.autocast)
-            loss_d = loss_d + self.gp_weight * out["gp"]
-        if self.loss.r1_gamma > 0:
-            out["r1"] = r1(D, real, self.autocast)
-            loss_d = loss_d + 0.5 * self.loss.r1_gamma * out["r1"]
+        for penalty, weight in self.penalties:
+            out[penalty.name] = penalty.fn(D, real, fake, self.autocast)
+            loss_d = loss_d + weight * out[penalty.name]
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
@@ -61,7 +60,7 @@ class GANStep:
             z = torch.randn(b, self.model.latent_dim, device=real.device)  # a fresh batch for G, as the notebooks
             with self.autocast():
                 logit_gen = D(G(z).view_as(real)).float()
-                loss_g = spec.g_loss(logit_gen)
+                loss_g = spec.g_loss(logit_real.detach(), logit_gen)
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             self.opt_g.step()

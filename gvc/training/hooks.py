@@ -2,6 +2,8 @@
 
     run_start(start)             from gvc.run, once the Trainer is built (and a checkpoint loaded): a RunStart
     log(step, epoch, losses)     every `trainer.log_every` steps: the epoch's running loss means so far
+    steps(row)                   every `trainer.log_every` steps and at an epoch's end: the loss means over the
+                                 steps since the last such row (step, epoch, elapsed_s, images, steps, losses)
     samples(epoch, step, grid)   each sample grid (a 3xHxW tensor in [0, 1], the 5x5 grid of the fixed latents)
     evaluation(epoch, step, m)   each evaluation: every metric and its real-data floor (`floor_<name>`)
     epoch_end(row, last)         the epoch's history row; `last` = the loop stops after this epoch
@@ -29,13 +31,13 @@ import importlib
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import torch
 
 from gvc import rundir
 
-EVENTS = ("run_start", "log", "samples", "evaluation", "epoch_end", "checkpoint", "run_end")
+EVENTS = ("run_start", "log", "steps", "samples", "evaluation", "epoch_end", "checkpoint", "run_end")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Hook:
     def run_start(self, start: RunStart) -> None: ...
 
     def log(self, step: int, epoch: int, losses: dict[str, float]) -> None: ...
+
+    def steps(self, row: dict[str, float]) -> None: ...
 
     def samples(self, epoch: int, step: int, grid: torch.Tensor) -> None: ...
 
@@ -99,6 +103,13 @@ class Hooks:
     def log(self, step: int, epoch: int, losses: dict[str, float]) -> None:
         for h in self._log:
             h.log(step, epoch, losses)
+
+    def wants_steps(self) -> bool:
+        return bool(self._steps)
+
+    def steps(self, row: dict[str, float]) -> None:
+        for h in self._steps:
+            h.steps(row)
 
     def samples(self, epoch: int, step: int, grid: torch.Tensor) -> None:
         for h in self._samples:
@@ -173,20 +184,37 @@ def make_hooks(section: Mapping[str, Any] | None) -> list[Hook]:
     return hooks
 
 
-def plot_losses(history: list[dict[str, float]], names: tuple[str, ...], path: Path) -> None:
+def loss_panels(names: tuple[str, ...], columns: Iterable[str]) -> list[tuple[str, ...]]:
+    """The axes of losses.png: one per logged loss (D's and G's losses, a KL and a reconstruction term are
+    different objectives and never share an axis), its held-out `test_` twin beside it; `test_loss` (the true
+    −ELBO, β = 1, not the trained objective) on its own."""
+    columns = set(columns)
+    panels = [(name, *((f"test_{name}",) if name != "loss" and f"test_{name}" in columns else ())) for name in names]
+    return panels + ([("test_loss",)] if "test_loss" in columns else [])
+
+
+def plot_losses(history: list[dict[str, float]], names: tuple[str, ...], path: Path,
+                steps: list[dict[str, float]] | None = None) -> None:
+    """losses.png: a panel per loss (loss_panels) against the training step: the step-level means of steps.csv
+    as a line where there are any, each epoch's mean as a marker at its last step."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    epochs = [row["epoch"] for row in history]
-    for name in names + (("test_loss",) if "test_loss" in history[0] else ()):
-        ax.plot(epochs, [row[name] for row in history], marker="o", ms=3, label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (epoch mean)")
-    ax.legend()
-    ax.grid(alpha=0.3)
+    panels = loss_panels(names, history[0])
+    fig, axes = plt.subplots(len(panels), 1, figsize=(6, 1.9 * len(panels) + 0.6), sharex=True, squeeze=False)
+    for ax, panel in zip(axes[:, 0], panels):
+        for name in panel:
+            line = None
+            if steps and name in steps[0]:
+                (line,) = ax.plot([r["step"] for r in steps], [r[name] for r in steps], lw=1, label=f"{name} (steps)")
+            ax.plot([r["step"] for r in history], [r[name] for r in history], marker="o", ms=3,
+                    ls="none" if line else "-", color=line.get_color() if line else None, label=f"{name} (epoch mean)")
+        ax.set_ylabel(panel[0])
+        ax.legend(fontsize="small")
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("step")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -206,11 +234,18 @@ class RunDirWriter(Hook):
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
         self.rows: list[dict[str, float]] = []
+        self.step_rows: list[dict[str, float]] = []
         self.loss_names: tuple[str, ...] = ()
 
     def run_start(self, start: RunStart) -> None:
         self.rows, self.loss_names = list(start.history), start.loss_names
         rundir.remove_stale_temporaries(self.run_dir)  # left by a process killed (SIGKILL) mid-write
+        # A resumed run continues from its checkpoint's step: rows written after it are written again.
+        self.step_rows = [r for r in rundir.read_history(self.run_dir, rundir.STEPS) if r["step"] <= start.step]
+
+    def steps(self, row: dict[str, float]) -> None:
+        self.step_rows.append(row)
+        rundir.write_history(self.run_dir, self.step_rows, rundir.STEPS)
 
     def samples(self, epoch: int, step: int, grid: torch.Tensor) -> None:
         rundir.write_sample_grid(self.run_dir, epoch, grid)
@@ -224,4 +259,4 @@ class RunDirWriter(Hook):
 
     def run_end(self, summary: dict[str, Any]) -> None:
         if self.rows:  # diverged runs too: their curves tell why
-            plot_losses(self.rows, self.loss_names, self.run_dir / rundir.LOSS_PLOT)
+            plot_losses(self.rows, self.loss_names, self.run_dir / rundir.LOSS_PLOT, self.step_rows)

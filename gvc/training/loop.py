@@ -393,6 +393,7 @@ class Trainer:
         own_epoch = batches is None  # else a caller's own batches (the benchmark's windows): no checkpoints
         every_s, every_steps = (t.checkpoint_every_s, t.checkpoint_every_steps) if own_epoch else (None, None)
         log_hooks, progress = self.hooks.wants_log(), t.progress and sys.stderr.isatty()  # bars only on a terminal
+        step_rows = self.hooks.wants_steps()
         interrupts, owned = self.interrupts, self.random.owned
         totals = torch.zeros(len(names), device=self.device)
         seen, done = 0, 0
@@ -401,6 +402,9 @@ class Trainer:
             self.shuffle.set_state(resumed["shuffle_rng"])
             totals += torch.tensor(resumed["totals"], device=self.device)
             seen, done = int(resumed["seen"]), int(resumed["batches"])
+        # Where the step table's current window (steps.csv) began: its sums, images and batches.
+        window = (resumed or {}).get("window") or {"totals": totals.tolist(), "seen": seen, "batches": done}
+        mark = (torch.tensor(window["totals"], device=self.device), int(window["seen"]), int(window["batches"]))
         epoch_shuffle = self.shuffle.get_state()  # the data order's seed, for a checkpoint inside this epoch
         if batches is None:
             batches = self.batches.iterate(start=done)
@@ -421,6 +425,8 @@ class Trainer:
             if state.step % log_every == 0:  # the only host syncs inside an epoch
                 running = dict(zip(names, (totals / seen).tolist()))
                 self._check_sane(epoch, running)
+                if step_rows:
+                    mark = self._step_row(epoch, totals, seen, done, mark, clock)
                 if progress:
                     bar.set_postfix({n: f"{v:.3f}" for n, v in running.items()})
                 if log_hooks:
@@ -435,7 +441,8 @@ class Trainer:
             due = (signalled or (every_steps is not None and state.step % every_steps == 0)
                    or (next_checkpoint is not None and now >= next_checkpoint))
             if due and own_epoch and done < len(self.batches):  # at the epoch's end, run_epoch checkpoints
-                in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(), "shuffle_rng": epoch_shuffle}
+                in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(), "shuffle_rng": epoch_shuffle,
+                            "window": {"totals": mark[0].tolist(), "seen": mark[1], "batches": mark[2]}}
                 self._check_sane(epoch, dict(zip(names, (totals / seen).tolist())))
                 with clock.paused():  # the checkpoint's time is not training time
                     self._checkpoint_inside_epoch(clock.elapsed(now), clock.cpu_s(), in_epoch)
@@ -445,8 +452,20 @@ class Trainer:
         bar.close()
         means = dict(zip(names, (totals / max(seen, 1)).tolist()))
         self._check_sane(epoch, means)
+        if step_rows and done > mark[2]:  # the epoch's last steps since the last row
+            self._step_row(epoch, totals, seen, done, mark, clock)
         state.elapsed, state.cpu_s = clock.elapsed(), clock.cpu_s()
         return means, seen
+
+    def _step_row(self, epoch: int, totals: torch.Tensor, seen: int, done: int, mark: tuple[torch.Tensor, int, int],
+                  clock: EpochClock) -> tuple[torch.Tensor, int, int]:
+        """Hand the hooks the loss means over the steps since `mark` (steps.csv's row); returns the new mark."""
+        sums, seen_before, done_before = mark
+        means = ((totals - sums) / (seen - seen_before)).tolist()
+        self.hooks.steps({"step": self.state.step, "epoch": epoch, "elapsed_s": round(clock.elapsed(), 3),
+                          "images": self.state.images + seen, "steps": done - done_before,
+                          **dict(zip(self.step_fn.loss_names, means))})
+        return totals.clone(), seen, done
 
     def _step(self, epoch: int, batch: torch.Tensor, owned: Callable) -> dict[str, torch.Tensor]:
         """One training step on the trial's random stream; an error of blown-up weights is divergence."""

@@ -27,13 +27,17 @@ class LossConfig:
 class GANLossConfig(LossConfig):
     d_steps: int = field(default=1, metadata={"hyperparameter": True, "paper": 1,
                                               "help": "discriminator updates per generator update"})
+    # The penalties' weight knobs (gvc/training/losses/penalties.py), so any penalty combines with any GAN loss.
     r1_gamma: float = field(default=0.0, metadata={"hyperparameter": True, "paper": 0.0,
                                                    "help": "R1 penalty weight (Mescheder et al. 2018); 0 = off"})
+    gp_weight: float = field(default=0.0, metadata={"hyperparameter": True, "paper": 0.0,
+                                                    "help": "WGAN-GP gradient-penalty weight lambda; 0 = off"})
 
     def check(self) -> list[tuple[str, bool, str]]:
         return super().check() + [
             ("d_steps", self.d_steps >= 1, "a positive integer (discriminator updates per generator update)"),
             ("r1_gamma", self.r1_gamma >= 0.0, "a non-negative penalty weight (0 = no R1 penalty)"),
+            ("gp_weight", self.gp_weight >= 0.0, "a non-negative penalty weight (0 = no gradient penalty)"),
         ]
 
 
@@ -62,8 +66,6 @@ class Loss:
     # history.csv columns it logs, with their units; `training_curves` are never quality metrics.
     losses: dict[str, str]
     summary: str  # one line for the README and the report
-    # Whether its D update needs a double backward (a gradient penalty): refused under torch.compile.
-    double_backward: Callable[[LossConfig], bool] = lambda cfg: getattr(cfg, "r1_gamma", 0.0) > 0
 
 
 Tensor = "torch.Tensor"  # annotations only: this module imports no torch
@@ -71,10 +73,13 @@ Tensor = "torch.Tensor"  # annotations only: this module imports no torch
 
 @dataclass(frozen=True)
 class GANLoss(Loss):
-    """A GAN loss as pure functions of D's outputs (logits: the models have no final sigmoid)."""
+    """A GAN loss as pure functions of D's outputs (logits: the models have no final sigmoid): D(x) and D(G(z)) for
+    D's update, D(x) and D(G(z)) for G's (a relativistic loss compares them). Penalties are their own axis."""
 
     d_loss: Callable = None  # (out_real, out_fake) -> D's loss (mean over the batch)
-    g_loss: Callable = None  # (out_gen) -> G's loss
+    # (out_real, out_gen) -> G's loss; out_real is D(x) of this step's D update, detached (G's gradient flows
+    # through D(G(z)) only)
+    g_loss: Callable = None
     diagnostics: Callable = None  # (out_real, out_fake) -> {name: value} for history.csv
 
 

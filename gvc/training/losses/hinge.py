@@ -15,7 +15,7 @@ def d_loss(out_real: torch.Tensor, out_fake: torch.Tensor) -> torch.Tensor:
     return F.relu(1.0 - out_real).mean() + F.relu(1.0 + out_fake).mean()
 
 
-def g_loss(out_gen: torch.Tensor) -> torch.Tensor:
+def g_loss(out_real: torch.Tensor, out_gen: torch.Tensor) -> torch.Tensor:
     """−E[D(G(z))]."""
     return -out_gen.mean()
 

@@ -15,7 +15,7 @@ def d_loss(out_real: torch.Tensor, out_fake: torch.Tensor) -> torch.Tensor:
     return 0.5 * (out_real - 1.0).pow(2).mean() + 0.5 * out_fake.pow(2).mean()
 
 
-def g_loss(out_gen: torch.Tensor) -> torch.Tensor:
+def g_loss(out_real: torch.Tensor, out_gen: torch.Tensor) -> torch.Tensor:
     """½ E[(D(G(z)) − 1)²]."""
     return 0.5 * (out_gen - 1.0).pow(2).mean()
 

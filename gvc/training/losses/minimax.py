@@ -11,7 +11,7 @@ from gvc.training.losses.base import GANLossConfig, GANLoss
 from gvc.training.losses.ns import BCE_UNITS, d_loss, probabilities
 
 
-def g_loss(logit_gen: torch.Tensor) -> torch.Tensor:
+def g_loss(logit_real: torch.Tensor, logit_gen: torch.Tensor) -> torch.Tensor:
     """log(1 − D(G(z))) = −BCE(logit, 0): its gradient vanishes while D rejects the fakes (why ns exists)."""
     return -F.binary_cross_entropy_with_logits(logit_gen, torch.zeros_like(logit_gen))
 

@@ -16,7 +16,7 @@ def d_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
             + F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake)))
 
 
-def g_loss(logit_gen: torch.Tensor) -> torch.Tensor:
+def g_loss(logit_real: torch.Tensor, logit_gen: torch.Tensor) -> torch.Tensor:
     """−log D(G(z)): strong gradients while D rejects the fakes."""
     return F.binary_cross_entropy_with_logits(logit_gen, torch.ones_like(logit_gen))
 
