@@ -5,10 +5,10 @@ import csv
 import pytest
 
 from gvc import rundir
-from tests.conftest import run_gvc
+from tests.conftest import TINY_EVAL, run_gvc
 
 TINY_SWEEP = ["model=linear_vae", "trainer=smoke", "trainer.max_steps=2", "data.subset=256", "data.test_subset=128",
-              "trainer.threads=1"]
+              "trainer.threads=1", *TINY_EVAL]
 
 
 def read_index(sweep_dir):
