@@ -28,6 +28,7 @@ from tqdm import tqdm
 from gvc import rundir
 from gvc.data import DeviceBatches, load_split, spec_of, to_model_range
 from gvc.models import GAN, VAE, build_model
+from gvc.training.along import along_evaluation
 from gvc.training.families import family
 from gvc.training.hooks import Hook, Hooks, RunDirWriter, RunStart
 from gvc.training.losses import loss_config
@@ -158,6 +159,8 @@ class Trainer:
         self.train_data, self.test_data = self._load_data()
         self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle,
                                      binarize=cfg.data.binarize)
+        # eval.along (gvc/training/along.py): evaluations at points of the budget; None when off
+        self.along = along_evaluation(cfg, len(self.train_data), self.model.family)
 
     def _load_data(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         d = self.cfg.data
@@ -210,6 +213,7 @@ class Trainer:
             "fixed_z": self.fixed_z.cpu(),
             "step_state": self.step_fn.state_dict(),  # what the objective keeps beyond networks and optimisers
             "config": OmegaConf.to_container(self.cfg, resolve=True),
+            "along": self.along.state_dict() if self.along is not None else None,  # eval.along's points so far
         }
 
     def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
@@ -223,6 +227,8 @@ class Trainer:
         self.step_fn.load_state_dict(ckpt.get("step_state", {}))
         self.state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["elapsed"], list(ckpt["history"]),
                                 images=int(images), cpu_s=float(ckpt.get("cpu_s", 0.0)), in_epoch=ckpt.get("in_epoch"))
+        if self.along is not None:
+            self.along.load_state_dict(ckpt.get("along"))
 
     def _save_checkpoint(self) -> None:
         self.hooks.checkpoint(self.checkpoint())
@@ -261,6 +267,8 @@ class Trainer:
     def _fit(self) -> None:
         t, state = self.cfg.trainer, self.state
         self.model.train()
+        if self.along is not None:  # eval.along: the table as the checkpoint left it
+            self.along.begin(self.hooks)
         while (stopped_by := self.budget_spent()) is None:
             epoch = state.epoch + 1
             elapsed_before = state.elapsed
@@ -276,7 +284,10 @@ class Trainer:
             last = self.budget_spent() is not None
             every = self.cfg.eval.every_epochs
             if self.cfg.eval.enabled and (last or (every and epoch % every == 0)):
+                evaluated = time.perf_counter()
                 self.metrics = self.evaluate()
+                if last and self.along is not None:  # eval.along's end rows: its cheap N and this full N
+                    self.along.evaluate_end(self, epoch, self.metrics, time.perf_counter() - evaluated)
                 self.hooks.evaluation(epoch, state.step, self.metrics)
                 if every:  # per-epoch quality curves only when asked for: history stays one row per epoch
                     row.update(self.metrics)
@@ -322,6 +333,7 @@ class Trainer:
         totals = torch.zeros(len(names), device=self.device)
         seen, done = 0, 0
         own_epoch = batches is None  # else a caller's own batches (the benchmark's windows): no checkpoints
+        along = self.along if own_epoch and self.along is not None and self.along.active else None
         resumed = state.in_epoch if own_epoch else None
         if resumed is not None:  # continue the epoch a checkpoint interrupted: same order, same sums
             self.shuffle.set_state(resumed["shuffle_rng"])
@@ -376,8 +388,21 @@ class Trainer:
                 self._cut_by = "cpu_budget_s"
             if self._cut_by is not None:
                 break
+            # eval.along (gvc/training/along.py): a point of the budget reached at this step is evaluated here, off
+            # the clocks (they move on by its time, as for a checkpoint), and a checkpoint follows it.
+            point = along is not None and along.due(state.step, state.images + seen, elapsed_before + now - started,
+                                                   state.cpu_s - cpu_started)
+            if point:
+                cpu_now = time.process_time()
+                along.evaluate_point(self, epoch, state.images + seen, elapsed_before + now - started,
+                                     state.cpu_s + cpu_now - cpu_started)
+                paused, cpu_paused = time.perf_counter() - now, time.process_time() - cpu_now
+                started, cpu_started, now = started + paused, cpu_started + cpu_paused, now + paused
+                deadline = None if deadline is None else deadline + paused
+                cpu_deadline = None if cpu_deadline is None else cpu_deadline + cpu_paused
+                next_checkpoint = None if next_checkpoint is None else next_checkpoint + paused
             signalled = interrupts is not None and interrupts.received
-            due = (signalled or (every_steps is not None and state.step % every_steps == 0)
+            due = (signalled or point or (every_steps is not None and state.step % every_steps == 0)
                    or (next_checkpoint is not None and now >= next_checkpoint))
             if due and own_epoch and done < len(self.batches):  # at the epoch's end, fit checkpoints
                 # The clocks as they stand go into the checkpoint, with the epoch's position and sums.
@@ -406,16 +431,18 @@ class Trainer:
         state.cpu_s += time.process_time() - cpu_started
         return means, seen
 
-    def evaluate(self) -> dict[str, float]:
-        """Quality metrics of the current model (gvc.evaluation), with the real-data floor beside them."""
+    def evaluate(self, settings: Any = None) -> dict[str, float]:
+        """Quality metrics of the current model (gvc.evaluation), with the real-data floor beside them; `settings`:
+        eval settings other than cfg.eval's (eval.along's cheap N)."""
         from gvc.evaluation.evaluate import evaluate
 
+        settings = self.cfg.eval if settings is None else settings
         started = time.perf_counter()
         with self.random.owned():  # whatever it draws comes from the trial's stream, not another trial's
-            metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
+            metrics = evaluate(self.model, settings, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
                                binarize=self.cfg.data.binarize)
             if (ema := getattr(self.model, "ema_model", lambda: None)()) is not None:  # model.ema_decay: G's EMA too
-                ema_metrics = evaluate(ema, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
+                ema_metrics = evaluate(ema, settings, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
                                        binarize=self.cfg.data.binarize)
                 metrics.update({f"ema_{k}": v for k, v in ema_metrics.items() if not k.startswith(("floor_", "noise_"))})
         log.info("evaluated in %.1fs: %s", time.perf_counter() - started,
