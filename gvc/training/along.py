@@ -168,7 +168,10 @@ class AlongEvaluation:
     # -- the run's record -------------------------------------------------------------------------------------
     def begin(self, hooks: Any) -> None:
         """At the start of training (resumed or not): the table as the checkpoint left it replaces any rows a
-        killed process wrote after that checkpoint (they are measured again)."""
+        killed process wrote after that checkpoint (they are measured again). A run continued past its end (a
+        longer budget) keeps its earlier end rows as ordinary rows: they are no longer its end."""
+        for row in self.rows:
+            row["final"] = 0
         if self.active:
             hooks.eval_point(list(self.rows), None)
 
