@@ -9,10 +9,10 @@ the points are whole numbers and the step that reaches one is fixed; in seconds 
 step boundary at which the clock has passed it (what the row's clocks record), and a step that passes several
 points evaluates once, for the last of them.
 
-Each point is evaluated at the cheap `eval.along.n_samples` with the run's fixed latents and reference images
-(eval.seed), off the budget's clocks (its time and CPU time are not training) and off the trial's random
-stream (training draws exactly what it draws with eval.along off); a checkpoint follows, so a resumed run
-neither repeats nor loses a point. The end of training adds two rows: the cheap N again (the curve's last point)
+Each point is evaluated at the cheap `eval.along.n_samples` (the VAEs' likelihood bounds with eval.along's
+iw_samples and nll_images) with the run's fixed latents and reference images (eval.seed), off the budget's clocks
+(its time and CPU time are not training) and off the trial's random stream (training draws exactly what it draws
+with eval.along off); a checkpoint follows, so a resumed run neither repeats nor loses a point. The end of training adds two rows: the cheap N again (the curve's last point)
 and the full eval.n_samples (the run's final numbers, as in summary.json). The best cheap-N point by the run's
 objective (trainer.objective and its direction) keeps its weights as checkpoints/best.pt.
 
@@ -81,7 +81,8 @@ class AlongEvaluation:
         self.points = schedule(float(first), float(along.growth), self.budget, along.points,
                                whole=self.unit in ("steps", "images"))
         self.n_samples, self.full_n = int(along.n_samples), int(cfg.eval.n_samples)
-        self.eval_cfg = {**OmegaConf.to_container(cfg.eval, resolve=True), "n_samples": self.n_samples}
+        self.eval_cfg = {**OmegaConf.to_container(cfg.eval, resolve=True), "n_samples": self.n_samples,
+                         "iw_samples": int(along.iw_samples), "nll_images": int(along.nll_images)}
         self.cfg, self.family = cfg, family
         self.next = 0  # the index of the next point to reach
         self.rows: list[dict[str, float]] = []
