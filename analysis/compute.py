@@ -198,11 +198,13 @@ def section(collection: Collection, root: Path, write_table) -> tuple[list[Block
             files += write_table(frame, tables_dir, name)
     if not figures and sentences.empty:
         return [], files
-    b: list[Block] = [Heading(2, "Compute"),
-                      Text("Quality along training (evals.csv, `eval.along`): each run evaluated at log-spaced points "
-                           "of its budget at a cheap N, off the budget's clock. Numbers at the cheap N are compared "
-                           "with each other only; the final numbers at the full N above stay the primary ones. "
-                           "[tables/quality_vs_compute.csv](tables/quality_vs_compute.csv).")]
+    along = len(curve_numbers) > 0
+    b: list[Block] = [Heading(2, "Compute"), Text(
+        "Quality along training (evals.csv, `eval.along`): each run evaluated at log-spaced points of its budget at a "
+        "cheap N, off the budget's clock. Numbers at the cheap N are compared with each other only; the final numbers "
+        "at the full N above stay the primary ones. [tables/quality_vs_compute.csv](tables/quality_vs_compute.csv)."
+        if along else "No completed run was evaluated along training (`eval.along`), so there are no curves against "
+                      "compute here.")]
     b += [Image(a) for a in figures if "expected best" not in a.title.lower()]
     if len(sentences):
         b += [Heading(3, "The claims at every budget"),

@@ -112,17 +112,19 @@ def test_a_run_whose_budget_ends_before_the_first_point_writes_no_table(tmp_path
 
 
 @pytest.mark.slow  # a time budget of its own: 3 s of training
-def test_evaluations_along_a_time_budget_are_off_its_clock(tmp_path, mnist_root):
-    run(make_config([*ALONG, "trainer.max_steps=null", "trainer.epochs=1000", "trainer.time_budget_s=3",
+@pytest.mark.parametrize("budget, unit, clock", [("time_budget_s", "train_s", "train_time_s"),
+                                                 ("cpu_budget_s", "cpu_s", "train_cpu_s")])
+def test_evaluations_along_a_time_budget_are_off_its_clock(tmp_path, mnist_root, budget, unit, clock):
+    run(make_config([*ALONG, "trainer.max_steps=null", "trainer.epochs=1000", f"trainer.{budget}=3",
                      "eval.along.first=0.25", "eval.along.n_samples=500"]), tmp_path)
     summary, rows = rundir.read_summary(tmp_path), rundir.read_evals(tmp_path)
-    assert summary["stopped_by"] == "time_budget_s" and summary["along"]["unit"] == "train_s"
+    assert summary["stopped_by"] == budget and summary["along"]["unit"] == unit
     along = [r for r in rows if not r["final"]]
     points = [r["point"] for r in along]  # a slow first step (a loaded machine) may pass 0.25 s and 0.5 s at once
     assert set(points) <= {0.25, 0.5, 1.0, 2.0} and points == sorted(points) and points[-2:] == [1.0, 2.0]
-    assert all(r["train_s"] >= r["point"] for r in along)  # reached when the clock passed it
+    assert all(r[unit] >= r["point"] for r in along)  # reached when the clock passed it
     assert sum(r["eval_s"] for r in along) > 1.0  # four evaluations: seconds the budget did not pay for
-    assert summary["train_time_s"] < 3.5
+    assert summary[clock] < 3.5 and summary["train_cpu_s"] < 3.5  # one thread: its CPU-s are at most its seconds
 
 
 @pytest.mark.parametrize("override, words", [
