@@ -87,6 +87,12 @@ class AlongEvaluation:
         self.next = 0  # the index of the next point to reach
         self.rows: list[dict[str, float]] = []
         self.best: dict[str, Any] | None = None  # {"row": index in rows, "objective", "direction", "value"}
+        if self.points:
+            log.info("eval.along: %d evaluations at N = %d along training, at %s %s (then the end)", len(self.points),
+                     self.n_samples, ", ".join(f"{p:g}" for p in self.points), self.unit)
+        else:
+            log.info("eval.along: the budget (%g %s) ends before the first point (%g): no evaluations along training",
+                     self.budget, self.unit, float(first))
 
     @property
     def active(self) -> bool:
