@@ -143,3 +143,14 @@ def test_the_compute_section_draws_a_figure_per_compute_axis_and_shows_best_and_
     assert {"claims_per_budget", "best_and_final", "expected_best_vs_compute"} <= set(written)
     best = compute.best_and_final(crossing_runs).set_index("model")
     assert best.loc["dcgan", "final (full N)"] == "5" and best.loc["dcgan", "best point (cheap N)"] == "10"
+
+
+@pytest.mark.slow  # a whole report (figures, tables) of six fake runs
+def test_the_report_has_a_compute_section_naming_the_crossing(crossing_runs, tmp_path):
+    from analysis import build_report
+
+    report = build_report([tmp_path], tmp_path / "report")
+    text = (report / "report.md").read_text()
+    compute_part = text[text.index("## Compute"):text.index("## Notes")]
+    assert "dcgan's fid falls below linear_gan's between 2 CPU-s and 4 CPU-s; 3 of 3 seeds agree" in compute_part
+    assert "figures/quality_vs_cpu_s.png" in compute_part and (report / "tables" / "claims_per_budget.csv").is_file()
