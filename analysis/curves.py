@@ -104,7 +104,8 @@ def quality_vs_compute(collection: Collection, out: Path) -> list[Artifact]:
                                     ms=3.5, lw=1.1, capsize=2, elinewidth=0.8, label=label)
                     floor, noise = _reference(frame, "floor_", metric), _reference(frame, "noise_", metric)
                     if floor is not None:
-                        ax.axhline(floor, color="0.25", ls="--", lw=0.8, label="real data (floor)" if style == 0 else None)
+                        ax.axhline(floor, color="0.25", ls="--", lw=0.8,
+                                   label="real data (floor)" if style == 0 else None)
                     if noise is not None:
                         ax.axhline(noise, color="0.6", ls=":", lw=1.0, label="uniform noise" if style == 0 else None)
                 ax.set_xscale("log")

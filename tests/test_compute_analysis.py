@@ -88,8 +88,8 @@ def fake_run(path, model: str, family: str, seed: int, fids: list[float], cpu_pe
     rows = [{"point": p, "final": 0, "n_samples": 200, "epoch": 1, "step": 10 * p, "images": 1280 * p,
              "train_s": p, "cpu_s": p + 0.01 * seed, "eval_s": 0.5, "fid": f, "precision": 1 / f,
              "floor_fid": 5.0, "noise_fid": 900.0} for p, f in zip(BUDGETS, fids[:-1])]
-    rows.append({**rows[-1], "point": 16.0, "final": 1, "step": 160, "images": 1280 * 16, "cpu_s": 16.0, "fid": fids[-1],
-                 "precision": 1 / fids[-1]})
+    rows.append({**rows[-1], "point": 16.0, "final": 1, "step": 160, "images": 1280 * 16, "cpu_s": 16.0,
+                 "fid": fids[-1], "precision": 1 / fids[-1]})
     rows.append({**rows[-1], "n_samples": 1000, "fid": fids[-1] / 2})
     rundir.write_evals(path, rows)
     best = min(rows[:-1], key=lambda r: r["fid"])

@@ -12,8 +12,9 @@ points evaluates once, for the last of them.
 Each point is evaluated at the cheap `eval.along.n_samples` (the VAEs' likelihood bounds with eval.along's
 iw_samples and nll_images) with the run's fixed latents and reference images (eval.seed), off the budget's clocks
 (its time and CPU time are not training) and off the trial's random stream (training draws exactly what it draws
-with eval.along off); a checkpoint follows, so a resumed run neither repeats nor loses a point. The end of training adds two rows: the cheap N again (the curve's last point)
-and the full eval.n_samples (the run's final numbers, as in summary.json). The best cheap-N point by the run's
+with eval.along off); a checkpoint follows, so a resumed run neither repeats nor loses a point. The end of
+training adds two rows: the cheap N again (the curve's last point) and the full eval.n_samples (the run's final
+numbers, as in summary.json). The best cheap-N point by the run's
 objective (trainer.objective and its direction) keeps its weights as checkpoints/best.pt.
 
 A run whose budget is below the first point has no points: it writes no evals.csv and no best.pt.
@@ -200,12 +201,12 @@ class AlongEvaluation:
             best = {"checkpoint": "checkpoints/best.pt", "objective": self.best["objective"],
                     "direction": self.best["direction"], "value": self.best["value"],
                     **{k: row[k] for k in ("point", "step", "images", "train_s", "cpu_s")}}
+        final = [r for r in self.rows if r["final"] and r["n_samples"] == self.full_n]  # every run evaluates this
         return {"unit": self.unit, "budget": self.budget, "points": self.points, "n_samples": self.n_samples,
                 "evaluations": len(self.rows),
                 # what eval.along cost (its cheap-N rows), beside the final full-N evaluation every run has
-                "eval_s_along": round(sum(r["eval_s"] for r in self.rows if not (r["final"] and r["n_samples"] == self.full_n)),
-                                      3),
-                "eval_s_final": next((r["eval_s"] for r in self.rows if r["final"] and r["n_samples"] == self.full_n), None),
+                "eval_s_along": round(sum(r["eval_s"] for r in self.rows if not any(r is f for f in final)), 3),
+                "eval_s_final": final[-1]["eval_s"] if final else None,
                 "best": best}
 
 
