@@ -3,8 +3,9 @@
 Pure functions over a tidy DataFrame with the columns `arm` (which side: the names passed as a and b), `seed`,
 `budget` (a point of the runs' common budget unit) and `value` (the metric there). A budget is judged only where
 every seed both arms share has a value on both sides. How one budget's paired per-seed values are judged is
-pluggable (`compare`): the default counts the seeds that agree ("k of n seeds agree") and decides only when all
-do; a statistical test (analysis/stats.py) can take its place with the same signature.
+pluggable (`compare`): `seed_agreement` counts the seeds that agree ("k of n seeds agree") and decides only when
+all do; `paired_test` (the report's) decides by analysis/stats.py's compare_groups paired by seed, with the seeds'
+agreement beside it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.stats import MINIMIZE, better
+from analysis.stats import A_BETTER, B_BETTER, MINIMIZE, better, compare_groups
 from analysis.tables import plain
 
 A, B = "a", "b"
@@ -42,10 +43,21 @@ def seed_agreement(a: np.ndarray, b: np.ndarray, direction: str) -> Comparison:
     return Comparison(winner, agree, n, f"{agree} of {n} seeds agree")
 
 
+def paired_test(a: np.ndarray, b: np.ndarray, direction: str) -> Comparison:
+    """compare_groups(paired=True), a sign-flip test of the per-seed differences: A or B when it separates them
+    (it needs six seeds or more), else undecided; the text gives p, why it is undecided, and the seeds' agreement."""
+    agreement = seed_agreement(a, b, direction)
+    test = compare_groups(a, b, direction, paired=True)
+    winner = {A_BETTER: A, B_BETTER: B}.get(test.verdict)
+    why = "" if winner else f", {test.verdict}"
+    return Comparison(winner, agreement.agree, agreement.n,
+                      f"paired sign-flip test p = {test.p:.2g}{why}; {agreement.text}")
+
+
 def budget_verdicts(frame: pd.DataFrame, direction: str, compare: Compare = seed_agreement) -> pd.DataFrame:
     """One row per budget that every shared seed reached on both sides, in budget order: budget, winner (A, B or
-    None), agree, n, text, and each side's median."""
-    columns = ["budget", "winner", "agree", "n", "text", "median_a", "median_b"]
+    None), agree, n, text, each side's median and the seeds paired."""
+    columns = ["budget", "winner", "agree", "n", "text", "median_a", "median_b", "seeds"]
     frame = frame.dropna(subset=["value"])
     seeds = sorted(set(frame.loc[frame["arm"] == A, "seed"]) & set(frame.loc[frame["arm"] == B, "seed"]))
     if not seeds:
@@ -58,8 +70,13 @@ def budget_verdicts(frame: pd.DataFrame, direction: str, compare: Compare = seed
             continue  # a seed of one side did not reach this budget (or was not measured there)
         result = compare(part[A].to_numpy(), part[B].to_numpy(), direction)
         rows.append({"budget": float(budget), "winner": result.winner, "agree": result.agree, "n": result.n,
-                     "text": result.text, "median_a": float(part[A].median()), "median_b": float(part[B].median())})
+                     "text": result.text, "median_a": float(part[A].median()), "median_b": float(part[B].median()),
+                     "seeds": ", ".join(_seed_text(seed) for seed in seeds)})
     return pd.DataFrame(rows, columns=columns)
+
+
+def _seed_text(seed: float) -> str:
+    return str(int(seed)) if float(seed).is_integer() else str(seed)  # never rounded: 1234 stays 1234
 
 
 @dataclass(frozen=True)
@@ -93,24 +110,28 @@ UNIT_WORDS = {"cpu_s": "CPU-s", "train_s": "s of training", "steps": "steps", "i
 
 
 def describe(verdicts: pd.DataFrame, a: str, b: str, metric: str, direction: str, unit: str) -> str:
-    """One sentence: the claim "a better than b on metric" across the budgets, with any crossover named."""
+    """One sentence: the claim "a better than b on metric" across the budgets, with any crossover named, ending
+    with the seeds paired."""
     if verdicts.empty:
         return f"{a} vs {b} on {metric}: no budget that both reached (or no seed measured on both sides)"
     span = f"from {_unit_text(verdicts['budget'].iloc[0], unit)} to {_unit_text(verdicts['budget'].iloc[-1], unit)}"
+    seeds = f"; seeds {verdicts['seeds'].iloc[0]}" if "seeds" in verdicts else ""
     names = {A: a, B: b}
     decided = verdicts[verdicts["winner"].notna()]
     if decided.empty:
-        return f"{a} vs {b} on {metric}: undecided at every budget {span} (the seeds disagree)"
+        why = "; ".join(dict.fromkeys(verdicts["text"]))  # each distinct reason once, in budget order
+        return f"{a} vs {b} on {metric}: undecided at every budget {span} ({why}){seeds}"
     found = crossovers(verdicts)
     if not found:
         first = decided["winner"].iloc[0]
         winner, loser = names[first], names[B if first == A else A]
         agreement = ", ".join(sorted(set(decided["text"])))
         if len(decided) == len(verdicts):
-            return f"{winner} better than {loser} on {metric} holds at every budget {span} ({agreement})"
-        return (f"{winner} better than {loser} on {metric} wherever the seeds agree ({len(decided)} of the "
-                f"{len(verdicts)} budgets {span}: {agreement}); undecided at the others")
+            return f"{winner} better than {loser} on {metric} holds at every budget {span} ({agreement}){seeds}"
+        return (f"{winner} better than {loser} on {metric} where decided ({len(decided)} of the "
+                f"{len(verdicts)} budgets {span}: {agreement}); undecided at the others{seeds}")
     moved = "falls below" if direction == MINIMIZE else "rises above"
+    text_at = dict(zip(verdicts["budget"], verdicts["text"]))
     parts = [f"{names[c.after]}'s {metric} {moved} {names[c.before]}'s between {_unit_text(c.low, unit)} and "
-             f"{_unit_text(c.high, unit)}; {c.agree} of {c.n} seeds agree" for c in found]
-    return "; then ".join(parts)
+             f"{_unit_text(c.high, unit)}; {text_at[c.high]}" for c in found]
+    return "; then ".join(parts) + seeds

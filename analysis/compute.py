@@ -19,7 +19,7 @@ from analysis.collect import Collection
 from analysis.conclusions import FAMILY_PAIRS, GAN_PAIRS, VAE_PAIRS
 from analysis.document import Block, Heading, Image, Table, Text
 from analysis.figures import MIN_TRIALS_FOR_EXPECTED_BEST, _direction_word, _grid, model_colors, styled
-from analysis.stats import direction_of, expected_best_of_n
+from analysis.stats import ALPHA, direction_of, expected_best_of_n
 from analysis.tables import (best_configuration_runs, completed_objectives, fmt, models_in_order,
                              objective_directions, objective_frame)
 
@@ -43,7 +43,7 @@ def budget_frame(collection: Collection) -> pd.DataFrame:
     return frame
 
 
-def claims_per_budget(collection: Collection, compare: budgets.Compare = budgets.seed_agreement
+def claims_per_budget(collection: Collection, compare: budgets.Compare = budgets.paired_test
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(one sentence per pair and metric, the verdict at every budget in long form) for the claims' pairs whose
     best configurations were evaluated along training in one budget unit."""
@@ -209,8 +209,10 @@ def section(collection: Collection, root: Path, write_table) -> tuple[list[Block
     if len(sentences):
         b += [Heading(3, "The claims at every budget"),
               Text("Each pair of the paper's claims (A should be better than B), each model at its best configuration, "
-                   "judged at every budget both reached on every shared seed, paired by seed: a budget is decided when "
-                   "all seeds agree, and a change of the decided side between two budgets is named as a crossover. "
+                   "judged at every budget both reached on every shared seed, paired by seed: a budget is decided by a "
+                   f"sign-flip test of the per-seed differences (analysis/stats.py compare_groups, p <= {ALPHA:g}; it "
+                   "needs six shared seeds or more), with how many seeds agree beside it, and a change of the "
+                   "decided side between two budgets is named as a crossover. "
                    "[tables/claims_per_budget_long.csv](tables/claims_per_budget_long.csv) has every budget."),
               Table(sentences[["a", "b", "metric", "budgets", "answer"]])]
     if len(best):

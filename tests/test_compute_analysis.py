@@ -31,7 +31,7 @@ def test_a_pair_whose_curves_cross_at_a_known_budget_is_reported_crossing_there(
     assert list(verdicts["winner"]) == [B, B, A, A] and list(verdicts["text"]) == ["3 of 3 seeds agree"] * 4
     assert budgets.crossovers(verdicts) == [Crossover(B, A, 2.0, 4.0, 3, 3)]
     sentence = budgets.describe(verdicts, "dcgan", "linear_gan", "fid", "minimize", "cpu_s")
-    assert sentence == "dcgan's fid falls below linear_gan's between 2 CPU-s and 4 CPU-s; 3 of 3 seeds agree"
+    assert sentence == "dcgan's fid falls below linear_gan's between 2 CPU-s and 4 CPU-s; 3 of 3 seeds agree; seeds 0, 1, 2"
 
 
 def test_a_seed_that_disagrees_leaves_its_budget_undecided_and_widens_the_crossing():
@@ -49,7 +49,7 @@ def test_a_claim_that_holds_throughout_says_so_with_its_budget_range():
     assert budgets.crossovers(verdicts) == []
     answer = budgets.describe(verdicts, "dcgan", "linear_gan", "fid", "minimize", "steps")
     assert answer == ("linear_gan better than dcgan on fid holds at every budget from 1 steps to 2 steps "
-                      "(3 of 3 seeds agree)")
+                      "(3 of 3 seeds agree); seeds 0, 1, 2")
 
 
 def test_only_budgets_every_shared_seed_reached_on_both_sides_are_judged():
@@ -70,6 +70,23 @@ def test_the_per_budget_comparison_is_pluggable():
     verdicts = budgets.budget_verdicts(tidy(A_FID, B_FID), "minimize", compare=always_undecided)
     assert calls == [(3, "minimize")] * 4 and verdicts["winner"].isna().all()
     assert "undecided at every budget" in budgets.describe(verdicts, "x", "y", "fid", "minimize", "images")
+
+
+# Six seeds: a paired sign-flip test can reach p = 2 / 2^6 = 0.031 <= 0.05 when every seed agrees.
+A_FID_6 = [*A_FID, [101, 79, 41, 20], [99, 81, 40, 22], [103, 77, 43, 18]]
+B_FID_6 = [*B_FID, [59, 51, 45, 46], [63, 50, 47, 44], [60, 53, 44, 42]]
+
+
+def test_the_paired_test_decides_a_budget_only_when_the_shared_seeds_can_tell():
+    six = budgets.budget_verdicts(tidy(A_FID_6, B_FID_6), "minimize", compare=budgets.paired_test)
+    assert list(six["winner"]) == [B, B, A, A]
+    assert six["text"].iloc[0] == "paired sign-flip test p = 0.031; 6 of 6 seeds agree"
+    three = budgets.budget_verdicts(tidy(A_FID, B_FID), "minimize", compare=budgets.paired_test)
+    assert three["winner"].isna().all()  # 3 of 3 agree, but three pairs cannot reach p <= 0.05
+    assert set(three["text"]) == {"paired sign-flip test p = 0.25, too few seeds to tell; 3 of 3 seeds agree"}
+    assert budgets.describe(three, "dcgan", "linear_gan", "fid", "minimize", "cpu_s") == (
+        "dcgan vs linear_gan on fid: undecided at every budget from 1 CPU-s to 8 CPU-s (paired sign-flip test "
+        "p = 0.25, too few seeds to tell; 3 of 3 seeds agree); seeds 0, 1, 2")
 
 
 def test_the_expected_best_of_n_trials_matches_a_hand_computed_case():
@@ -103,21 +120,43 @@ def fake_run(path, model: str, family: str, seed: int, fids: list[float], cpu_pe
                   "best": {"value": best["fid"], "step": best["step"]}}})
 
 
-@pytest.fixture()
-def crossing_runs(tmp_path):
-    for seed in range(3):
-        fake_run(tmp_path / f"dcgan_{seed}", "dcgan", "gan", seed, [*A_FID[seed], 10.0])
-        fake_run(tmp_path / f"linear_gan_{seed}", "linear_gan", "gan", seed, [*B_FID[seed], 40.0])
+def crossing(tmp_path, a_fids: list[list[float]], b_fids: list[list[float]]):
+    for seed, (a, b) in enumerate(zip(a_fids, b_fids)):
+        fake_run(tmp_path / f"dcgan_{seed}", "dcgan", "gan", seed, [*a, 10.0])
+        fake_run(tmp_path / f"linear_gan_{seed}", "linear_gan", "gan", seed, [*b, 40.0])
     return collect([tmp_path])
 
 
-def test_the_report_names_the_crossing_of_two_models_evaluated_along_training(crossing_runs):
-    sentences, long = compute.claims_per_budget(crossing_runs)
+@pytest.fixture()
+def crossing_runs(tmp_path):
+    return crossing(tmp_path, A_FID, B_FID)
+
+
+@pytest.fixture()
+def six_seed_crossing_runs(tmp_path):
+    return crossing(tmp_path, A_FID_6, B_FID_6)
+
+
+def fid_answer(collection) -> str:
+    sentences, _ = compute.claims_per_budget(collection)
+    fid = sentences[(sentences["a"] == "dcgan") & (sentences["b"] == "linear_gan") & (sentences["metric"] == "fid")]
+    return fid["answer"].iloc[0]
+
+
+def test_the_report_names_the_crossing_of_two_models_evaluated_along_training(six_seed_crossing_runs):
+    sentences, long = compute.claims_per_budget(six_seed_crossing_runs)
     fid = sentences[(sentences["a"] == "dcgan") & (sentences["b"] == "linear_gan") & (sentences["metric"] == "fid")]
     assert fid["answer"].iloc[0] == ("dcgan's fid falls below linear_gan's between 2 CPU-s and 4 CPU-s; "
-                                     "3 of 3 seeds agree")
+                                     "paired sign-flip test p = 0.031; 6 of 6 seeds agree; seeds 0, 1, 2, 3, 4, 5")
     assert fid["budgets"].iloc[0] == 5  # the four points and the end (16 CPU-s), which every run reached
     assert set(long["winner"]) == {"dcgan", "linear_gan"}
+
+
+def test_the_reports_per_budget_verdict_is_the_paired_test_with_the_seeds_agreement_beside_it(crossing_runs):
+    # Three seeds all agree at every budget, yet a paired test of three pairs cannot separate the models.
+    assert fid_answer(crossing_runs) == (
+        "dcgan vs linear_gan on fid: undecided at every budget from 1 CPU-s to 16 CPU-s (paired sign-flip test "
+        "p = 0.25, too few seeds to tell; 3 of 3 seeds agree); seeds 0, 1, 2")
 
 
 def test_curves_are_the_seeds_median_and_spread_at_each_point_at_the_cheap_n(crossing_runs):
@@ -146,11 +185,12 @@ def test_the_compute_section_draws_a_figure_per_compute_axis_and_shows_best_and_
 
 
 @pytest.mark.slow  # a whole report (figures, tables) of six fake runs
-def test_the_report_has_a_compute_section_naming_the_crossing(crossing_runs, tmp_path):
+def test_the_report_has_a_compute_section_naming_the_crossing(six_seed_crossing_runs, tmp_path):
     from analysis import build_report
 
     report = build_report([tmp_path], tmp_path / "report")
     text = (report / "report.md").read_text()
     compute_part = text[text.index("## Compute"):text.index("## Notes")]
-    assert "dcgan's fid falls below linear_gan's between 2 CPU-s and 4 CPU-s; 3 of 3 seeds agree" in compute_part
+    assert ("dcgan's fid falls below linear_gan's between 2 CPU-s and 4 CPU-s; paired sign-flip test p = 0.031; "
+            "6 of 6 seeds agree; seeds 0, 1, 2, 3, 4, 5") in compute_part
     assert "figures/quality_vs_cpu_s.png" in compute_part and (report / "tables" / "claims_per_budget.csv").is_file()
