@@ -376,7 +376,8 @@ class Trainer:
         """The loop's one evaluation place, after an epoch's row is made: with eval.enabled, at the end of
         training (`last`) and every eval.every_epochs epochs. Hands the metrics to the hooks and returns what joins
         the epoch's row: the metrics when eval.every_epochs is set (per-epoch quality curves only when asked
-        for), else nothing."""
+        for), else nothing. At the end with eval.along, its two end rows (its cheap N, and this full N) join
+        evals.csv; its points inside the budget are train_epoch's."""
         every = self.cfg.eval.every_epochs
         if not (self.cfg.eval.enabled and (last or (every and epoch % every == 0))):
             return {}
@@ -395,7 +396,8 @@ class Trainer:
         This is the hot path: per step only the step itself (on the trial's random stream), on-device sums and
         the budget rule; the host reads the sums every `trainer.log_every` steps (divergence check, log hooks,
         progress bar) and once at the end. Between steps it may write a checkpoint (trainer.checkpoint_every_s /
-        _steps) and stops with one when a signal arrived (Interrupted). Adds the training time to state.elapsed
+        _steps), evaluates eval.along's points it reaches (off the clocks, a checkpoint after each) and stops with
+        one when a signal arrived (Interrupted). Adds the training time to state.elapsed
         (and its CPU time to state.cpu_s); epoch bookkeeping (history, hooks) is run_epoch's.
         """
         t, state, budget = self.cfg.trainer, self.state, self.budget
