@@ -1,4 +1,5 @@
-"""Run directories -> one tidy table (one row per run) and one long history table (one row per run-epoch).
+"""Run directories -> one tidy table (one row per run), one long history table (one row per run-epoch) and one
+long table of the evaluations along training (one row per run-point, from evals.csv).
 
 Reads only the run-directory contract (gvc.rundir); never imports training code, so runs made on another
 machine or by an older gvc can be analysed here.
@@ -120,6 +121,7 @@ class Run:
     history: pd.DataFrame
     sweep: str = ""
     job: int | None = None
+    evals: pd.DataFrame = field(default_factory=pd.DataFrame)  # evals.csv (eval.along); empty for runs without
 
     @property
     def checkpoint(self) -> Path | None:
@@ -147,6 +149,8 @@ class Collection:
     history_metric_names: list[str] = field(default_factory=list)  # per-epoch evaluated metrics
     # Completed runs set aside as copies of a kept run (same identity, same seed): one row each (DUPLICATE_COLUMNS)
     duplicates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DUPLICATE_COLUMNS))
+    # One row per (run, evaluation along training): run, model, family, then evals.csv's columns (analysis/curves.py)
+    evals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["run", "model", "family"]))
 
     def run(self, name: str) -> Run:
         return next(r for r in self.runs if r.name == name)
@@ -253,6 +257,14 @@ def _read_history(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, dtype=float)
 
 
+def _read_evals(run_dir: Path) -> pd.DataFrame:
+    try:
+        rows = rundir.read_evals(run_dir)
+    except (OSError, ValueError, csv.Error):
+        rows = []  # damaged: the run is listed without its curve
+    return pd.DataFrame(rows, dtype=float)
+
+
 def _read_index(sweep_dir: Path) -> dict[str, dict[str, str]]:
     """The sweep's index.csv (when the sweep wrote one), by run directory name."""
     path = sweep_dir / "index.csv"
@@ -300,6 +312,7 @@ def read_run(run_dir: Path, name: str, index: dict[str, dict[str, str]] | None =
         path=run_dir, name=name, model=model, family=family, status=status, reason=reason, config=config,
         overrides=_read_overrides(run_dir, summary), summary=summary, history=history,
         sweep=str(sweep) if is_sweep else "", job=int(match.group(1)) if (is_sweep and match) else None,
+        evals=_read_evals(run_dir),
     )
 
 
@@ -390,6 +403,12 @@ def _row(run: Run) -> dict[str, Any]:
         # metrics="latest": the re-evaluation (RUN/evaluations/FILE) the metrics come from; blank: training's
         "evaluation": s.get("evaluation") or "",
     }
+    along = s.get("along") or {}  # evaluations along training: the schedule's unit and the best point (cheap N)
+    row["along_unit"] = along.get("unit") or ""
+    row["along_n_samples"] = to_float(along.get("n_samples"))
+    row["along_budget"] = to_float(along.get("budget"))
+    row["best_objective"] = to_float((along.get("best") or {}).get("value"))
+    row["best_step"] = to_float((along.get("best") or {}).get("step"))
     for part, count in (s.get("params") or {}).items():
         row[f"params.{part}"] = to_float(count)
     # Final losses and metrics share one namespace, metrics taking precedence (as the objective does in gvc.task).
@@ -504,13 +523,15 @@ def _tabulate(runs: list[Run], inputs: list[Path], duplicates: pd.DataFrame | No
             h.insert(2, "family", r.family)
             histories.append(h)
     history = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(columns=["run", "model", "family"])
+    evals = [r.evals.assign(run=r.name, model=r.model, family=r.family) for r in runs if not r.evals.empty]
+    evals_table = (pd.concat(evals, ignore_index=True) if evals else pd.DataFrame(columns=["run", "model", "family"]))
     losses = recorded_losses(runs)
     history_metrics = [c for c in history.columns if c not in ("run", "model", "family", *BOOKKEEPING) and c not in losses]
     names = {r.name for r in runs}
     duplicates = duplicates if duplicates is not None else pd.DataFrame(columns=DUPLICATE_COLUMNS)
     return Collection(runs=runs, table=table, history=history, inputs=inputs, metric_names=metric_names,
                       loss_names=loss_names, floor_names=floors, noise_names=noises, param_names=params,
-                      history_metric_names=history_metrics,
+                      history_metric_names=history_metrics, evals=evals_table,
                       duplicates=duplicates[duplicates["duplicate_of"].isin(names)].reset_index(drop=True))
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import figures, grids
+from analysis import compute, figures, grids
 from analysis.artifact import Artifact
 from analysis.collect import Collection, collect, default_inputs
 from analysis.conclusions import claims_per_objective, paper_claims
@@ -285,7 +285,7 @@ def _link(path: Path, root: Path) -> str:
 
 def _document(collection: Collection, root: Path, artifacts: list[Artifact], results: pd.DataFrame,
               image_stats: pd.DataFrame, claims: list, sensitivity: pd.DataFrame, notes: list[str],
-              files: list[Path], reps: dict) -> list[Block]:
+              files: list[Path], reps: dict, extra: list[Block] = ()) -> list[Block]:
     t = collection.table
     counts = Counter(t["status"])
     b: list[Block] = [Heading(1, "GAN vs VAE: comparison report")]
@@ -425,6 +425,7 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                 b += [Heading(3, f"{model}: {param}"),
                       Table(rows.drop(columns=["model", "parameter"]).reset_index(drop=True))]
 
+    b += list(extra)  # the Compute section (analysis/compute.py)
     b += [Heading(2, "Notes"),
           Bullets(notes + [
               "Statistics use completed runs only; failed, diverged and unfinished runs are counted and listed above.",
@@ -540,8 +541,11 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
                                columns=["claim", "verdict", "metric", "comparison", "values", "outcome"])
     files += _write_table(conclusions, tables_dir, "conclusions")
     files += [a.path for a in artifacts]
+    compute_blocks, compute_files = compute.section(collection, root, _write_table)  # quality against compute
+    files += compute_files
 
-    blocks = _document(collection, root, artifacts, results, image_stats, claims, sensitivity, notes, files, reps)
+    blocks = _document(collection, root, artifacts, results, image_stats, claims, sensitivity, notes, files, reps,
+                       compute_blocks)
     (root / "report.md").write_text(to_md(blocks, root))
     (root / "report.html").write_text(to_html(blocks, "GAN vs VAE: comparison report"))
     return claims

@@ -1,6 +1,6 @@
 """`python -m gvc.evaluate RUN_DIR [eval=default] [eval.KEY=VALUE ...]`: re-evaluate a trained run's checkpoint.
 
-Measures the run's last checkpoint with the `eval` settings given (as in training: conf/eval/, default
+Measures the run's last checkpoint (`--checkpoint best`: the best one along training) with the `eval` settings given (as in training: conf/eval/, default
 N = 10,000) against its own data set's evaluator, and writes the result as a new file
 RUN_DIR/evaluations/TIMESTAMP_stepK.json. The training-time numbers in summary.json are never touched;
 `python -m analysis --metrics latest` reports the newest re-evaluation of each run instead of them.
@@ -30,6 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory with a checkpoint")
     parser.add_argument("overrides", nargs="*", metavar="eval=...",
                         help="the evaluation settings: eval=default|fast and eval.KEY=VALUE (see conf/eval/)")
+    parser.add_argument("--checkpoint", choices=("last", "best"), default="last",
+                        help="last (default): the final weights; best: the best evaluation along training (eval.along)")
     parser.add_argument("--ema", action="store_true", help="evaluate the EMA of the generator's weights (model.ema_decay)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or mps")
     return parser.parse_args(argv)
@@ -48,7 +50,7 @@ def evaluate_run(trained: TrainedRun, eval_cfg: Any, device: str, data_root: str
                        binarize=str((trained.config.get("data") or {}).get("binarize", "none")))  # as it trained
     record = {
         "evaluated_at": dt.datetime.now().isoformat(timespec="seconds"),
-        "checkpoint": {"epoch": trained.epoch, "step": trained.step, "ema": trained.ema},
+        "checkpoint": {"name": trained.checkpoint, "epoch": trained.epoch, "step": trained.step, "ema": trained.ema},
         "data": trained.data,
         "evaluator": evaluator_identity(trained.data),
         "eval": OmegaConf.to_container(eval_cfg, resolve=True),
@@ -59,10 +61,11 @@ def evaluate_run(trained: TrainedRun, eval_cfg: Any, device: str, data_root: str
     }
     stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     folder = trained.run_dir / rundir.EVALUATIONS
-    path, k = folder / f"{stamp}_step{trained.step}.json", 1
+    which = "_best" if trained.checkpoint == "best" else ""  # never taken for the run's final numbers (--metrics latest)
+    path, k = folder / f"{stamp}_step{trained.step}{which}.json", 1
     while path.exists():  # two evaluations within a second: never overwrite the first
         k += 1
-        path = folder / f"{stamp}_step{trained.step}_{k}.json"
+        path = folder / f"{stamp}_step{trained.step}{which}_{k}.json"
     text = json.dumps(rundir._json_safe(record), indent=2) + "\n"
     rundir.atomic_write_bytes(path, lambda f: f.write(text.encode()))
     return path
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     try:
-        trained = load_trained(args.run_dir, ema=args.ema)
+        trained = load_trained(args.run_dir, ema=args.ema, checkpoint=args.checkpoint)
         if (trained.summary.get("status") or "running") == "running":
             raise ConfigError(f"{trained.run_dir} is still running, or was stopped without finishing (status "
                               f"{trained.summary.get('status', 'unknown')}); finish it with trainer.resume=true, then "

@@ -152,6 +152,8 @@ class Run:
             self.hooks.run_start(trainer.start_info())
             result = trainer.fit()
         value = self._finish(result, time.perf_counter() - started)
+        if trainer.along is not None:  # eval.along: its points, what they cost, the best one
+            s["along"] = trainer.along.summary()
         self._end()
         if result.status == "interrupted":  # a sweep stops too: the user (or the scheduler) asked for it
             command = resume_command(self.run_dir, self.overrides)

@@ -12,6 +12,8 @@
       tensorboard/            TensorBoard event files (logger=tensorboard)
       loggers.json            what a resumed run needs to continue its loggers' records (the MLflow run id)
       evaluations/*.json      re-evaluations of the checkpoint (`python -m gvc.evaluate`), never over summary.json
+      evals.csv               evaluations along training (eval.along): one row per point, the end's two rows
+      checkpoints/best.pt     the weights of the best evaluation along training (by the run's objective)
 
 Reading functions never import training code, so analysis can read runs made elsewhere.
 """
@@ -136,6 +138,11 @@ def write_history(run_dir: Path, rows: list[dict[str, float]], name: str = HISTO
     """history.csv (or another table of the run directory: STEPS), atomically."""
     if not rows:
         return
+    write_table(Path(run_dir) / name, rows)
+
+
+def write_table(path: Path, rows: list[dict[str, float]]) -> None:
+    """rows as a CSV file, atomically: the union of their columns, in order of first appearance."""
     columns = list(rows[0])
     for row in rows[1:]:
         columns += [c for c in row if c not in columns]
@@ -147,11 +154,16 @@ def write_history(run_dir: Path, rows: list[dict[str, float]], name: str = HISTO
         writer.writerows(rows)
         f.write(text.getvalue().encode())
 
-    atomic_write_bytes(Path(run_dir) / name, write)
+    atomic_write_bytes(path, write)
 
 
 def read_history(run_dir: Path, name: str = HISTORY) -> list[dict[str, float]]:
-    path = Path(run_dir) / name
+    """history.csv (or another table of the run directory: STEPS) as rows of floats."""
+    return read_table(Path(run_dir) / name)
+
+
+def read_table(path: Path) -> list[dict[str, float]]:
+    """A CSV file of numbers as rows of floats (a blank cell: NaN); [] when there is no file."""
     if not path.is_file():
         return []
     with open(path, newline="") as f:
@@ -305,10 +317,39 @@ def with_latest_evaluation(summary: dict[str, Any], config: dict[str, Any],
                            run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The run's summary and config as its newest re-evaluation measured it (unchanged when it has none):
     its metrics, evaluator and eval settings, and `evaluation` naming the file."""
-    evaluations = read_evaluations(run_dir)
+    # The last checkpoint's only: a re-evaluation of checkpoints/best.pt (gvc.evaluate --checkpoint best) is not final.
+    evaluations = [e for e in read_evaluations(run_dir) if (e.get("checkpoint") or {}).get("name", "last") == "last"]
     if not evaluations:
         return summary, config
     latest = evaluations[-1]
     summary = {**summary, "metrics": latest["metrics"], "evaluator": latest.get("evaluator"),
                "evaluation": f"{EVALUATIONS}/{latest['file']}"}
     return summary, {**config, "eval": latest.get("eval", config.get("eval"))}
+
+
+# -- evaluations along training (eval.along, gvc/training/along.py) ------------------------------------------
+# evals.csv: one row per point of the run's budget (point, final, n_samples, epoch, step, images, train_s, cpu_s,
+# eval_s, every metric); checkpoints/best.pt: the weights of its best cheap-N row (`best` in the file says which).
+EVALS = "evals.csv"
+BEST_CHECKPOINT = Path("checkpoints") / "best.pt"
+CHECKPOINTS = {"last": CHECKPOINT, "best": BEST_CHECKPOINT}  # what --checkpoint NAME of gvc.sample/evaluate reads
+
+
+def write_evals(run_dir: Path, rows: list[dict[str, float]]) -> None:
+    """evals.csv from the rows so far; no rows: no file (a killed run's rows after its checkpoint are gone)."""
+    path = Path(run_dir) / EVALS
+    if rows:
+        write_table(path, rows)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def read_evals(run_dir: Path) -> list[dict[str, float]]:
+    """evals.csv's rows (numbers; NaN where a row lacks a metric), [] for a run without evaluations along training."""
+    return read_table(Path(run_dir) / EVALS)
+
+
+def write_best_checkpoint(run_dir: Path, ckpt: dict[str, Any]) -> None:
+    import torch
+
+    atomic_write_bytes(Path(run_dir) / BEST_CHECKPOINT, lambda f: torch.save(ckpt, f))

@@ -1,8 +1,8 @@
 """`python -m gvc.sample RUN_DIR [--n 64] [--out FILE.png | --npy FILE] [--seed S] [--ema]`: images from a trained run.
 
 Draws N standard-normal latent vectors with the seed (the same ones on every machine), generates them with the
-run's last checkpoint and writes a PNG grid (default RUN_DIR/generated/samples_stepK_nN_seedS.png, K the checkpoint's
-step) or a NumPy array (N, C, H, W) of pixels in [0, 1]. A file named with --out or --npy is never overwritten;
+run's last checkpoint (`--checkpoint best`: the best one along training) and writes a PNG grid (default
+RUN_DIR/generated/samples_stepK_nN_seedS.png, K the checkpoint's step) or a NumPy array (N, C, H, W) of pixels in [0, 1]. A file named with --out or --npy is never overwritten;
 the default file is rewritten only with the same images (same checkpoint step, N, seed and weights).
 """
 
@@ -32,6 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     where.add_argument("--out", type=Path, help="PNG grid to write (default RUN_DIR/generated/samples_stepK_nN_seedS.png)")
     where.add_argument("--npy", type=Path, help="write the images as a NumPy array (N, C, H, W) in [0, 1] instead")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors (default 0)")
+    parser.add_argument("--checkpoint", choices=("last", "best"), default="last",
+                        help="last (default): the final weights; best: the best evaluation along training (eval.along)")
     parser.add_argument("--ema", action="store_true", help="use the EMA of the generator's weights (model.ema_decay)")
     parser.add_argument("--batch-size", type=int, default=500, help="latents per forward pass (default 500)")
     return parser.parse_args(argv)
@@ -69,7 +71,7 @@ def write(images: torch.Tensor, out: Path | None = None, npy: Path | None = None
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        trained = load_trained(args.run_dir, ema=args.ema)
+        trained = load_trained(args.run_dir, ema=args.ema, checkpoint=args.checkpoint)
         images = sample(trained, args.n, args.seed, args.batch_size)
         named = args.out is not None or args.npy is not None
         path = write(images, out=args.out if named else default_out(trained, args.n, args.seed), npy=args.npy,

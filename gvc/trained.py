@@ -3,6 +3,7 @@
 The checkpoint holds the composed config it was trained with, so the model is rebuilt by the one rebuild
 (gvc/training/rebuild.py: the data set's image shape, the objective's decoder likelihood and its learned σ). `ema=True` samples from the exponential moving average of the
 generator that GANs trained with `model.ema_decay` keep in their state dict (`GAN.ema_model()`).
+`checkpoint="best"` uses checkpoints/best.pt, the weights of the best evaluation along training (eval.along).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class TrainedRun:
     epoch: int
     step: int
     ema: bool
+    checkpoint: str = "last"  # which of rundir.CHECKPOINTS: last.pt or best.pt
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -55,12 +57,19 @@ def require_run_dir(path: Path) -> Path:
     return path
 
 
-def load_trained(path: Path, ema: bool = False) -> TrainedRun:
-    """The model of the run at `path` from its last checkpoint (its EMA weights with ema=True)."""
+def load_trained(path: Path, ema: bool = False, checkpoint: str = "last") -> TrainedRun:
+    """The model of the run at `path` from its last checkpoint, or its best one along training with
+    checkpoint="best" (its EMA weights with ema=True)."""
     from gvc.training.rebuild import from_checkpoint
 
     run_dir = require_run_dir(path)
-    ckpt = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT)  # weights_only, format-checked
+    if checkpoint not in rundir.CHECKPOINTS:
+        raise ConfigError(f"--checkpoint {checkpoint} is not allowed: one of {sorted(rundir.CHECKPOINTS)}")
+    if not (run_dir / rundir.CHECKPOINTS[checkpoint]).is_file():
+        raise ConfigError(f"{run_dir} has no {rundir.CHECKPOINTS[checkpoint]}: the run kept no best weights (it was "
+                          "trained without eval.along, or its budget ended before the first point). Leave out "
+                          "--checkpoint best to use the last checkpoint")
+    ckpt = rundir.read_checkpoint(run_dir / rundir.CHECKPOINTS[checkpoint])  # weights_only, format-checked
     config = ckpt.get("config") or {}
     model = from_checkpoint(ckpt)
     if ema:
@@ -71,4 +80,4 @@ def load_trained(path: Path, ema: bool = False) -> TrainedRun:
                                   "--ema to use the trained weights")
         model = averaged
     return TrainedRun(run_dir=run_dir, model=model.eval(), config=config, summary=rundir.read_summary(run_dir) or {},
-                      epoch=int(ckpt.get("epoch", 0)), step=int(ckpt.get("step", 0)), ema=ema)
+                      epoch=int(ckpt.get("epoch", 0)), step=int(ckpt.get("step", 0)), ema=ema, checkpoint=checkpoint)

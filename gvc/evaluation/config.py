@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -55,6 +55,58 @@ def evaluation_problem(dataset: str, title: str, second_space: bool) -> str | No
     return None
 
 
+# The budget units an evaluation along training can be scheduled in (gvc/training/along.py): the unit of the
+# budget that ends the run.
+ALONG_UNITS = ("steps", "images", "train_s", "cpu_s")
+
+
+@dataclass
+class FirstPoints:
+    """eval.along.first_by_unit: the first point in each budget unit."""
+
+    steps: float = 25
+    images: float = 3200
+    train_s: float = 2.0
+    cpu_s: float = 2.0
+
+
+@dataclass
+class AlongConfig:
+    """eval.along: evaluations at points of the run's own budget unit, at a cheap N, off the budget's clock."""
+
+    enabled: bool = True
+    n_samples: int = 2000  # cheap, fixed latents and reference images: points of any runs are comparable
+    growth: float = 2.0  # each point this factor times the one before (log-spaced)
+    first: Optional[float] = None  # the first point in the run's budget unit; null = first_by_unit's entry
+    # By unit (conf/eval/default.yaml says where they come from): where the paper's models first differ from noise.
+    first_by_unit: FirstPoints = field(default_factory=FirstPoints)
+    points: Optional[int] = 12  # at most this many points before the end; null = every one below the budget
+    # The VAEs' likelihood bounds at each point (eval.iw_samples, eval.nll_images at the end): their cost does not
+    # shrink with n_samples (100 importance samples of 1,000 images is minutes for the conv VAE on one core).
+    iw_samples: int = 10
+    nll_images: int = 200
+
+    def problems(self) -> list[tuple[str, Any, str]]:
+        """(key, value, what is allowed) of each out-of-range field."""
+        checks = [
+            ("n_samples", self.n_samples >= 4, "at least 4 (KID needs two subsets of two)"),
+            ("growth", self.growth > 1, "a factor above 1"),
+            ("first", self.first is None or self.first > 0, "null or a positive budget value"),
+            *((f"first_by_unit.{unit}", getattr(self.first_by_unit, unit) > 0, "a positive budget value")
+              for unit in ALONG_UNITS),
+            ("points", self.points is None or self.points >= 1, "null or a positive integer"),
+            ("iw_samples", self.iw_samples >= 1, "a positive integer"),
+            ("nll_images", self.nll_images >= 1, "a positive integer"),
+        ]
+        return [(name, eval_value(self, name), allowed) for name, ok, allowed in checks if not ok]
+
+
+def eval_value(node: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return node
+
+
 @dataclass
 class EvalConfig:
     enabled: bool = True
@@ -71,6 +123,7 @@ class EvalConfig:
     seed: int = 0  # latents, KID subsets, importance samples and the class-matched resampling
     class_fids: bool = True  # per-class FID and class-matched FID (classifier space)
     second_space: bool = True  # FID / P / R / D / C in the label-free autoencoder space too
+    along: AlongConfig = field(default_factory=AlongConfig)  # evaluations along training (evals.csv)
 
     def validate(self) -> "EvalConfig":
         """Raise ValueError naming the first out-of-range field; returns self for chaining."""
@@ -89,6 +142,10 @@ class EvalConfig:
         for name, ok, allowed in checks:
             if not ok:
                 raise ValueError(f"eval.{name}={getattr(self, name)!r} is not allowed: {allowed}")
+        for name, value, allowed in self.along.problems():
+            raise ValueError(f"eval.along.{name}={value!r} is not allowed: {allowed}")
+        if self.along.n_samples <= max(self.pr_k, self.dc_k):
+            raise ValueError(f"eval.along.n_samples={self.along.n_samples} must exceed pr_k and dc_k")
         neighbours = max(self.pr_k, self.dc_k)
         if self.n_samples <= neighbours:
             raise ValueError(f"eval.n_samples={self.n_samples} must exceed pr_k and dc_k ({neighbours})")
@@ -107,4 +164,10 @@ def as_eval_config(cfg: Any) -> EvalConfig:
     unknown = sorted(set(cfg) - known)
     if unknown:
         raise ValueError(f"unknown eval settings {unknown}; known ones are {sorted(known)}")
-    return EvalConfig(**dict(cfg)).validate()
+    cfg = dict(cfg)
+    if isinstance(cfg.get("along"), Mapping):
+        along = dict(cfg["along"])
+        if isinstance(along.get("first_by_unit"), Mapping):
+            along["first_by_unit"] = FirstPoints(**along["first_by_unit"])
+        cfg["along"] = AlongConfig(**along)
+    return EvalConfig(**cfg).validate()

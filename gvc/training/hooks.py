@@ -6,6 +6,8 @@
                                  steps since the last such row (step, epoch, elapsed_s, images, steps, losses)
     samples(epoch, step, grid)   each sample grid (a 3xHxW tensor in [0, 1], the 5x5 grid of the fixed latents)
     evaluation(epoch, step, m)   each evaluation: every metric and its real-data floor (`floor_<name>`)
+    eval_point(rows, best)       each evaluation along training (eval.along, gvc/training/along.py): the table so
+                                 far, and the checkpoint to keep as best.pt when this point is the best (else None)
     epoch_end(row, last)         the epoch's history row; `last` = the loop stops after this epoch
     checkpoint(ckpt)             a checkpoint to keep (at epoch ends and inside epochs, see trainer.checkpoint_every*)
     run_end(summary)             from gvc.run, after summary.json is written, whatever the run's status (also
@@ -37,7 +39,7 @@ import torch
 
 from gvc import rundir
 
-EVENTS = ("run_start", "log", "steps", "samples", "evaluation", "epoch_end", "checkpoint", "run_end")
+EVENTS = ("run_start", "log", "steps", "samples", "evaluation", "eval_point", "epoch_end", "checkpoint", "run_end")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Hook:
     def samples(self, epoch: int, step: int, grid: torch.Tensor) -> None: ...
 
     def evaluation(self, epoch: int, step: int, metrics: dict[str, float]) -> None: ...
+
+    def eval_point(self, rows: list[dict[str, float]], best: dict[str, Any] | None) -> None: ...
 
     def epoch_end(self, row: dict[str, float], last: bool) -> None: ...
 
@@ -118,6 +122,10 @@ class Hooks:
     def evaluation(self, epoch: int, step: int, metrics: dict[str, float]) -> None:
         for h in self._evaluation:
             h.evaluation(epoch, step, metrics)
+
+    def eval_point(self, rows: list[dict[str, float]], best: dict[str, Any] | None) -> None:
+        for h in self._eval_point:
+            h.eval_point(rows, best)
 
     def epoch_end(self, row: dict[str, float], last: bool) -> None:
         for h in self._epoch_end:
@@ -222,7 +230,8 @@ def plot_losses(history: list[dict[str, float]], names: tuple[str, ...], path: P
 
 
 class RunDirWriter(Hook):
-    """The run directory (gvc.rundir): history.csv every epoch, sample PNGs, checkpoints, the loss plot at the end.
+    """The run directory (gvc.rundir): history.csv every epoch, sample PNGs, checkpoints, evals.csv and best.pt
+    (eval.along), the loss plot at the end.
 
     It keeps its own copy of the history rows and never calls back into the trainer. summary.json is gvc.run's:
     it knows the run's outcome. A write that fails (a full disk, an unwritable folder) raises rundir.WriteError
@@ -249,6 +258,11 @@ class RunDirWriter(Hook):
 
     def samples(self, epoch: int, step: int, grid: torch.Tensor) -> None:
         rundir.write_sample_grid(self.run_dir, epoch, grid)
+
+    def eval_point(self, rows: list[dict[str, float]], best: dict[str, Any] | None) -> None:
+        if best is not None:  # first: the table never names a best point whose weights are not on disk
+            rundir.write_best_checkpoint(self.run_dir, best)
+        rundir.write_evals(self.run_dir, rows)
 
     def epoch_end(self, row: dict[str, float], last: bool) -> None:
         self.rows.append(row)

@@ -30,6 +30,7 @@ from gvc import rundir
 from gvc.data import DeviceBatches, load_split, to_model_range
 from gvc.models import GAN, VAE
 from gvc.training import rebuild
+from gvc.training.along import along_evaluation
 from gvc.training.families import family
 from gvc.training.hooks import Hook, Hooks, RunDirWriter, RunStart
 from gvc.training.losses import loss_config
@@ -216,6 +217,8 @@ class Trainer:
         self.train_data = self._load_data()
         self.batches = DeviceBatches(self.train_data, cfg.data.batch_size, self.shuffle,
                                      binarize=cfg.data.binarize)
+        # eval.along (gvc/training/along.py): evaluations at points of the budget; None when off
+        self.along = along_evaluation(cfg, len(self.train_data), self.model.family)
 
     def _to_device(self, images: torch.Tensor) -> torch.Tensor:
         """Images as the model takes them: on the device, in its output range, in its memory format."""
@@ -264,6 +267,7 @@ class Trainer:
             "fixed_z": self.fixed_z.cpu(),
             "step_state": self.step_fn.state_dict(),  # what the objective keeps beyond networks and optimisers
             "config": OmegaConf.to_container(self.cfg, resolve=True),
+            "along": self.along.state_dict() if self.along is not None else None,  # eval.along's points so far
         }
 
     def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
@@ -277,6 +281,8 @@ class Trainer:
         self.step_fn.load_state_dict(ckpt.get("step_state", {}))
         self.state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["elapsed"], list(ckpt["history"]),
                                 images=int(images), cpu_s=float(ckpt.get("cpu_s", 0.0)), in_epoch=ckpt.get("in_epoch"))
+        if self.along is not None:
+            self.along.load_state_dict(ckpt.get("along"))
 
     def _save_checkpoint(self) -> None:
         self.hooks.checkpoint(self.checkpoint())
@@ -317,6 +323,8 @@ class Trainer:
     def _fit(self) -> None:
         state = self.state
         self.model.train()
+        if self.along is not None:  # eval.along: the table as the checkpoint left it
+            self.along.begin(self.hooks)
         while (stopped_by := self.budget_spent()) is None and self.hooks.stop_requested() is None:
             self.run_epoch(state.epoch + 1)
         # A budget that cut an epoch short ended the run, whichever other budget that last epoch also spent.
@@ -368,11 +376,15 @@ class Trainer:
         """The loop's one evaluation place, after an epoch's row is made: with eval.enabled, at the end of
         training (`last`) and every eval.every_epochs epochs. Hands the metrics to the hooks and returns what joins
         the epoch's row: the metrics when eval.every_epochs is set (per-epoch quality curves only when asked
-        for), else nothing."""
+        for), else nothing. At the end with eval.along, its two end rows (its cheap N, and this full N) join
+        evals.csv; its points inside the budget are train_epoch's."""
         every = self.cfg.eval.every_epochs
         if not (self.cfg.eval.enabled and (last or (every and epoch % every == 0))):
             return {}
+        evaluated = time.perf_counter()
         self.metrics = self.evaluate()
+        if last and self.along is not None:  # eval.along's end rows: its cheap N and this full N
+            self.along.evaluate_end(self, epoch, self.metrics, time.perf_counter() - evaluated)
         self.hooks.evaluation(epoch, self.state.step, self.metrics)
         return dict(self.metrics) if every else {}
 
@@ -384,7 +396,8 @@ class Trainer:
         This is the hot path: per step only the step itself (on the trial's random stream), on-device sums and
         the budget rule; the host reads the sums every `trainer.log_every` steps (divergence check, log hooks,
         progress bar) and once at the end. Between steps it may write a checkpoint (trainer.checkpoint_every_s /
-        _steps) and stops with one when a signal arrived (Interrupted). Adds the training time to state.elapsed
+        _steps), evaluates eval.along's points it reaches (off the clocks, a checkpoint after each) and stops with
+        one when a signal arrived (Interrupted). Adds the training time to state.elapsed
         (and its CPU time to state.cpu_s); epoch bookkeeping (history, hooks) is run_epoch's.
         """
         t, state, budget = self.cfg.trainer, self.state, self.budget
@@ -397,6 +410,7 @@ class Trainer:
         interrupts, owned = self.interrupts, self.random.owned
         totals = torch.zeros(len(names), device=self.device)
         seen, done = 0, 0
+        along = self.along if own_epoch and self.along is not None and self.along.active else None
         resumed = state.in_epoch if own_epoch else None
         if resumed is not None:  # continue the epoch a checkpoint interrupted: same order, same sums
             self.shuffle.set_state(resumed["shuffle_rng"])
@@ -437,8 +451,16 @@ class Trainer:
             self._cut_by = budget.spent(state.epoch, state.step, state.images + seen, clock.elapsed(now), clock.cpu_s)
             if self._cut_by is not None:
                 break
+            # eval.along (gvc/training/along.py): a point of the budget reached at this step is evaluated here, off
+            # the clocks (as a checkpoint is), and a checkpoint follows it.
+            point = along is not None and along.due(state.step, state.images + seen, clock.elapsed(now),
+                                                   clock.cpu0 - clock.cpu_started)
+            if point:
+                with clock.paused():
+                    along.evaluate_point(self, epoch, state.images + seen, clock.elapsed(now), clock.cpu_s())
+                now = time.perf_counter()  # the clock moved on by the evaluation's time: elapsed(now) is unchanged
             signalled = interrupts is not None and interrupts.received
-            due = (signalled or (every_steps is not None and state.step % every_steps == 0)
+            due = (signalled or point or (every_steps is not None and state.step % every_steps == 0)
                    or (next_checkpoint is not None and now >= next_checkpoint))
             if due and own_epoch and done < len(self.batches):  # at the epoch's end, run_epoch checkpoints
                 in_epoch = {"batches": done, "seen": seen, "totals": totals.tolist(), "shuffle_rng": epoch_shuffle,
@@ -488,16 +510,18 @@ class Trainer:
         finally:
             (state.elapsed, state.cpu_s), state.in_epoch = before, None
 
-    def evaluate(self) -> dict[str, float]:
-        """Quality metrics of the current model (gvc.evaluation), with the real-data floor beside them."""
+    def evaluate(self, settings: Any = None) -> dict[str, float]:
+        """Quality metrics of the current model (gvc.evaluation), with the real-data floor beside them; `settings`:
+        eval settings other than cfg.eval's (eval.along's cheap N)."""
         from gvc.evaluation.evaluate import evaluate
 
+        settings = self.cfg.eval if settings is None else settings
         started = time.perf_counter()
         with self.random.owned():  # whatever it draws comes from the trial's stream, not another trial's
-            metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
+            metrics = evaluate(self.model, settings, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
                                binarize=self.cfg.data.binarize)
             if (ema := getattr(self.model, "ema_model", lambda: None)()) is not None:  # model.ema_decay: G's EMA too
-                ema_metrics = evaluate(ema, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
+                ema_metrics = evaluate(ema, settings, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
                                        binarize=self.cfg.data.binarize)
                 metrics.update({f"ema_{k}": v for k, v in ema_metrics.items() if not k.startswith(("floor_", "noise_"))})
         log.info("evaluated in %.1fs: %s", time.perf_counter() - started,
