@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.stats import A_BETTER, B_BETTER, MINIMIZE, better, compare_groups
+from analysis.stats import A_BETTER, B_BETTER, MINIMIZE, better, compare_groups, pairing_can_tell
 from analysis.tables import plain
 
 A, B = "a", "b"
@@ -44,14 +44,16 @@ def seed_agreement(a: np.ndarray, b: np.ndarray, direction: str) -> Comparison:
 
 
 def paired_test(a: np.ndarray, b: np.ndarray, direction: str) -> Comparison:
-    """compare_groups(paired=True), a sign-flip test of the per-seed differences: A or B when it separates them
-    (it needs six seeds or more), else undecided; the text gives p, why it is undecided, and the seeds' agreement."""
+    """compare_groups over the seeds both sides share: a sign-flip test of the per-seed differences where it can
+    reach ALPHA (six seeds or more), else the two-group permutation test (4 vs 4 can tell); A or B when it
+    separates them, else undecided; the text names the test, gives p, why it is undecided, and the agreement."""
     agreement = seed_agreement(a, b, direction)
-    test = compare_groups(a, b, direction, paired=True)
+    paired = pairing_can_tell(len(a))
+    test = compare_groups(a, b, direction, paired=paired)
     winner = {A_BETTER: A, B_BETTER: B}.get(test.verdict)
     why = "" if winner else f", {test.verdict}"
-    return Comparison(winner, agreement.agree, agreement.n,
-                      f"paired sign-flip test p = {test.p:.2g}{why}; {agreement.text}")
+    name = "paired sign-flip test" if paired else "permutation test"
+    return Comparison(winner, agreement.agree, agreement.n, f"{name} p = {test.p:.2g}{why}; {agreement.text}")
 
 
 def budget_verdicts(frame: pd.DataFrame, direction: str, compare: Compare = seed_agreement) -> pd.DataFrame:

@@ -44,7 +44,7 @@ def _compare(a: pd.DataFrame, b: pd.DataFrame, metric: str, direction: str):
     reach ALPHA (2 / 2^n: six seeds); else two groups (with fewer shared seeds the two-group test can still
     tell, 4 vs 4 at p = 0.029, and it is conservative when a seed moves both objectives alike)."""
     seeds_a, seeds_b = list(a["seed"]), list(b["seed"])
-    paired = seeds_a == seeds_b and len(set(seeds_a)) == len(seeds_a) and 2.0 / 2 ** len(seeds_a) <= ALPHA
+    paired = seeds_a == seeds_b and len(set(seeds_a)) == len(seeds_a) and pairing_can_tell(len(seeds_a))
     return compare_groups(a[metric].astype(float), b[metric].astype(float), direction, paired=paired)
 
 

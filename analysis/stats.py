@@ -188,6 +188,12 @@ def _paired_t(d: np.ndarray) -> tuple[float, tuple[float, float]]:
     return float(2 * sps.t.sf(abs(d.mean()) / se, len(d) - 1)), (d.mean() - q * se, d.mean() + q * se)
 
 
+def pairing_can_tell(n_pairs: int, alpha: float = ALPHA) -> bool:
+    """Whether a sign-flip test over n paired seeds can reach alpha at all (its smallest p is 2 / 2^n: six
+    seeds); with fewer, the two-group test is the one that can tell (4 vs 4 reaches p = 0.029)."""
+    return n_pairs > 0 and 2.0 / 2 ** n_pairs <= alpha
+
+
 def compare_groups(a: Iterable[float], b: Iterable[float], direction: str, *, paired: bool = False,
                    alpha: float = ALPHA) -> Comparison:
     """Is group a (one value per seed) better than group b in `direction` (MINIMIZE / MAXIMIZE)?

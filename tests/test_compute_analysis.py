@@ -81,12 +81,16 @@ def test_the_paired_test_decides_a_budget_only_when_the_shared_seeds_can_tell():
     six = budgets.budget_verdicts(tidy(A_FID_6, B_FID_6), "minimize", compare=budgets.paired_test)
     assert list(six["winner"]) == [B, B, A, A]
     assert six["text"].iloc[0] == "paired sign-flip test p = 0.031; 6 of 6 seeds agree"
+    # Four pairs cannot reach p <= 0.05 paired (2 / 2^4), but the two-group test over them can (4 vs 4: 0.029).
+    four = budgets.budget_verdicts(tidy(A_FID_6[:4], B_FID_6[:4]), "minimize", compare=budgets.paired_test)
+    assert list(four["winner"]) == [B, B, A, A]
+    assert four["text"].iloc[0] == "permutation test p = 0.029; 4 of 4 seeds agree"
     three = budgets.budget_verdicts(tidy(A_FID, B_FID), "minimize", compare=budgets.paired_test)
-    assert three["winner"].isna().all()  # 3 of 3 agree, but three pairs cannot reach p <= 0.05
-    assert set(three["text"]) == {"paired sign-flip test p = 0.25, too few seeds to tell; 3 of 3 seeds agree"}
+    assert three["winner"].isna().all()  # 3 of 3 agree, but 3 vs 3 cannot reach p <= 0.05 (its smallest: 0.1)
+    assert set(three["text"]) == {"permutation test p = 0.1, too few seeds to tell; 3 of 3 seeds agree"}
     assert budgets.describe(three, "dcgan", "linear_gan", "fid", "minimize", "cpu_s") == (
-        "dcgan vs linear_gan on fid: undecided at every budget from 1 CPU-s to 8 CPU-s (paired sign-flip test "
-        "p = 0.25, too few seeds to tell; 3 of 3 seeds agree); seeds 0, 1, 2")
+        "dcgan vs linear_gan on fid: undecided at every budget from 1 CPU-s to 8 CPU-s (permutation test "
+        "p = 0.1, too few seeds to tell; 3 of 3 seeds agree); seeds 0, 1, 2")
 
 
 def test_the_expected_best_of_n_trials_matches_a_hand_computed_case():
@@ -153,10 +157,10 @@ def test_the_report_names_the_crossing_of_two_models_evaluated_along_training(si
 
 
 def test_the_reports_per_budget_verdict_is_the_paired_test_with_the_seeds_agreement_beside_it(crossing_runs):
-    # Three seeds all agree at every budget, yet a paired test of three pairs cannot separate the models.
+    # Three seeds all agree at every budget, yet no test over 3 vs 3 seeds can separate the models.
     assert fid_answer(crossing_runs) == (
-        "dcgan vs linear_gan on fid: undecided at every budget from 1 CPU-s to 16 CPU-s (paired sign-flip test "
-        "p = 0.25, too few seeds to tell; 3 of 3 seeds agree); seeds 0, 1, 2")
+        "dcgan vs linear_gan on fid: undecided at every budget from 1 CPU-s to 16 CPU-s (permutation test "
+        "p = 0.1, too few seeds to tell; 3 of 3 seeds agree); seeds 0, 1, 2")
 
 
 def test_curves_are_the_seeds_median_and_spread_at_each_point_at_the_cheap_n(crossing_runs):
