@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.collect import Collection
-from analysis.stats import A_BETTER, ALPHA, B_BETTER, MINIMIZE, compare_groups
+from analysis.stats import A_BETTER, B_BETTER, MINIMIZE, compare_groups, pairing_can_tell
 from analysis.tables import COMPLETED, configuration_labels, mean_std, model_objective, models_in_order
 
 COMPARISON_COLUMNS = ["model", "metric", "objective_a", "objective_b", "n_a", "n_b", "paired", "mean_a", "mean_b",
