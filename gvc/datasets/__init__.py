@@ -1,5 +1,9 @@
 """The data-set registry: every module in this package that defines `DATASET = DatasetSpec(...)` is a data set.
 
+A module defining `DATASET = DataSource(...)` is a source of a user's own data sets (folder.py, array.py): each
+set of files it reads becomes a DatasetSpec named by their hash (gvc/datasets/own.py), registered here when
+resolved and found again from its decoded cache by later processes.
+
 Adding a data set is one file here (its facts and how to obtain its files) and one YAML in conf/data/;
 training, evaluation and analysis all load it through `gvc.data.load_split(name, ...)`. Importing this
 package does not import torch, so config validation and the analysis can read shapes and names cheaply.
@@ -10,9 +14,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from gvc.datasets.spec import DatasetSpec
+from gvc.datasets.spec import DatasetSpec, DataSource
 
 _REGISTRY: dict[str, DatasetSpec] = {}
+_SOURCES: dict[str, DataSource] = {}
 
 
 def discover() -> dict[str, DatasetSpec]:
@@ -22,7 +27,21 @@ def discover() -> dict[str, DatasetSpec]:
         spec = getattr(module, "DATASET", None)
         if isinstance(spec, DatasetSpec):
             _REGISTRY[spec.name] = spec
+        elif isinstance(spec, DataSource):
+            _SOURCES[spec.name] = spec
     return _REGISTRY
+
+
+def sources() -> dict[str, DataSource]:
+    """The sources of own data sets by name (data=folder, data=array)."""
+    if not _SOURCES:
+        discover()
+    return _SOURCES
+
+
+def register(spec: DatasetSpec) -> None:
+    """Add a resolved own data set (gvc/datasets/own.py) under its hash name."""
+    _REGISTRY[spec.name] = spec
 
 
 def known() -> list[str]:
@@ -34,8 +53,15 @@ def get(name: str) -> DatasetSpec:
     """The spec of data set `name`; an unknown name raises KeyError listing the known ones."""
     registry = _REGISTRY if name in _REGISTRY else discover()
     if name not in registry:
+        from gvc.datasets import own
+
+        found = own.lookup(name, own.default_roots())
+        if found is not None:
+            register(found)
+            return found
+    if name not in registry:
         raise KeyError(f"unknown data set {name!r}; known data sets: {', '.join(sorted(registry))} (choose with data=NAME)")
     return registry[name]
 
 
-__all__ = ["DatasetSpec", "discover", "get", "known"]
+__all__ = ["DataSource", "DatasetSpec", "discover", "get", "known", "register", "sources"]

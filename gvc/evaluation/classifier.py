@@ -116,6 +116,12 @@ def evaluator_checksum(dataset: str = "mnist") -> str:
 
 def evaluator_identity(dataset: str) -> dict:
     """Which evaluator measured a run's metrics, for summary.json: its data set, checksum and test accuracy."""
+    if not evaluator_files(dataset)[1].is_file():  # no labels (a user's own images): the label-free space alone
+        from gvc.evaluation.autoencoder import autoencoder_metadata
+
+        meta = autoencoder_metadata(dataset)
+        return {"data": dataset, "space": "autoencoder", "sha256": meta["sha256"],
+                "test_reconstruction_bce": meta["test_reconstruction_bce"]}
     meta = evaluator_metadata(dataset)
     return {"data": dataset, "sha256": meta["sha256"], "test_accuracy": meta["test_accuracy"]}
 
