@@ -91,7 +91,7 @@ class Models:
         return self._cache[run.path]
 
     def _load(self, run: Run) -> torch.nn.Module | None:
-        from gvc.data import spec_of
+        from gvc.data import spec_of_config
         from gvc.models import build_model
 
         path = run.checkpoint
@@ -102,7 +102,7 @@ class Models:
             ckpt = rundir.read_checkpoint(path)  # weights_only, CPU, format-checked
             config = ckpt.get("config") or run.config
             m = {**(config.get("model") or {}), "name": ckpt.get("model_name") or config["model"]["name"]}
-            shape = spec_of((config.get("data") or {}).get("name", "mnist")).image_shape
+            shape = spec_of_config(config).image_shape
             model = build_model(m, shape)  # one call from the checkpoint's own config, as training built it
             model.load_state_dict(ckpt["model"])
         except Exception as e:  # noqa: BLE001 - a damaged or foreign checkpoint falls back to saved samples
@@ -116,8 +116,8 @@ def spec_of_run(run: Run):
     from analysis.datasets import data_of
     from gvc.data import DataError, spec_of
 
-    try:
-        return spec_of(data_of(run))
+    try:  # a user's own data set is found in the data.root the run used
+        return spec_of(data_of(run), root=(run.config.get("data") or {}).get("root"))
     except (DataError, KeyError):
         return spec_of("mnist")
 
@@ -274,13 +274,13 @@ class TestImages:
         if not self._tried:
             self._tried = True
             from analysis.datasets import data_of
-            from gvc.data import DataError, load_split, to_model_range
+            from gvc.data import DataError, load_split, spec_of, to_model_range
 
             roots = [r.config.get("data", {}).get("root") for r in self.collection.runs]
             root = next((str(r) for r in roots if isinstance(r, str) and "${" not in r), "~/.cache/gvc/data")
             name = data_of(self.collection.runs[0])  # the report is built per data set
             try:
-                split = load_split(name, Path(root).expanduser(), train=False)
+                split = load_split(spec_of(name, root=root), Path(root).expanduser(), train=False)
                 self._data = (to_model_range(split.images, (0.0, 1.0)), split.labels)
             except (DataError, OSError, RuntimeError) as e:
                 self.problem = f"{name} test set not available ({e})"

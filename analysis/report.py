@@ -38,7 +38,8 @@ from analysis.tables import (COMPLETED, completed_objectives, models_in_order, o
                              overview_table, problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
                              to_markdown, best_configuration_runs, configuration_table)
 from analysis.spaces import class_effects, space_agreement
-from analysis.verdict import collapsed_models, no_better_than_noise, verdict_numbers, verdict_table
+from analysis.verdict import (collapsed_models, no_better_than_noise, noise_fooled_metrics, verdict_numbers,
+                              verdict_table)
 from gvc.config import ROOT
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,9 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
         b.append(Text("**No quality metrics** (FID, precision, recall, …) were measured in these runs, so there is no "
                       "verdict table; see the training losses and image statistics below."))
         return b
-    b += [Table(verdict, index=True), Text(VERDICT_CAPTION + CONFIGURATION_CAPTION)]
+    caption = VERDICT_CAPTION if "classes covered" in verdict.columns else \
+        VERDICT_CAPTION.replace(", coverage and classes covered", " and coverage")  # no labels: no classes
+    b += [Table(verdict, index=True), Text(caption + CONFIGURATION_CAPTION)]
     if METRIC_CARD_SOURCE.is_file():
         b.append(Text(f"What each metric detects, measured on known corruptions (blur, specks, noise, mode drops, a "
                       f"skewed class histogram, copies of training images): the evaluators' card, "
@@ -178,6 +181,10 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
     for model, why in collapsed_models(t).items():
         b.append(Text(f"**{model}: {why}.** Its precision and density are flagged: a collapsed model can score "
                       "them above real data (Naeem et al. 2020); read coverage and classes covered instead."))
+    fooled = noise_fooled_metrics(t)
+    if fooled:  # e.g. a label-free space trained on a user's own images
+        b.append(Text(f"**{', '.join(fooled)}: uniform noise scores at least as well as real data on this data set** "
+                      "(the noise row against the real-data floor), so these are marked ⚠ and decide no verdict."))
     blank = no_better_than_noise(t)
     if blank:
         b.append(Text(f"**{', '.join(blank)}: mean FID no better than uniform noise's.** By FID, "

@@ -28,14 +28,28 @@ from gvc.datasets.spec import DataError, DatasetSpec  # noqa: F401 (DataError re
 log = logging.getLogger(__name__)
 
 
-def spec_of(dataset: str | DatasetSpec) -> DatasetSpec:
-    """The registered spec of a data-set name (an unknown name is a DataError listing the known ones)."""
+def spec_of(dataset: str | DatasetSpec, root: str | os.PathLike | None = None) -> DatasetSpec:
+    """The registered spec of a data-set name (an unknown name is a DataError listing the known ones); `root`: the
+    data.root a run used, where a user's own data set decoded by an earlier process is found."""
     if isinstance(dataset, DatasetSpec):
         return dataset
+    if root is not None and "${" not in str(root):
+        from gvc.datasets import own
+
+        found = own.lookup(str(dataset), [root]) if dataset not in datasets.discover() else None
+        if found is not None:
+            datasets.register(found)
+            return found
     try:
         return datasets.get(dataset)
     except KeyError as e:
         raise DataError(e.args[0]) from None
+
+
+def spec_of_config(config: Any) -> DatasetSpec:
+    """The spec of the data set a run's recorded config (summary.json's `config`, a checkpoint's) trained on."""
+    data = config.get("data") or {}
+    return spec_of(str(data.get("name", "mnist")), root=data.get("root"))
 
 
 def data_spec(data: Any) -> DatasetSpec:

@@ -29,9 +29,9 @@ class TrainedRun:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        from gvc.data import spec_of
+        from gvc.data import spec_of_config
 
-        return spec_of(self.data).image_shape
+        return spec_of_config(self.config).image_shape
 
     @property
     def data(self) -> str:
@@ -57,15 +57,14 @@ def require_run_dir(path: Path) -> Path:
 
 def load_trained(path: Path, ema: bool = False) -> TrainedRun:
     """The model of the run at `path` from its last checkpoint (its EMA weights with ema=True)."""
-    from gvc.data import spec_of
+    from gvc.data import spec_of_config
     from gvc.models import build_model
 
     run_dir = require_run_dir(path)
     ckpt = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT)  # weights_only, format-checked
     config = ckpt.get("config") or {}
     model_cfg = {**(config.get("model") or {}), "name": ckpt.get("model_name") or config["model"]["name"]}
-    data = str((config.get("data") or {}).get("name", "mnist"))
-    model = build_model(model_cfg, spec_of(data).image_shape)
+    model = build_model(model_cfg, spec_of_config(config).image_shape)
     model.load_state_dict(ckpt["model"])
     if ema:
         averaged = getattr(model, "ema_model", lambda: None)()
