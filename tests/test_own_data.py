@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gvc import datasets
+from gvc import datasets, rundir
 from gvc.cli import check
 from gvc.config import ConfigError
 from gvc.data import load_split
@@ -207,3 +207,98 @@ def test_the_label_free_space_refuses_sides_it_cannot_take_before_training(tmp_p
     with pytest.raises(ConfigError, match="divisible by 4"):
         check(["model=linear_gan", "trainer=smoke", "data=folder", f"data.path={tmp_path / 'odd'}",
                f"data.root={tmp_path / 'cache'}", "data.batch_size=16"])
+
+
+def test_a_metric_uniform_noise_fools_is_flagged_and_decides_nothing():
+    import pandas as pd
+
+    from analysis.assessable import FLAGGED, fooled_by_noise, gate, standing
+    from analysis.conclusions import Evidence
+
+    results = pd.DataFrame([  # noise's label-free precision above the real floor (as on Fashion-MNIST's card)
+        {"model": m, "metric": metric, "n": 3, "mean": mean, "std": 0.01, "floor": floor, "noise": noise}
+        for m in ("dcgan", "conv_vae")
+        for metric, mean, floor, noise in (("ae_fid", 5.0, 2.0, 3000.0), ("ae_precision", 0.9, 0.86, 0.98))])
+    assert fooled_by_noise(results) == {"ae_precision"}
+    standings = standing(results)
+    evidence = Evidence(metric="ae_precision", comparison="dcgan > conv_vae", values="", outcome="supports")
+    assert gate(evidence, "ae_precision", "dcgan", "conv_vae", standings).outcome.startswith(FLAGGED)
+    fid = Evidence(metric="ae_fid", comparison="dcgan > conv_vae", values="", outcome="supports")
+    assert gate(fid, "ae_fid", "dcgan", "conv_vae", standings).outcome == "supports"
+
+
+def test_runs_measured_only_in_the_label_free_space_get_its_headlines():
+    import pandas as pd
+
+    from analysis.verdict import verdict_table
+
+    runs = pd.DataFrame([{"model": "dcgan", "family": "gan", "status": "completed", "ae_fid": 10.0 + i,
+                          "ae_precision": 0.5, "ae_recall": 0.4, "ae_coverage": 0.3, "floor_ae_fid": 1.0,
+                          "noise_ae_fid": 900.0, "floor_ae_precision": 0.8, "noise_ae_precision": 0.9,
+                          "floor_ae_recall": 0.8, "noise_ae_recall": 0.0, "floor_ae_coverage": 0.9,
+                          "noise_ae_coverage": 0.0} for i in range(2)])
+    table = verdict_table(runs)
+    assert "FID (autoencoder space)" in table.columns and "classes covered" not in table.columns
+    assert "⚠ noise scores as well" in table.loc["dcgan", "precision (autoencoder space)"]
+    assert "⚠" not in table.loc["dcgan", "FID (autoencoder space)"]
+
+
+def run_module(module: str, *args: str, timeout: float = 600):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.slow  # two sweeps, the analysis, gvc.sample and gvc.evaluate as a user runs them: about a minute
+def test_own_folder_and_array_train_sweep_and_report_without_labels(tmp_path):
+    paths = write_images(tmp_path / "faces", 200)  # flat grey, no labels
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "tiles.npz", images=rng.random((300, 3, 8, 8), dtype=np.float32), labels=np.arange(300) % 3)
+    small = ["trainer=smoke", "trainer.max_steps=2", "trainer.threads=1", "trainer.progress=false", "eval=fast",
+             "data.autoencoder_epochs=1", f"data.root={tmp_path / 'cache'}"]
+    grid = ["-m", "model=linear_gan,linear_vae", "data=folder", f"data.path={tmp_path / 'faces'}",
+            "data.batch_size=32", *small, f"hydra.sweep.dir={tmp_path / 'grid'}"]
+    first = run_gvc(*grid, timeout=600)
+    assert first.returncode == 0, first.stderr
+    summaries = [rundir.read_summary(tmp_path / "grid" / name) for name in ("0_linear_gan", "1_linear_vae")]
+    assert [s["status"] for s in summaries] == ["completed", "completed"]
+    for s in summaries:  # measured in the label-free space alone, tied to the exact files
+        assert s["objective"]["name"] == "ae_fid" and "fid" not in s["metrics"] and "ae_fid" in s["metrics"]
+        assert s["data_set"]["sha256"] and s["data_set"]["split"]["test"] == 20 and s["data_set"]["class_names"] == []
+        assert s["evaluator"]["space"] == "autoencoder"
+
+    optuna = run_gvc("-m", "+sweeps=optuna", "hydra.sweeper.n_trials=2", "model=linear_vae", "data=array",
+                     f"data.path={tmp_path / 'tiles.npz'}", *small, f"hydra.sweep.dir={tmp_path / 'optuna'}",
+                     timeout=600)
+    assert optuna.returncode == 0, optuna.stderr
+    assert len(rundir.find_run_dirs(tmp_path / "optuna")) == 2
+
+    report = run_module("analysis", str(tmp_path / "grid"), "--out", str(tmp_path / "report"))
+    assert report.returncode == 0, report.stderr
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "faces (image folder)" in text and "FID (autoencoder space)" in text
+    assert "digit" not in text and "classes covered" not in text.split("## How these runs")[0]
+    assert (tmp_path / "report" / "images" / "samples_final.png").is_file()
+    rgb = run_module("analysis", str(tmp_path / "optuna"), "--out", str(tmp_path / "report_rgb"))
+    assert rgb.returncode == 0, rgb.stderr
+    assert Image.open(tmp_path / "report_rgb" / "images" / "reconstructions.png").mode in ("RGB", "RGBA")
+
+    run = tmp_path / "grid" / "1_linear_vae"
+    sample = run_module("gvc.sample", str(run), "--n", "4", "--npy", str(tmp_path / "s.npy"))
+    assert sample.returncode == 0, sample.stderr
+    assert np.load(tmp_path / "s.npy").shape == (4, 1, 16, 16)
+    evaluated = run_module("gvc.evaluate", str(run), "eval=fast")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "ae_fid" in __import__("json").loads(next((run / "evaluations").glob("*.json")).read_text())["metrics"]
+
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(paths[0])  # a changed file: new trials, never a resume
+    again = run_gvc(*grid, "trainer.resume=true", timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "grid" / "0_linear_gan-2").is_dir() and (tmp_path / "grid" / "1_linear_vae-2").is_dir()
+    assert rundir.read_summary(tmp_path / "grid" / "0_linear_gan")["data"] != \
+        rundir.read_summary(tmp_path / "grid" / "0_linear_gan-2")["data"]
