@@ -302,3 +302,23 @@ def test_own_folder_and_array_train_sweep_and_report_without_labels(tmp_path):
     assert (tmp_path / "grid" / "0_linear_gan-2").is_dir() and (tmp_path / "grid" / "1_linear_vae-2").is_dir()
     assert rundir.read_summary(tmp_path / "grid" / "0_linear_gan")["data"] != \
         rundir.read_summary(tmp_path / "grid" / "0_linear_gan-2")["data"]
+
+
+def test_own_data_gets_its_own_metric_card_without_class_corruptions(tmp_path, capsys):
+    from gvc.evaluation import calibrate
+
+    write_images(tmp_path / "imgs", 120)
+    calibrate.main(["--data", "folder", f"data.path={tmp_path / 'imgs'}", "data.autoencoder_epochs=1",
+                    "--data-root", str(tmp_path / "cache"), "--n", "12", "--threads", "1", "--out",
+                    str(tmp_path / "card")])
+    [card] = (tmp_path / "card").glob("folder-*-n12.md")
+    text = card.read_text()
+    assert "uniform_noise" in text and "ae_fid" in text and "mode_drop" not in text and "| fid |" not in text
+
+
+def test_calibrate_refuses_a_bad_own_folder_in_one_line(tmp_path, capsys):
+    from gvc.evaluation import calibrate
+
+    with pytest.raises(SystemExit) as exited:
+        calibrate.main(["--data", "folder", f"data.path={tmp_path / 'nowhere'}", "--data-root", str(tmp_path)])
+    assert exited.value.code == 2 and "does not exist" in capsys.readouterr().err

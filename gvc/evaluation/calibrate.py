@@ -1,5 +1,9 @@
 """What each metric detects: `python -m gvc.evaluation.calibrate --data NAME [--n 5000]` scores known corruptions.
 
+A user's own images get their own card: `--data folder data.path=DIR` (or `--data array data.path=FILE.npy`, with
+any other data.KEY=VALUE of conf/data/folder.yaml): their label-free space is the one their runs are measured in;
+without labels the class corruptions (mode drops, the skewed histogram) are left out.
+
 Real training images, corrupted in known ways, are scored against the test images with every metric, in every
 feature space the data set has: Gaussian blur at several σ, salt specks (a share of pixels set white), additive
 Gaussian noise, mode drops (9, 5, 1 classes kept), a skewed class histogram, exact copies of training images,
@@ -26,7 +30,7 @@ from torch import Tensor
 from torchvision.transforms.functional import gaussian_blur
 
 from gvc import datasets
-from gvc.data import load_split, spec_of, to_model_range
+from gvc.data import DataError, load_split, spec_of, to_model_range
 from gvc.evaluation.config import EvalConfig, evaluation_problem
 from gvc.evaluation.evaluate import NOISE_SEED, reference_images, score_images
 
@@ -36,6 +40,7 @@ SKEW_RATIO = 0.7  # skewed histogram: class c gets a share proportional to SKEW_
 COLUMNS = ("fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered", "class_kl_uniform",
            "inception_score", "memorisation_ratio", "fid_class_matched", "ae_fid", "ae_precision", "ae_recall",
            "ae_density", "ae_coverage")
+LABELLED_CORRUPTIONS = ("mode_drop", "skewed_classes")  # need the data's labels
 CORRUPTIONS = ("floor", "blur", "specks", "gaussian_noise", "mode_drop", "skewed_classes", "copies", "uniform_noise")
 
 
@@ -65,6 +70,11 @@ class Settings:
         unknown = [c for c in self.corruptions if c not in CORRUPTIONS]
         if unknown:
             raise CalibrationError(f"unknown corruption {unknown}; known ones are {list(CORRUPTIONS)}")
+        if not spec.labelled:  # no classes to drop or skew
+            self.corruptions = [c for c in self.corruptions if c not in LABELLED_CORRUPTIONS]
+            self.kept_classes = ()
+        elif tuple(self.kept_classes) == Settings.kept_classes:  # the defaults, for data with fewer classes
+            self.kept_classes = tuple(k for k in Settings.kept_classes if k < spec.num_classes)
         if not 10 <= self.n <= spec.n_images(train=False):
             raise CalibrationError(f"--n {self.n}: between 10 and {spec.n_images(train=False)} (the test images)")
         for name, values, ok, allowed in (
@@ -177,6 +187,25 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
+def own_data_name(data: str, overrides: list[str], data_root: str) -> str:
+    """--data NAME as is; --data folder / array with data.KEY=VALUE overrides: that own data set's hash name."""
+    import yaml
+
+    from gvc.datasets import own, sources
+
+    if data not in sources():
+        if overrides:
+            raise CalibrationError(f"{' '.join(overrides)}: data.KEY=VALUE settings are for --data folder or array")
+        return data
+    settings: dict[str, object] = {"root": data_root}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("data."):
+            raise CalibrationError(f"{item}: expected data.KEY=VALUE, e.g. data.path=DIR")
+        settings[key.removeprefix("data.")] = yaml.safe_load(value)
+    return own.resolve(data, settings).name
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="mnist", help=f"the data set: one of {datasets.known()}")
@@ -191,11 +220,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corruptions", nargs="+", default=list(CORRUPTIONS), help=f"a subset of {CORRUPTIONS}")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("overrides", nargs="*", metavar="data.KEY=VALUE",
+                        help="for --data folder / array: data.path=... and the data set's other keys")
     args = parser.parse_args(argv)
-    settings = Settings(args.data, args.n, args.blur, args.specks, args.noise, args.kept_classes, args.corruptions)
     try:
+        dataset = own_data_name(args.data, args.overrides, args.data_root)
+        settings = Settings(dataset, args.n, args.blur, args.specks, args.noise, args.kept_classes, args.corruptions)
         settings.validate()
-    except CalibrationError as e:
+    except (CalibrationError, DataError) as e:
         from gvc.cli import fail
 
         fail(str(e))
@@ -204,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     table = calibrate(settings, args.data_root, args.device)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"{args.data}-n{args.n}"
+    stem = args.out / f"{settings.dataset}-n{args.n}"
     table.to_csv(stem.with_suffix(".csv"), index=False)
     stem.with_suffix(".md").write_text(to_markdown(table))
     print(to_markdown(table))
