@@ -304,6 +304,7 @@ def test_own_folder_and_array_train_sweep_and_report_without_labels(tmp_path):
         rundir.read_summary(tmp_path / "grid" / "0_linear_gan-2")["data"]
 
 
+@pytest.mark.slow  # trains the label-free space and scores 11 corruptions: about 10-20 s on a shared 2-core CPU
 def test_own_data_gets_its_own_metric_card_without_class_corruptions(tmp_path, capsys):
     from gvc.evaluation import calibrate
 

@@ -39,7 +39,7 @@ SKEW_RATIO = 0.7  # skewed histogram: class c gets a share proportional to SKEW_
 # The columns of the card: what a reader compares (a metric a data set lacks is left out).
 COLUMNS = ("fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered", "class_kl_uniform",
            "inception_score", "memorisation_ratio", "fid_class_matched", "ae_fid", "ae_precision", "ae_recall",
-           "ae_density", "ae_coverage")
+           "ae_density", "ae_coverage", "ae_kid_mean", "ae_memorisation_ratio")
 LABELLED_CORRUPTIONS = ("mode_drop", "skewed_classes")  # need the data's labels
 CORRUPTIONS = ("floor", "blur", "specks", "gaussian_noise", "mode_drop", "skewed_classes", "copies", "uniform_noise")
 
