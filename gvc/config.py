@@ -319,7 +319,7 @@ def _data_schema(cfg: DictConfig) -> type:
     return OwnDataConfig if "path" in cfg.data else DataConfig
 
 
-def _check_data(d: DictConfig):
+def check_data(d: DictConfig):
     """data.root usable as gvc's cache, then the data set: registered, or a user's own files read and checked."""
     from gvc import datasets
     from gvc.data import DataError, root_problem
@@ -341,6 +341,23 @@ def _check_data(d: DictConfig):
         raise ConfigError(f"data.batch_size={d.batch_size} is more than the {n_train} training images of "
                           f"{spec.title}: set data.batch_size={n_train} or less, or add images")
     return spec
+
+
+def _check_model_fits(m: DictConfig, spec) -> None:
+    """Build the model on the meta device (no memory, no compute): an architecture that cannot take the images'
+    shape says so now, not after a run folder exists."""
+    import torch
+
+    from gvc.models import build_model
+
+    try:
+        with torch.device("meta"):
+            build_model(m, spec.image_shape)
+    except ValueError as e:
+        _, height, width = spec.image_shape
+        raise ConfigError(f"model={m.name} cannot take the {height}x{width} images of {spec.title}: {e}. Resize "
+                          "them with data.resize=[H,W] (data=folder) or choose another model (model=linear_gan, "
+                          "model=linear_vae take any size)") from None
 
 
 def validate(cfg: DictConfig) -> None:
@@ -368,7 +385,9 @@ def validate(cfg: DictConfig) -> None:
     _check(o.eps > 0, "optimizer.eps", o.eps, "a positive number")
     _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "a non-negative number")
     _check(0.0 <= o.momentum < 1.0, "optimizer.momentum", o.momentum, "a number in [0, 1)")
-    spec = _check_data(d)
+    spec = check_data(d)
+    if spec.load is not None:  # your own images' shape: does this architecture take it, before anything trains
+        _check_model_fits(m, spec)
     _check(d.batch_size >= 1, "data.batch_size", d.batch_size, "a positive integer")
     n_train, n_test = spec.n_images(train=True), spec.n_images(train=False)
     _check(d.subset is None or 1 <= d.subset <= n_train, "data.subset", d.subset,

@@ -323,3 +323,21 @@ def test_calibrate_refuses_a_bad_own_folder_in_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         calibrate.main(["--data", "folder", f"data.path={tmp_path / 'nowhere'}", "--data-root", str(tmp_path)])
     assert exited.value.code == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_an_architecture_that_cannot_take_the_images_says_so_before_training(tmp_path):
+    write_images(tmp_path / "odd", 40, size=(18, 18))
+    with pytest.raises(ConfigError, match="model=dcgan cannot take the 18x18 images"):
+        check(["model=dcgan", "trainer=smoke", "eval.enabled=false", "data=folder", f"data.path={tmp_path / 'odd'}",
+               f"data.root={tmp_path / 'cache'}", "data.batch_size=16"])
+    check(["model=linear_gan", "trainer=smoke", "eval.enabled=false", "data=folder", f"data.path={tmp_path / 'odd'}",
+           f"data.root={tmp_path / 'cache'}", "data.batch_size=16"])  # a linear model takes any size
+
+
+def test_a_sweep_on_a_bad_folder_gets_one_error_line_and_no_sweep_folder(tmp_path):
+    result = run_gvc("-m", "model=linear_gan,linear_vae", "trainer=smoke", "data=folder",
+                     f"data.path={tmp_path / 'nowhere'}", f"data.root={tmp_path / 'cache'}",
+                     f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    assert result.returncode == 2 and result.stderr.strip().startswith("gvc: error:"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "does not exist" in result.stderr
+    assert not (tmp_path / "sweep").exists()

@@ -275,11 +275,20 @@ def resolve_config(data: Any) -> DatasetSpec | None:
     return resolve(match["kind"], {**raw, "root": data.get("root")})
 
 
+UNREADABLE = "unreadable"  # the name of files that cannot be read: validation then refuses them with the reason
+
+
 def resolver(kind: str, *, _parent_: Any) -> str:
-    """`${gvc_own_data:folder}` in conf/data/folder.yaml: data.name resolves to the data set's hash name."""
+    """`${gvc_own_data:folder}` in conf/data/folder.yaml: data.name resolves to the data set's hash name.
+
+    Never raises: Hydra resolves names where an exception is a traceback (a sweep's trial folder); the config's
+    validation (gvc.config) resolves the same files again and refuses them with the DataError's one line."""
     from omegaconf import OmegaConf
 
-    return resolve(kind, {**OmegaConf.to_container(_parent_, resolve=False), "root": _parent_.get("root")}).name
+    try:
+        return resolve(kind, {**OmegaConf.to_container(_parent_, resolve=False), "root": _parent_.get("root")}).name
+    except DataError:
+        return f"{kind}-{UNREADABLE}"
 
 
 def register_resolver() -> None:
