@@ -341,3 +341,44 @@ def test_a_sweep_on_a_bad_folder_gets_one_error_line_and_no_sweep_folder(tmp_pat
     assert result.returncode == 2 and result.stderr.strip().startswith("gvc: error:"), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "does not exist" in result.stderr
     assert not (tmp_path / "sweep").exists()
+
+
+def test_labelled_own_images_are_measured_by_their_own_classifier_once_trained(tmp_path):
+    from gvc.evaluation import train_classifier
+    from gvc.evaluation.config import has_classifier
+    import torch
+
+    from gvc.datasets.own import name_from_args
+    from gvc.evaluation.evaluate import evaluate
+
+    class Grey(torch.nn.Module):  # a 'GAN' of flat grey images of the data's shape
+        family, latent_dim = "gan", 4
+
+        def generate(self, z: torch.Tensor) -> torch.Tensor:
+            return torch.full((len(z), 1, 16, 16), 0.5)
+
+    rng = np.random.default_rng(0)
+    for i in range(160):  # dark images are class "dark", bright ones "light": a classifier can learn them
+        label = ("dark", "light")[i % 2]
+        (tmp_path / "imgs" / label).mkdir(parents=True, exist_ok=True)
+        low = 0 if label == "dark" else 160
+        Image.fromarray(rng.integers(low, low + 90, (16, 16), dtype=np.uint8)).save(tmp_path / "imgs" / label / f"{i}.png")
+    overrides = [f"data.path={tmp_path / 'imgs'}", "data.autoencoder_epochs=1"]
+    own_name = name_from_args("folder", overrides, str(tmp_path / "cache"))
+    spec = datasets.get(own_name)
+    assert not has_classifier(own_name)  # measured in the label-free space alone until one is trained
+    train_classifier.main(["--data", "folder", *overrides, "--data-root", str(tmp_path / "cache"), "--epochs", "2",
+                           "--threads", "1", "--min-accuracy", "0.8"])
+    assert has_classifier(own_name) and (spec.files_dir / "classifier.pt").is_file()
+    fast = {"n_samples": 40, "kid_subsets": 5, "kid_subset_size": 10}
+    scores = evaluate(Grey(), fast, "cpu", str(tmp_path / "cache"), dataset=own_name)
+    assert {"fid", "classes_covered", "ae_fid"} <= set(scores)
+
+
+def test_a_classifier_needs_labels(tmp_path, capsys):
+    from gvc.evaluation import train_classifier
+
+    write_images(tmp_path / "flat", 40)
+    with pytest.raises(SystemExit) as exited:
+        train_classifier.main(["--data", "folder", f"data.path={tmp_path / 'flat'}", "--data-root", str(tmp_path)])
+    assert exited.value.code == 2 and "has no labels" in capsys.readouterr().err

@@ -275,6 +275,24 @@ def resolve_config(data: Any) -> DatasetSpec | None:
     return resolve(match["kind"], {**raw, "root": data.get("root")})
 
 
+def name_from_args(data: str, overrides: list[str], root: str) -> str:
+    """A script's `--data NAME` as is; `--data folder` / `array` with data.KEY=VALUE arguments (data.path=DIR, ...):
+    that own data set, resolved, by its hash name (gvc.evaluation.calibrate, train_classifier)."""
+    import yaml
+
+    if data not in sources():
+        if overrides:
+            raise DataError(f"{' '.join(overrides)}: data.KEY=VALUE settings are for --data folder or array")
+        return data
+    settings: dict[str, Any] = {"root": root}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("data."):
+            raise DataError(f"{item}: expected data.KEY=VALUE, e.g. data.path=DIR")
+        settings[key.removeprefix("data.")] = yaml.safe_load(value)
+    return resolve(data, settings).name
+
+
 UNREADABLE = "unreadable"  # the name of files that cannot be read: validation then refuses them with the reason
 
 

@@ -30,6 +30,7 @@ from torch import Tensor
 from torchvision.transforms.functional import gaussian_blur
 
 from gvc import datasets
+from gvc.datasets import own
 from gvc.data import DataError, load_split, spec_of, to_model_range
 from gvc.evaluation.config import EvalConfig, evaluation_problem
 from gvc.evaluation.evaluate import NOISE_SEED, reference_images, score_images
@@ -187,25 +188,6 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def own_data_name(data: str, overrides: list[str], data_root: str) -> str:
-    """--data NAME as is; --data folder / array with data.KEY=VALUE overrides: that own data set's hash name."""
-    import yaml
-
-    from gvc.datasets import own, sources
-
-    if data not in sources():
-        if overrides:
-            raise CalibrationError(f"{' '.join(overrides)}: data.KEY=VALUE settings are for --data folder or array")
-        return data
-    settings: dict[str, object] = {"root": data_root}
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key.startswith("data."):
-            raise CalibrationError(f"{item}: expected data.KEY=VALUE, e.g. data.path=DIR")
-        settings[key.removeprefix("data.")] = yaml.safe_load(value)
-    return own.resolve(data, settings).name
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="mnist", help=f"the data set: one of {datasets.known()}")
@@ -224,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="for --data folder / array: data.path=... and the data set's other keys")
     args = parser.parse_args(argv)
     try:
-        dataset = own_data_name(args.data, args.overrides, args.data_root)
+        dataset = own.name_from_args(args.data, args.overrides, args.data_root)
         settings = Settings(dataset, args.n, args.blur, args.specks, args.noise, args.kept_classes, args.corruptions)
         settings.validate()
     except (CalibrationError, DataError) as e:
