@@ -157,6 +157,23 @@ CONFIGURATION_CAPTION = (
     "never taken across different configurations.")
 
 
+def own_data_card_note(collection: Collection) -> str | None:
+    """For runs on a user's own images, where their own metric card comes from (the shipped card is MNIST's and
+    Fashion-MNIST's); None for a registered data set."""
+    from analysis.datasets import data_of
+    from gvc.datasets.own import NAME
+
+    names = sorted({data_of(r) for r in collection.runs if NAME.match(data_of(r))})
+    paths = sorted({str(((r.summary.get("data_set") or {}).get("path")) or "DIR") for r in collection.runs
+                    if NAME.match(data_of(r))})
+    if not names:
+        return None
+    kind = names[0].split("-")[0]
+    return (f"What each metric detects on these images (blur, specks, noise, copies of training images, and class "
+            f"corruptions where there are labels): their own card, made by `python -m gvc.evaluation.calibrate "
+            f"--data {kind} data.path={paths[0]}`; the shipped card ({METRIC_CARD}) is MNIST's and Fashion-MNIST's.")
+
+
 def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
     """What a reader looks at first: every model's final samples side by side, then the verdict table."""
     t = best_configuration_runs(collection)  # mean ± std over one configuration's seeds, never across configs
@@ -170,7 +187,10 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
     caption = VERDICT_CAPTION if "classes covered" in verdict.columns else \
         VERDICT_CAPTION.replace(", coverage and classes covered", " and coverage")  # no labels: no classes
     b += [Table(verdict, index=True), Text(caption + CONFIGURATION_CAPTION)]
-    if METRIC_CARD_SOURCE.is_file():
+    own = own_data_card_note(collection)
+    if own:
+        b.append(Text(own))
+    elif METRIC_CARD_SOURCE.is_file():
         b.append(Text(f"What each metric detects, measured on known corruptions (blur, specks, noise, mode drops, a "
                       f"skewed class histogram, copies of training images): the evaluators' card, "
                       f"[{METRIC_CARD}]({METRIC_CARD}), section \"What each metric detects\"."))

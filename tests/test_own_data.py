@@ -281,7 +281,7 @@ def test_own_folder_and_array_train_sweep_and_report_without_labels(tmp_path):
     report = run_module("analysis", str(tmp_path / "grid"), "--out", str(tmp_path / "report"))
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "report" / "report.md").read_text()
-    assert "faces (image folder)" in text and "FID (autoencoder space)" in text
+    assert "faces (image folder)" in text and "FID (autoencoder space)" in text and "their own card" in text
     assert "digit" not in text and "classes covered" not in text.split("## How these runs")[0]
     assert (tmp_path / "report" / "images" / "samples_final.png").is_file()
     rgb = run_module("analysis", str(tmp_path / "optuna"), "--out", str(tmp_path / "report_rgb"))
