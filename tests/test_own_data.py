@@ -86,7 +86,10 @@ def test_the_split_is_seeded_and_another_seed_is_another_data_set(tmp_path):
     assert not np.array_equal(test_a, load_split(other.name, cfg.data.root, train=False).images)
 
 
-def test_a_changed_file_is_a_new_data_set_never_a_stale_cache(tmp_path):
+def test_a_changed_file_is_a_new_data_set_never_a_stale_cache(tmp_path, monkeypatch):
+    from gvc.datasets import own as own_data
+
+    monkeypatch.setattr(own_data, "RECHECK_S", 0.0)  # as if the second look came a while later, in one process
     paths = write_images(tmp_path / "imgs", 30)
     before, cfg = own(tmp_path, "folder", tmp_path / "imgs")
     Image.fromarray(np.full((16, 16), 7, np.uint8)).save(paths[3])
