@@ -5,7 +5,8 @@ downloads land in it unchanged. Every file is checked against its data set's SHA
 truncated or corrupted cache is rebuilt from an offline copy, or refused, never silently trained on.
 Training, evaluation and analysis all call `load_split`; the data sets themselves live in gvc/datasets/.
 A user's own images (data=folder, data=array) are decoded once into their own cache by gvc/datasets/own.py and
-loaded from there (`DatasetSpec.load`); `data_spec(cfg.data)` resolves them, `root_problem` checks data.root.
+loaded from there (`DatasetSpec.load`); `spec_of_config` finds them for a recorded run, `root_problem` checks
+data.root.
 """
 
 from __future__ import annotations
@@ -50,14 +51,6 @@ def spec_of_config(config: Any) -> DatasetSpec:
     """The spec of the data set a run's recorded config (summary.json's `config`, a checkpoint's) trained on."""
     data = config.get("data") or {}
     return spec_of(str(data.get("name", "mnist")), root=data.get("root"))
-
-
-def data_spec(data: Any) -> DatasetSpec:
-    """The spec of a data config (cfg.data): a registered data set, or a user's own files, checked and decoded once
-    (DataError naming the file and the fix)."""
-    from gvc.datasets import own
-
-    return own.resolve_config(data) or spec_of(str(data.get("name")))
 
 
 def describe(spec: DatasetSpec) -> str:

@@ -69,12 +69,15 @@ def read(path: Path, options: Options) -> Found:
         if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
             raise DataError(f"{path}: `labels` must be {n} non-negative integers (shape ({n},)), not "
                             f"{labels.dtype} {labels.shape}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:  # in blocks: an array file may be large
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
     classes = () if labels is None else tuple(str(c) for c in range(int(labels.max()) + 1))
     hwc = scaled if scaled.ndim == 3 else np.ascontiguousarray(scaled.transpose(0, 2, 3, 1))
     if hwc.ndim == 4 and hwc.shape[-1] == 1:
         hwc = hwc[..., 0]
-    return Found(sha256=digest, count=n, image_shape=(channels, *images.shape[-2:]),
+    return Found(sha256=digest.hexdigest(), count=n, image_shape=(channels, *images.shape[-2:]),
                  channels_note=f"{'grayscale' if channels == 1 else 'RGB'} (the array's shape)",
                  labels=np.zeros(n, np.int64) if labels is None else labels.astype(np.int64), class_names=classes,
                  is_test=None, decode=lambda: hwc)

@@ -193,7 +193,7 @@ def write_cache(folder: Path, kind: str, name: str, path: Path, found: Found, op
         np.save(tmp, np.ascontiguousarray(array))
         os.replace(tmp, folder / file)
     classes = max(len(found.class_names), 1)
-    pixels = train_images.astype(np.float64) / 255.0
+    mean, std = pixel_mean_std(train_images)
     facts = {
         "name": name, "kind": kind, "path": str(path), "sha256": found.sha256, "count": found.count,
         "image_shape": list(found.image_shape), "channels": found.channels_note,
@@ -203,7 +203,7 @@ def write_cache(folder: Path, kind: str, name: str, path: Path, found: Found, op
         "split": ({"how": "the folder's train/ and test/"} if found.is_test is not None else
                   {"how": "seeded", "test_fraction": options.test_fraction, "split_seed": options.split_seed}),
         "channels_option": options.channels, "resize": None if options.resize is None else list(options.resize),
-        "pixel_mean": float(pixels.mean()), "pixel_std": float(pixels.std()), "version": CACHE_VERSION,
+        "pixel_mean": mean, "pixel_std": std, "version": CACHE_VERSION,
         "autoencoder": {"epochs": options.autoencoder_epochs, "seed": options.autoencoder_seed},
     }
     facts["split"].update(train=int((~is_test).sum()), test=int(is_test.sum()))
@@ -211,6 +211,17 @@ def write_cache(folder: Path, kind: str, name: str, path: Path, found: Found, op
     tmp.write_text(json.dumps(facts, indent=2) + "\n")
     os.replace(tmp, folder / "dataset.json")
     return facts
+
+
+def pixel_mean_std(images: np.ndarray, block: int = 4096) -> tuple[float, float]:
+    """Mean and std of all pixels in [0, 1], a block of images at a time (no float copy of the whole set)."""
+    total = square = 0.0
+    for start in range(0, len(images), block):
+        x = images[start : start + block].astype(np.float64) / 255.0
+        total, square = total + float(x.sum()), square + float(np.square(x).sum())
+    n = images.size
+    mean = total / n
+    return mean, float(np.sqrt(max(square / n - mean * mean, 0.0)))
 
 
 def read_facts(folder: Path) -> dict[str, Any] | None:
