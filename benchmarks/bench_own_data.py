@@ -26,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gvc import datasets  # noqa: E402
 from gvc.datasets import own  # noqa: E402
 from gvc.threads import busy_cores  # noqa: E402
 
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=28)
     parser.add_argument("--mode", choices=("L", "RGB"), default="L")
     args = parser.parse_args()
+    datasets.discover()  # registers data=folder's source
     with tempfile.TemporaryDirectory() as tmp:
         folder, root = Path(tmp) / "images", Path(tmp) / "cache"
         folder.mkdir()

@@ -140,7 +140,8 @@ def knobs(cfg: Any = None) -> dict[str, KnobMeta]:
     from gvc.models import MODELS, discover
     from gvc.training import losses
 
-    out = {**schema_knobs(OptimizerConfig, "optimizer."), **schema_knobs(DataConfig, "data."),
+    # OwnDataConfig: DataConfig's keys and those of data=folder / array (data.path says where, not what: not identity)
+    out = {**schema_knobs(OptimizerConfig, "optimizer."), **schema_knobs(OwnDataConfig, "data."),
            **schema_knobs(TrainerConfig, "trainer.")}
     out.update({k: MEASURED_META if not k.endswith(".batch_size") else EXECUTION_META
                 for k in schema_knobs(Eval, "eval.")})
@@ -328,6 +329,7 @@ def check_data(d: DictConfig):
     problem = root_problem(d.root)
     if problem:
         raise ConfigError(problem)
+    datasets.discover()  # registers the sources of own data (folder.py, array.py)
     try:
         spec = own.resolve_config(d)
     except DataError as e:

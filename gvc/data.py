@@ -39,7 +39,6 @@ def spec_of(dataset: str | DatasetSpec, root: str | os.PathLike | None = None) -
 
         found = own.lookup(str(dataset), [root]) if dataset not in datasets.discover() else None
         if found is not None:
-            datasets.register(found)
             return found
     try:
         return datasets.get(dataset)

@@ -367,6 +367,7 @@ def test_labelled_own_images_are_measured_by_their_own_classifier_once_trained(t
         low = 0 if label == "dark" else 160
         Image.fromarray(rng.integers(low, low + 90, (16, 16), dtype=np.uint8)).save(tmp_path / "imgs" / label / f"{i}.png")
     overrides = [f"data.path={tmp_path / 'imgs'}", "data.autoencoder_epochs=1"]
+    datasets.discover()  # what the scripts' argument parsers do first
     own_name = name_from_args("folder", overrides, str(tmp_path / "cache"))
     spec = datasets.get(own_name)
     assert not has_classifier(own_name)  # measured in the label-free space alone until one is trained

@@ -14,10 +14,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from gvc.datasets import own
 from gvc.datasets.spec import DatasetSpec, DataSource
 
 _REGISTRY: dict[str, DatasetSpec] = {}
-_SOURCES: dict[str, DataSource] = {}
 
 
 def discover() -> dict[str, DatasetSpec]:
@@ -28,20 +28,16 @@ def discover() -> dict[str, DatasetSpec]:
         if isinstance(spec, DatasetSpec):
             _REGISTRY[spec.name] = spec
         elif isinstance(spec, DataSource):
-            _SOURCES[spec.name] = spec
+            own.add_source(spec)
+    _REGISTRY.update(own.RESOLVED)  # own data sets resolved so far, by their hash names
     return _REGISTRY
 
 
 def sources() -> dict[str, DataSource]:
     """The sources of own data sets by name (data=folder, data=array)."""
-    if not _SOURCES:
+    if not own.SOURCES:
         discover()
-    return _SOURCES
-
-
-def register(spec: DatasetSpec) -> None:
-    """Add a resolved own data set (gvc/datasets/own.py) under its hash name."""
-    _REGISTRY[spec.name] = spec
+    return own.SOURCES
 
 
 def known() -> list[str]:
@@ -52,16 +48,13 @@ def known() -> list[str]:
 def get(name: str) -> DatasetSpec:
     """The spec of data set `name`; an unknown name raises KeyError listing the known ones."""
     registry = _REGISTRY if name in _REGISTRY else discover()
-    if name not in registry:
-        from gvc.datasets import own
-
+    if name not in registry:  # an own data set decoded by an earlier process, in the default cache
         found = own.lookup(name, own.default_roots())
         if found is not None:
-            register(found)
             return found
     if name not in registry:
         raise KeyError(f"unknown data set {name!r}; known data sets: {', '.join(sorted(registry))} (choose with data=NAME)")
     return registry[name]
 
 
-__all__ = ["DataSource", "DatasetSpec", "discover", "get", "known", "register", "sources"]
+__all__ = ["DataSource", "DatasetSpec", "discover", "get", "known", "sources"]

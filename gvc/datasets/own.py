@@ -76,10 +76,17 @@ _RESOLVED: dict[tuple, tuple[tuple, DatasetSpec, float]] = {}
 RECHECK_S = 5.0
 
 
-def sources() -> dict[str, DataSource]:
-    from gvc import datasets
+SOURCES: dict[str, DataSource] = {}  # filled by gvc.datasets.discover() (folder.py, array.py)
+RESOLVED: dict[str, DatasetSpec] = {}  # every own data set this process resolved or found, by name
 
-    return datasets.sources()
+
+def add_source(source: DataSource) -> None:
+    SOURCES[source.name] = source
+
+
+def sources() -> dict[str, DataSource]:
+    """The registered sources (gvc.datasets.discover() registers them: every entry point calls it first)."""
+    return SOURCES
 
 
 def resolve(kind: str, data: Mapping[str, Any]) -> DatasetSpec:
@@ -87,9 +94,9 @@ def resolve(kind: str, data: Mapping[str, Any]) -> DatasetSpec:
 
     Raises DataError naming the file and the fix.
     """
-    source = sources().get(kind)
-    if source is None:
-        raise DataError(f"unknown data source {kind!r}; known ones: {sorted(sources())}")
+    source = SOURCES.get(kind)
+    if source is None:  # gvc.datasets.discover() registers folder.py and array.py
+        raise DataError(f"unknown data source {kind!r}; known ones: {sorted(SOURCES)}")
     options = Options.of(data)
     if options.path is None:
         raise DataError(f"data={kind} needs the images' location: add data.path=PATH ({source.what})")
@@ -105,9 +112,7 @@ def resolve(kind: str, data: Mapping[str, Any]) -> DatasetSpec:
     found = source.read(path, options)
     spec = cached_or_decoded(kind, path, found, options)
     _RESOLVED[key] = (files, spec, time.monotonic())
-    from gvc import datasets
-
-    datasets.register(spec)
+    RESOLVED[spec.name] = spec  # gvc.datasets.get finds it by name from here on
     return spec
 
 
@@ -248,7 +253,7 @@ def spec_from_facts(facts: dict[str, Any], folder: Path) -> DatasetSpec:
                             "delete that folder and run again to decode the images afresh")
         return images, labels
 
-    source = sources()[facts["kind"]]
+    source = SOURCES[facts["kind"]]
     return DatasetSpec(
         name=facts["name"], title=f"{Path(facts['path']).name} ({source.title})", folder=f"{OWN_DIR}/{facts['name']}",
         image_shape=(channels, height, width), idx_sha256={}, label_counts=facts["label_counts"],
@@ -266,13 +271,14 @@ def record_of(facts: dict[str, Any]) -> dict[str, Any]:
 
 def lookup(name: str, roots: list[str | os.PathLike]) -> DatasetSpec | None:
     """The spec of an own data set decoded earlier (`folder-<hex>`), from its cache under one of `roots`."""
-    if not NAME.match(name) or NAME.match(name)["kind"] not in sources():
+    if not NAME.match(name) or NAME.match(name)["kind"] not in SOURCES:
         return None
     for root in roots:
         folder = cache_folder(root, name)
         facts = read_facts(folder)
         if facts is not None and facts.get("name") == name:
-            return spec_from_facts(facts, folder)
+            RESOLVED[name] = spec_from_facts(facts, folder)
+            return RESOLVED[name]
     return None
 
 
@@ -300,7 +306,7 @@ def name_from_args(data: str, overrides: list[str], root: str) -> str:
     that own data set, resolved, by its hash name (gvc.evaluation.calibrate, train_classifier)."""
     import yaml
 
-    if data not in sources():
+    if data not in SOURCES:
         if overrides:
             raise DataError(f"{' '.join(overrides)}: data.KEY=VALUE settings are for --data folder or array")
         return data

@@ -20,7 +20,7 @@ from gvc.data import spec_of
 from gvc.datasets.spec import DatasetSpec
 from gvc.evaluation.classifier import EvaluatorError, file_sha256
 from gvc.evaluation.config import autoencoder_build_hint as build_hint
-from gvc.evaluation.config import autoencoder_files, own_files_dir
+from gvc.evaluation.config import autoencoder_files
 
 CODE_DIM = 64
 
@@ -61,10 +61,6 @@ class Decoder(nn.Module):
 
 def autoencoder_metadata(dataset: str) -> dict:
     meta = autoencoder_files(dataset)[1]
-    if not meta.is_file() and own_files_dir(dataset) is not None:  # a user's own data: trained on it once, here
-        from gvc.evaluation.train_autoencoder import build_own
-
-        build_own(dataset)
     if not meta.is_file():
         raise EvaluatorError(f"the second feature space of data={dataset} is missing ({meta.name} is not in "
                              f"{meta.parent}); {build_hint(dataset)}, or set eval.second_space=false")

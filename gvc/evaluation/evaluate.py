@@ -24,8 +24,9 @@ from gvc.evaluation import metrics
 from gvc.evaluation.autoencoder import autoencoder_checksum, encode, load_encoder
 from gvc.evaluation.classifier import EvaluatorError, evaluator_checksum, load_evaluator
 from gvc.facts import DIRECTIONS, FAMILIES, FEATURES, LOGITS, SECOND_SPACE, registry_key  # noqa: F401 (DIRECTIONS re-exported)
-from gvc.evaluation.config import EvalConfig, as_eval_config, evaluation_problem, has_classifier
+from gvc.evaluation.config import EvalConfig, as_eval_config, evaluation_problem, has_classifier, own_files_dir
 from gvc.evaluation.embeddings import Embedding, cache_dir, embed, train_embedding
+from gvc.evaluation.train_autoencoder import build_own
 
 # Fixes which real images form the reference sets, independently of eval.seed, so that runs evaluated with
 # different seeds are still compared with the same test images.
@@ -157,6 +158,8 @@ def second_space(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, data
                  exclude: Tensor | None = None) -> dict[str, float]:
     """ae_<metric> in the label-free autoencoder space, with floor_ae_ and noise_ae_ references (cached).
     exclude: as for score_images (the images are training images)."""
+    if own_files_dir(dataset) is not None:  # a user's own images: their space is trained on them at first use
+        build_own(dataset)
     encoder, checksum = load_encoder(device, dataset), autoencoder_checksum(dataset)
     real = encode(encoder, real_images, cfg.batch_size, device)
     train = train_codes(encoder, checksum, dataset, data_root, cfg.batch_size, device)

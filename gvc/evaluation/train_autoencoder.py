@@ -89,8 +89,10 @@ def build_own(dataset: str) -> None:
 
     from gvc import datasets
 
-    spec = datasets.get(dataset)
     out = autoencoder_files(dataset)[0]
+    if out.with_suffix(".json").is_file():  # built already: no lock needed
+        return
+    spec = datasets.get(dataset)
     budget = spec.record["autoencoder"]
     log = logging.getLogger("gvc.evaluation")
     with open(out.parent / "autoencoder.lock", "w") as lock:
