@@ -9,6 +9,11 @@ Two failures seen in real reports:
   regions, however few distinct ones there are (Naeem et al. 2020); coverage is their fix. A collapsed model's
   precision and density are flagged and never decide a verdict.
 
+A third, per data set: a metric on which uniform noise scores at least as well as the real-data floor (in the
+runs' own noise_ and floor_ references, as the data set's card shows) cannot tell noise from data there, so it is
+flagged and never decides (e.g. a label-free space trained on a user's own images, where noise may sit among
+the real codes).
+
 `standing` reads each model's FID against uniform noise and its class / coverage counts; `gate` rewrites one
 piece of evidence accordingly; `gated_verdict` words a claim's verdict when some or all of it was gated.
 """
@@ -43,6 +48,7 @@ class Standing:
     assessable: bool = True
     collapsed: bool = False
     why: str = ""
+    fooled_by_noise: frozenset[str] = frozenset()  # this data set's metrics that score noise as well as real data
 
 
 def _value(rows: pd.DataFrame, metric: str, column: str = "mean") -> float:
@@ -57,8 +63,10 @@ def standing(results: pd.DataFrame) -> dict[str, Standing]:
     out: dict[str, Standing] = {}
     if results.empty or "model" not in results.columns:
         return out
+    fooled = fooled_by_noise(results)
     for model, rows in results.groupby("model"):
-        fid, n, sd, noise = (_value(rows, "fid", c) for c in ("mean", "n", "std", "noise"))
+        fid_key = "fid" if math.isfinite(_value(rows, "fid")) or not math.isfinite(_value(rows, "ae_fid")) else "ae_fid"
+        fid, n, sd, noise = (_value(rows, fid_key, c) for c in ("mean", "n", "std", "noise"))
         pessimistic = fid + (2 * sd / math.sqrt(n) if n > 1 and math.isfinite(sd) else 0.0)
         assessable = not (math.isfinite(fid) and math.isfinite(noise)) or pessimistic <= NOISE_FID_SHARE * noise
         classes, coverage, floor_coverage = (_value(rows, "classes_covered"), _value(rows, "coverage"),
@@ -71,8 +79,32 @@ def standing(results: pd.DataFrame) -> dict[str, Standing]:
             why.append(f"FID {fid:,.0f} not clearly better than uniform noise's {noise:,.0f}")
         if collapsed:
             why.append(f"collapsed (classes covered {classes:g}, coverage {coverage:.2f})")
-        out[str(model)] = Standing(assessable, collapsed, "; ".join(why))
+        out[str(model)] = Standing(assessable, collapsed, "; ".join(why), fooled)
     return out
+
+
+def fooled_by_noise(results: pd.DataFrame) -> frozenset[str]:
+    """Quality metrics whose uniform-noise reference is at least as good as their real-data floor (results: the long
+    table's metric, floor and noise columns, or a run table's floor_/noise_ columns)."""
+    from gvc.facts import MINIMIZE, REGISTRY
+
+    pairs: dict[str, tuple[float, float]] = {}
+    if {"metric", "floor", "noise"} <= set(results.columns):
+        for metric, rows in results.groupby("metric"):
+            pairs[str(metric)] = (rows["noise"].astype(float).mean(), rows["floor"].astype(float).mean())
+    for column in results.columns:
+        name = str(column).removeprefix("noise_")
+        if column != name and f"floor_{name}" in results.columns:
+            pairs[name] = (results[column].astype(float).mean(), results[f"floor_{name}"].astype(float).mean())
+    fooled = set()
+    for name, (noise, real) in pairs.items():
+        metric = REGISTRY.get(name)
+        if metric is None or not metric.objective or name.startswith("nn_train_dist"):
+            continue  # distances to training images rise for noise by design: not quality on their own
+        if math.isfinite(noise) and math.isfinite(real) and (noise <= real if metric.direction == MINIMIZE
+                                                              else noise >= real):
+            fooled.add(name)
+    return frozenset(fooled)
 
 
 def standing_from_runs(table: pd.DataFrame) -> dict[str, Standing]:
@@ -82,7 +114,7 @@ def standing_from_runs(table: pd.DataFrame) -> dict[str, Standing]:
     done = table[table["status"] == "completed"] if "status" in table.columns else table.iloc[0:0]
     rows = []
     for model, runs in done.groupby("model"):
-        for metric in ("fid", "classes_covered", "coverage"):
+        for metric in ("fid", "ae_fid", "classes_covered", "coverage"):
             if metric in runs.columns:
                 stats = describe(runs[metric].astype(float))
                 refs = {ref: describe(runs[f"{ref}_{metric}"].astype(float))["mean"]
@@ -99,6 +131,9 @@ def gate(evidence: Any, metric: str, a: str, b: str, standings: dict[str, Standi
     if weak:
         return replace(evidence, outcome=f"{NOT_ASSESSABLE} ({' and '.join(weak)}: not clearly better than "
                                          f"uniform noise)")
+    if any(metric in standings.get(m, Standing()).fooled_by_noise for m in (a, b)):
+        return replace(evidence, outcome=f"{FLAGGED}: uniform noise scores {metric} as well as real data on this data "
+                                         "set, so it does not decide")
     collapsed = [m for m in (a, b) if standings.get(m, Standing()).collapsed]
     if metric in INFLATED_BY_COLLAPSE and collapsed:
         return replace(evidence, outcome=f"{FLAGGED}: {' and '.join(collapsed)} collapsed, so its {metric} is "
@@ -125,5 +160,5 @@ def gated_verdict(evidence: list, verdict: Callable[[list], str]) -> str:
     if weak:
         notes.append(f"{len(weak)} comparison{'s' if len(weak) > 1 else ''} not assessable (at the noise level)")
     if flagged:
-        notes.append(f"{len(flagged)} flagged (a collapsed model's numbers)")
+        notes.append(f"{len(flagged)} flagged (a collapsed model's numbers, or a metric noise fools)")
     return text + (f" — {'; '.join(notes)}" if notes else "")

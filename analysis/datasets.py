@@ -48,12 +48,12 @@ def by_data(collection: Collection) -> dict[str, Collection]:
 def evaluator_notes(collection: Collection) -> list[str]:
     """Which data set and evaluator measured these runs' metrics (read from summary.json)."""
     names = sorted({data_of(r) for r in collection.runs})
-    evaluators = sorted({(e.get("data", ""), e.get("sha256", "")[:12]) for r in collection.runs
-                         if isinstance(e := r.summary.get("evaluator"), dict)})
+    evaluators = sorted({(e.get("data", ""), e.get("space", "classifier"), e.get("sha256", "")[:12])
+                         for r in collection.runs if isinstance(e := r.summary.get("evaluator"), dict)})
     note = (f"Data set: {', '.join(title_of(n) for n in names)}. Metrics are measured in the feature space of that "
             "data set's own evaluator")
-    if evaluators:
-        note += " (" + ", ".join(f"{title_of(d)} classifier, SHA-256 {s}…" for d, s in evaluators) + ")"
+    if evaluators:  # an unlabelled data set's is its label-free autoencoder, trained on its own training images
+        note += " (" + ", ".join(f"{title_of(d)} {space}, SHA-256 {s}…" for d, space, s in evaluators) + ")"
     return [note + "; they are not comparable with numbers measured on another data set."]
 
 

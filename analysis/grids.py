@@ -35,6 +35,7 @@ EPOCH_COLUMNS = 10  # the first 10 of the 25 fixed latents: the same latent in e
 INTERPOLATION_STEPS = 10
 N_STATISTICS = 512  # samples (and real test images) for the image statistics
 ENCODED_PAIR = (3, 8)  # VAEs also interpolate between the encodings of the first test image of class 3 and of class 8
+UNLABELLED_ROW = 10  # test images shown (reconstructed) for a data set without labels
 # (of the first and the last class, for a data set with fewer classes)
 
 
@@ -111,8 +112,8 @@ def spec_of_run(run: Run):
     from analysis.datasets import data_of
     from gvc.data import DataError, spec_of
 
-    try:
-        return spec_of(data_of(run))
+    try:  # a user's own data set is found in the data.root the run used
+        return spec_of(data_of(run), root=(run.config.get("data") or {}).get("root"))
     except (DataError, KeyError):
         return spec_of("mnist")
 
@@ -269,13 +270,13 @@ class TestImages:
         if not self._tried:
             self._tried = True
             from analysis.datasets import data_of
-            from gvc.data import DataError, load_split, to_model_range
+            from gvc.data import DataError, load_split, spec_of, to_model_range
 
             roots = [r.config.get("data", {}).get("root") for r in self.collection.runs]
             root = next((str(r) for r in roots if isinstance(r, str) and "${" not in r), "~/.cache/gvc/data")
             name = data_of(self.collection.runs[0])  # the report is built per data set
             try:
-                split = load_split(name, Path(root).expanduser(), train=False)
+                split = load_split(spec_of(name, root=root), Path(root).expanduser(), train=False)
                 self._data = (to_model_range(split.images, (0.0, 1.0)), split.labels)
             except (DataError, OSError, RuntimeError) as e:
                 self.problem = f"{name} test set not available ({e})"
@@ -291,6 +292,9 @@ class TestImages:
         if data is None:
             return None
         images, labels = data
+        if not self.spec.labelled:  # a user's own unlabelled images: the first few test images instead
+            index = list(range(min(UNLABELLED_ROW, len(images))))
+            return images[index], index
         index = [int(found[0]) for c in range(self.spec.num_classes) if len(found := (labels == c).nonzero())]
         return images[index], index
 
@@ -317,10 +321,19 @@ def reconstructions(reps: dict[str, Representative], models: Models, test: TestI
         rows.append((model, to_tiles(net.decode(mu))))
     path = _labelled_rows(rows, out / "reconstructions.png", "VAE reconstructions")
     spec = test.spec
-    return [Artifact(path, "VAE reconstructions",
-                     f"Top: the first {spec.title} test image of each {spec.class_noun} ({', '.join(spec.class_names)}); "
+    top = (f"Top: the first {spec.title} test image of each {spec.class_noun} ({', '.join(spec.class_names)}); "
+           if spec.labelled else f"Top: the first {len(x)} {spec.title} test images (the data has no labels); ")
+    return [Artifact(path, "VAE reconstructions", top +
                      "below: each VAE's reconstruction, decoded from the encoder's mean (no sampling), shown as the "
                      "decoder's means.", section="images")]
+
+
+def encoded_pair(spec) -> tuple[tuple[int, int], list[str]]:
+    """Which two test images a VAE's latent line joins: two classes' first images, or (no labels) the first two."""
+    if not spec.labelled:
+        return (0, 1), ["test image 1", "test image 2"]
+    classes = ENCODED_PAIR if spec.num_classes > max(ENCODED_PAIR) else (0, spec.num_classes - 1)
+    return classes, [spec.class_names[c] for c in classes]
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -342,8 +355,7 @@ def interpolations(reps: dict[str, Representative], models: Models, test: TestIm
     rows = []
     encoded = False
     spec = test.spec
-    classes = ENCODED_PAIR if spec.num_classes > max(ENCODED_PAIR) else (0, spec.num_classes - 1)
-    pair_names = [spec.class_names[c] for c in classes]
+    classes, pair_names = encoded_pair(spec)
     for model, rep in reps.items():
         net = models.get(rep.run)
         if net is None:
@@ -352,7 +364,7 @@ def interpolations(reps: dict[str, Representative], models: Models, test: TestIm
         z = shared_z(net.latent_dim, N_GRID, seed)
         rows.append((f"{model}: prior", generate(net, slerp(z[0], z[1], t))))
         pair = test.first_of_each_class() if rep.run.family == "vae" else None
-        if pair is not None and len(pair[1]) == spec.num_classes >= 2:
+        if pair is not None and len(pair[1]) == (spec.num_classes if spec.labelled else len(pair[1])) >= 2:
             mu, _ = net.encode(pair[0][list(classes)])
             path_z = (1 - t.view(-1, 1)) * mu[0] + t.view(-1, 1) * mu[1]
             rows.append((f"{model}: {pair_names[0]}→{pair_names[1]}", generate(net, path_z)))
@@ -361,9 +373,10 @@ def interpolations(reps: dict[str, Representative], models: Models, test: TestIm
         return []
     path = _labelled_rows(rows, out / "interpolations.png", "Latent interpolations",
                           xlabels=[fmt(v, 2) for v in t.tolist()])
+    ends = (f"the first {spec.title} test images of the {spec.class_noun} {pair_names[0]} and of the "
+            f"{spec.class_noun} {pair_names[1]}" if spec.labelled else f"the first two {spec.title} test images")
     extra = (f" VAE rows marked {pair_names[0]}→{pair_names[1]} interpolate linearly between the encoder means of "
-             f"the first {spec.title} test images of the {spec.class_noun} {pair_names[0]} and of the "
-             f"{spec.class_noun} {pair_names[1]}.") if encoded else ""
+             f"{ends}.") if encoded else ""
     return [Artifact(path, "Latent interpolations",
                      "Rows marked 'prior' interpolate spherically (slerp) between two shared latent vectors (the "
                      f"first two of the shared z, seed {seed}: the first two images of the final-samples grid), "

@@ -40,7 +40,8 @@ from analysis.tables import (COMPLETED, completed_objectives, models_in_order, o
                              best_configuration_runs, configuration_table, evaluation_size_note, per_class_table,
                              write_table)
 from analysis.spaces import class_effects, space_agreement
-from analysis.verdict import collapsed_models, no_better_than_noise, verdict_numbers, verdict_table
+from analysis.verdict import (collapsed_models, no_better_than_noise, noise_fooled_metrics, verdict_numbers,
+                              verdict_table)
 from gvc.config import ROOT
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,22 @@ def _chosen_text(results: pd.DataFrame) -> str:
                          f"{int(rows['n'].max())} seed{'s' if rows['n'].max() != 1 else ''})")
     return f" Chosen configurations: {'; '.join(parts)}." if parts else ""
 
+def own_data_card_note(collection: Collection) -> str | None:
+    """For runs on a user's own images, where their own metric card comes from (the shipped card is MNIST's and
+    Fashion-MNIST's); None for a registered data set."""
+    from analysis.datasets import data_of
+    from gvc.datasets.own import NAME
+
+    names = sorted({data_of(r) for r in collection.runs if NAME.match(data_of(r))})
+    paths = sorted({str(((r.summary.get("data_set") or {}).get("path")) or "DIR") for r in collection.runs
+                    if NAME.match(data_of(r))})
+    if not names:
+        return None
+    kind = names[0].split("-")[0]
+    return (f"What each metric detects on these images (blur, specks, noise, copies of training images, and class "
+            f"corruptions where there are labels): their own card, made by `python -m gvc.evaluation.calibrate "
+            f"--data {kind} data.path={paths[0]}`; the shipped card ({METRIC_CARD}) is MNIST's and Fashion-MNIST's.")
+
 
 def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
     """What a reader looks at first: every model's final samples side by side, then the verdict table."""
@@ -188,9 +205,14 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
         return b
     selections = t.loc[t["selection"] != "", ["model", "selection"]].drop_duplicates("model")
     chosen = "".join(f" **{m}**: {sel}." for m, sel in selections.itertuples(index=False))
+    caption = VERDICT_CAPTION if "classes covered" in verdict.columns else \
+        VERDICT_CAPTION.replace(", coverage and classes covered", " and coverage")  # no labels: no classes
     b += [Table(verdict, index=True),
-          Text(VERDICT_CAPTION + CONFIGURATION_CAPTION + chosen + " " + evaluation_size_note(t))]
-    if METRIC_CARD_SOURCE.is_file():
+          Text(caption + CONFIGURATION_CAPTION + chosen + " " + evaluation_size_note(t))]
+    own = own_data_card_note(collection)
+    if own:
+        b.append(Text(own))
+    elif METRIC_CARD_SOURCE.is_file():
         b.append(Text(f"What each metric detects, measured on known corruptions (blur, specks, noise, mode drops, a "
                       f"skewed class histogram, copies of training images): the evaluators' card, "
                       f"[{METRIC_CARD}]({METRIC_CARD}), section \"What each metric detects\"."))
@@ -201,6 +223,10 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
     for model, why in collapsed_models(t).items():
         b.append(Text(f"**{model}: {why}.** Its precision and density are flagged: a collapsed model can score "
                       "them above real data (Naeem et al. 2020); read coverage and classes covered instead."))
+    fooled = noise_fooled_metrics(t)
+    if fooled:  # e.g. a label-free space trained on a user's own images
+        b.append(Text(f"**{', '.join(fooled)}: uniform noise scores at least as well as real data on this data set** "
+                      "(the noise row against the real-data floor), so these are marked ⚠ and decide no verdict."))
     blank = no_better_than_noise(t)
     if blank:
         b.append(Text(f"**{', '.join(blank)}: mean FID no better than uniform noise's.** By FID, "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.assessable import standing_from_runs
+from analysis.assessable import fooled_by_noise, standing_from_runs
 from analysis.collect import FLOOR_PREFIX, NOISE_PREFIX
 from analysis.stats import describe
 from analysis.tables import (COMPLETED, FLOOR_ROW, NOISE_ROW, evaluation_size, fmt, mean_std, order_models,
@@ -38,7 +38,19 @@ HEADLINES = (
     # The evaluator's test -ELBO where the runs were evaluated; else the trainer's last per-epoch test -ELBO.
     Headline("test −ELBO (nats)", ("test_nelbo", "test_loss"), vae_only=True),
 )
+# Runs measured in the label-free space alone (a user's own images without a classifier): that space's headlines.
+LABEL_FREE_HEADLINES = (*(Headline(label_of(key), (key,)) for key in ("ae_fid", "ae_precision", "ae_recall",
+                                                                       "ae_coverage")), HEADLINES[-1])
 NOT_MEASURED, NOT_APPLICABLE = "not measured", "n/a"
+
+
+def headlines(done: pd.DataFrame) -> tuple[Headline, ...]:
+    """The classifier space's headline metrics, or the label-free space's where no run has the classifier's."""
+    def measured(key: str) -> bool:
+        return key in done.columns and bool(done[key].notna().any())
+
+    classifier = any(measured(k) for h in HEADLINES if not h.vae_only for k in h.keys)
+    return HEADLINES if classifier or not measured("ae_fid") else LABEL_FREE_HEADLINES
 NUMBER_COLUMNS = ["row", "kind", "metric", "key", "n", "mean", "std", "min", "max"]
 
 
@@ -54,7 +66,7 @@ def verdict_numbers(table: pd.DataFrame) -> pd.DataFrame:
     done = table[table["status"] == COMPLETED] if "status" in table.columns else table.iloc[0:0]
     models = order_models(table["model"]) if "model" in table.columns else []
     rows = []
-    for h in HEADLINES:
+    for h in headlines(done):
         keys = [k for k in h.keys if k in done.columns and done[k].notna().any()]
         if not keys:
             continue  # nobody measured it: no column
@@ -94,6 +106,7 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
     done = table[table["status"] == COMPLETED]
     models = order_models(table["model"])
     collapsed = collapsed_models(table)
+    fooled = fooled_by_noise(done)
     out = pd.DataFrame(index=[NOISE_ROW, *models, FLOOR_ROW], columns=["runs", "N", *metrics], dtype=object)
     out["runs"] = out["N"] = ""
     for model in models:
@@ -112,6 +125,8 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
             cell = mean_std(r["mean"], r["std"]) + (f" (n={r['n']})" if r["n"] != runs else "")
         if r["kind"] == "model" and r["row"] in collapsed and r["metric"] in ("precision", "density"):
             cell += " ⚠ collapsed"  # inflated by collapse (Naeem et al. 2020): see analysis/assessable.py
+        if r["kind"] == "model" and r["key"] in fooled:
+            cell += " ⚠ noise scores as well"  # on this data set it cannot tell noise from data: decides nothing
         out.loc[r["row"], r["metric"]] = cell
     out.index.name = "model"
     return out
@@ -120,7 +135,7 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
 def no_better_than_noise(table: pd.DataFrame) -> list[str]:
     """Models whose mean FID is no better than uniform noise's: by FID, not yet told apart from noise."""
     numbers = verdict_numbers(table)
-    fid = numbers[numbers["metric"] == "FID"].set_index("row")
+    fid = numbers[numbers["metric"].isin(["FID", label_of("ae_fid")])].set_index("row")
     if NOISE_ROW not in fid.index or not fid.loc[NOISE_ROW, "n"]:
         return []
     noise = float(fid.loc[NOISE_ROW, "mean"])
@@ -131,3 +146,10 @@ def no_better_than_noise(table: pd.DataFrame) -> list[str]:
 def collapsed_models(table: pd.DataFrame) -> dict[str, str]:
     """Models whose runs collapsed (few classes or little coverage), with why: their precision / density mislead."""
     return {model: s.why for model, s in standing_from_runs(table).items() if s.collapsed}
+
+
+def noise_fooled_metrics(table: pd.DataFrame) -> list[str]:
+    """The verdict's metrics on which uniform noise scores at least as well as real data in these runs."""
+    done = table[table["status"] == COMPLETED] if "status" in table.columns else table.iloc[0:0]
+    fooled = fooled_by_noise(done)
+    return [label_of(k) for h in headlines(done) for k in h.keys if k in fooled]

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 from omegaconf import DictConfig, OmegaConf
 
 from gvc import run_identity
-from gvc.config import ROOT, ConfigError, register_configs, validate
+from gvc.config import ROOT, ConfigError, check_data, register_configs, validate
 
 EXIT_REFUSED = 2  # argparse's status for bad input
 CONF = ROOT / "conf"
@@ -258,6 +258,7 @@ def check(overrides: list[str], multirun: bool = False) -> DictConfig | None:
     _check_added_keys(parsed)
     if multirun:  # only a sweep launches: a single run ignores hydra/launcher
         _check_slurm(full)
+        check_data(full.data)  # data.root and your own images, as the first trial has them: before the sweep folder
         return None
     cfg = OmegaConf.masked_copy(full, [k for k in full if k != "hydra"])
     validate(cfg)

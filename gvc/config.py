@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -54,6 +54,18 @@ class DataConfig:
     download: bool = field(default=False, metadata=EXECUTION)  # let torchvision download the data set when no offline copy is available
     # none | dynamic: Bernoulli-draw every training pixel afresh per batch (VAEs; Burda et al. 2016)
     binarize: str = field(default="none", metadata=MEASURED)
+
+
+@dataclass
+class OwnDataConfig(DataConfig):
+    """data=folder / data=array: a user's own images (gvc/datasets/own.py); `name` resolves to their hash name."""
+    path: Optional[str] = field(default=None, metadata=EXECUTION)  # the files; what they hold is in data.name
+    channels: Optional[int] = field(default=None, metadata=MEASURED)  # null = as stored; 1 or 3 = convert to it
+    resize: Optional[List[int]] = field(default=None, metadata=MEASURED)  # null = never; [H, W] = resize to it
+    test_fraction: float = field(default=0.1, metadata=MEASURED)  # held out as test images (no train/, test/)
+    split_seed: int = field(default=0, metadata=MEASURED)
+    autoencoder_epochs: int = field(default=5, metadata=MEASURED)  # the label-free space's training budget
+    autoencoder_seed: int = field(default=0, metadata=MEASURED)
 
 
 @dataclass
@@ -130,7 +142,8 @@ def knobs(cfg: Any = None) -> dict[str, KnobMeta]:
     from gvc.models import MODELS, discover
     from gvc.training import losses
 
-    out = {**schema_knobs(OptimizerConfig, "optimizer."), **schema_knobs(DataConfig, "data."),
+    # OwnDataConfig: DataConfig's keys and those of data=folder / array (data.path says where, not what: not identity)
+    out = {**schema_knobs(OptimizerConfig, "optimizer."), **schema_knobs(OwnDataConfig, "data."),
            **schema_knobs(TrainerConfig, "trainer.")}
     out.update({k: MEASURED_META if not k.endswith(".batch_size") else EXECUTION_META
                 for k in schema_knobs(Eval, "eval.")})
@@ -191,6 +204,10 @@ def register_configs() -> None:
     for group, node in [("model", ModelConfig), ("optimizer", OptimizerConfig), ("data", DataConfig),
                         ("trainer", TrainerConfig), ("eval", EvalConfig)]:
         cs.store(group=group, name=f"{group}_schema", node=node)
+    cs.store(group="data", name="own_data_schema", node=OwnDataConfig)
+    from gvc.datasets import own
+
+    own.register_resolver()  # conf/data/folder.yaml's `name: ${gvc_own_data:folder}`
     discover()
     for name, model in MODELS.items():  # conf/model/NAME.yaml starts from `defaults: [NAME_schema]`
         cs.store(group="model", name=f"{name}_schema", node=model.Config)
@@ -310,6 +327,53 @@ def check_evaluator(cfg: DictConfig, title: str) -> None:
         raise ConfigError(problem)
 
 
+def _data_schema(cfg: DictConfig) -> type:
+    """OwnDataConfig for data=folder / data=array (their own keys), else DataConfig."""
+    return OwnDataConfig if "path" in cfg.data else DataConfig
+
+
+def check_data(d: DictConfig):
+    """data.root usable as gvc's cache, then the data set: registered, or a user's own files read and checked."""
+    from gvc import datasets
+    from gvc.data import DataError, root_problem
+    from gvc.datasets import own
+
+    problem = root_problem(d.root)
+    if problem:
+        raise ConfigError(problem)
+    datasets.discover()  # registers the sources of own data (folder.py, array.py)
+    try:
+        spec = own.resolve_config(d)
+    except DataError as e:
+        raise ConfigError(str(e)) from None
+    if spec is None:
+        known = datasets.known()
+        _check(d.name in known, "data.name", d.name, f"one of the known data sets {known} (choose with data=NAME)")
+        return datasets.get(d.name)
+    n_train = d.subset or spec.n_images(train=True)  # own data is the user's size: say what does not fit now
+    if d.batch_size > n_train:
+        raise ConfigError(f"data.batch_size={d.batch_size} is more than the {n_train} training images of "
+                          f"{spec.title}: set data.batch_size={n_train} or less, or add images")
+    return spec
+
+
+def _check_model_fits(m: DictConfig, spec) -> None:
+    """Build the model on the meta device (no memory, no compute): an architecture that cannot take the images'
+    shape says so now, not after a run folder exists."""
+    import torch
+
+    from gvc.models import build_model
+
+    try:
+        with torch.device("meta"):
+            build_model(m, spec.image_shape)
+    except ValueError as e:
+        _, height, width = spec.image_shape
+        raise ConfigError(f"model={m.name} cannot take the {height}x{width} images of {spec.title}: {e}. Resize "
+                          "them with data.resize=[H,W] (data=folder) or choose another model (model=linear_gan, "
+                          "model=linear_vae take any size)") from None
+
+
 def validate(cfg: DictConfig) -> None:
     """Range and choice checks that types alone cannot express. Raises ConfigError naming the key."""
     from gvc import datasets
@@ -320,7 +384,8 @@ def validate(cfg: DictConfig) -> None:
     _check(m.name in MODELS, "model.name", m.name, f"one of {sorted(MODELS)} (choose with model=NAME)")
     try:  # `+key=value` bypasses Hydra's struct check; an unknown key is a typo, not a setting
         schema = OmegaConf.merge(OmegaConf.structured(Config), {"model": OmegaConf.structured(MODELS[m.name].Config),
-                                                                "loss": OmegaConf.structured(_loss_schema(cfg))})
+                                                                "loss": OmegaConf.structured(_loss_schema(cfg)),
+                                                                "data": OmegaConf.structured(_data_schema(cfg))})
         model_cfg = OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.to_container(cfg, resolve=False)).model)
     except OmegaConfBaseException as e:
         raise ConfigError(f"unknown or mistyped config key: {str(e).splitlines()[0]}. "
@@ -334,9 +399,9 @@ def validate(cfg: DictConfig) -> None:
     _check(o.eps > 0, "optimizer.eps", o.eps, "a positive number")
     _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "a non-negative number")
     _check(0.0 <= o.momentum < 1.0, "optimizer.momentum", o.momentum, "a number in [0, 1)")
-    known = datasets.known()
-    _check(d.name in known, "data.name", d.name, f"one of the known data sets {known} (choose with data=NAME)")
-    spec = datasets.get(d.name)
+    spec = check_data(d)
+    if spec.load is not None:  # your own images' shape: does this architecture take it, before anything trains
+        _check_model_fits(m, spec)
     _check(d.batch_size >= 1, "data.batch_size", d.batch_size, "a positive integer")
     n_train, n_test = spec.n_images(train=True), spec.n_images(train=False)
     _check(d.subset is None or 1 <= d.subset <= n_train, "data.subset", d.subset,

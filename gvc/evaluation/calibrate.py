@@ -1,5 +1,9 @@
 """What each metric detects: `python -m gvc.evaluation.calibrate --data NAME [--n 5000]` scores known corruptions.
 
+A user's own images get their own card: `--data folder data.path=DIR` (or `--data array data.path=FILE.npy`, with
+any other data.KEY=VALUE of conf/data/folder.yaml): their label-free space is the one their runs are measured in;
+without labels the class corruptions (mode drops, the skewed histogram) are left out.
+
 Real training images, corrupted in known ways, are scored against the test images with every metric, in every
 feature space the data set has: Gaussian blur at several σ, salt specks (a share of pixels set white), additive
 Gaussian noise, mode drops (9, 5, 1 classes kept), a skewed class histogram, exact copies of training images,
@@ -26,7 +30,8 @@ from torch import Tensor
 from torchvision.transforms.functional import gaussian_blur
 
 from gvc import datasets
-from gvc.data import load_split, spec_of, to_model_range
+from gvc.datasets import own
+from gvc.data import DataError, load_split, spec_of, to_model_range
 from gvc.evaluation.config import EvalConfig, evaluation_problem
 from gvc.evaluation.evaluate import NOISE_SEED, reference_images, score_images
 
@@ -35,7 +40,8 @@ SKEW_RATIO = 0.7  # skewed histogram: class c gets a share proportional to SKEW_
 # The columns of the card: what a reader compares (a metric a data set lacks is left out).
 COLUMNS = ("fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered", "class_kl_uniform",
            "inception_score", "memorisation_ratio", "fid_class_matched", "ae_fid", "ae_precision", "ae_recall",
-           "ae_density", "ae_coverage")
+           "ae_density", "ae_coverage", "ae_kid_mean", "ae_memorisation_ratio")
+LABELLED_CORRUPTIONS = ("mode_drop", "skewed_classes")  # need the data's labels
 CORRUPTIONS = ("floor", "blur", "specks", "gaussian_noise", "mode_drop", "skewed_classes", "copies", "uniform_noise")
 
 
@@ -65,6 +71,11 @@ class Settings:
         unknown = [c for c in self.corruptions if c not in CORRUPTIONS]
         if unknown:
             raise CalibrationError(f"unknown corruption {unknown}; known ones are {list(CORRUPTIONS)}")
+        if not spec.labelled:  # no classes to drop or skew
+            self.corruptions = [c for c in self.corruptions if c not in LABELLED_CORRUPTIONS]
+            self.kept_classes = ()
+        elif tuple(self.kept_classes) == Settings.kept_classes:  # the defaults, for data with fewer classes
+            self.kept_classes = tuple(k for k in Settings.kept_classes if k < spec.num_classes)
         if not 10 <= self.n <= spec.n_images(train=False):
             raise CalibrationError(f"--n {self.n}: between 10 and {spec.n_images(train=False)} (the test images)")
         for name, values, ok, allowed in (
@@ -191,11 +202,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corruptions", nargs="+", default=list(CORRUPTIONS), help=f"a subset of {CORRUPTIONS}")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("overrides", nargs="*", metavar="data.KEY=VALUE",
+                        help="for --data folder / array: data.path=... and the data set's other keys")
     args = parser.parse_args(argv)
-    settings = Settings(args.data, args.n, args.blur, args.specks, args.noise, args.kept_classes, args.corruptions)
     try:
+        dataset = own.name_from_args(args.data, args.overrides, args.data_root)
+        settings = Settings(dataset, args.n, args.blur, args.specks, args.noise, args.kept_classes, args.corruptions)
         settings.validate()
-    except CalibrationError as e:
+    except (CalibrationError, DataError) as e:
         from gvc.cli import fail
 
         fail(str(e))
@@ -204,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     table = calibrate(settings, args.data_root, args.device)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"{args.data}-n{args.n}"
+    stem = args.out / f"{settings.dataset}-n{args.n}"
     table.to_csv(stem.with_suffix(".csv"), index=False)
     stem.with_suffix(".md").write_text(to_markdown(table))
     print(to_markdown(table))

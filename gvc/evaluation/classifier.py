@@ -18,7 +18,7 @@ from torch import nn
 
 from gvc.data import spec_of
 from gvc.datasets.spec import DatasetSpec
-from gvc.evaluation.config import evaluator_files
+from gvc.evaluation.config import autoencoder_files, evaluator_files
 
 WEIGHTS_PATH, META_PATH = evaluator_files("mnist")
 NUM_FEATURES = 128
@@ -116,6 +116,13 @@ def evaluator_checksum(dataset: str = "mnist") -> str:
 
 def evaluator_identity(dataset: str) -> dict:
     """Which evaluator measured a run's metrics, for summary.json: its data set, checksum and test accuracy."""
+    if not evaluator_files(dataset)[1].is_file():  # no labels (a user's own images): the label-free space alone
+        ae_meta = autoencoder_files(dataset)[1]
+        if not ae_meta.is_file():
+            raise EvaluatorError(f"neither {evaluator_files(dataset)[1]} nor {ae_meta} exists: nothing measured data={dataset}")
+        meta = json.loads(ae_meta.read_text())
+        return {"data": dataset, "space": "autoencoder", "sha256": meta["sha256"],
+                "test_reconstruction_bce": meta["test_reconstruction_bce"]}
     meta = evaluator_metadata(dataset)
     return {"data": dataset, "sha256": meta["sha256"], "test_accuracy": meta["test_accuracy"]}
 

@@ -11,19 +11,42 @@ from typing import Any, Optional
 EVALUATOR_DIR = Path(__file__).resolve().parent
 
 
+def own_files_dir(dataset: str) -> Path | None:
+    """Where a user's own data set keeps its evaluators (its decoded cache, gvc/datasets/own.py); None otherwise."""
+    from gvc import datasets
+
+    try:
+        return datasets.get(dataset).files_dir
+    except KeyError:
+        return None
+
+
 def evaluator_files(dataset: str) -> tuple[Path, Path]:
     """(weights, metadata) of a data set's shipped evaluator: gvc/evaluation/<data set>_classifier.pt / .json."""
+    folder = own_files_dir(dataset)
+    if folder is not None:
+        return folder / "classifier.pt", folder / "classifier.json"
     return EVALUATOR_DIR / f"{dataset}_classifier.pt", EVALUATOR_DIR / f"{dataset}_classifier.json"
 
 
 def autoencoder_files(dataset: str) -> tuple[Path, Path]:
-    """(encoder weights, metadata) of a data set's second, label-free feature space (gvc/evaluation/autoencoder.py)."""
+    """(encoder weights, metadata) of a data set's second, label-free feature space (gvc/evaluation/autoencoder.py);
+    an own data set's is trained on its training split at first use and kept in its cache."""
+    folder = own_files_dir(dataset)
+    if folder is not None:
+        return folder / "autoencoder.pt", folder / "autoencoder.json"
     return EVALUATOR_DIR / f"{dataset}_autoencoder.pt", EVALUATOR_DIR / f"{dataset}_autoencoder.json"
 
 
 def autoencoder_build_hint(dataset: str) -> str:
+    if own_files_dir(dataset) is not None:
+        return ("it is trained on the data's training split at first use (data.autoencoder_epochs); delete its "
+                "files to have it trained again")
     return (f"build it with `python -m gvc.evaluation.train_autoencoder --data {dataset} --threads 1` "
             f"(about a minute on one core)")
+
+
+AUTOENCODER_STRIDE = 4  # the encoder halves each side twice (gvc/evaluation/autoencoder.py)
 
 
 def has_classifier(dataset: str) -> bool:
@@ -37,7 +60,16 @@ def evaluation_problem(dataset: str, title: str, second_space: bool) -> str | No
     the second space, when on, is required.
     """
     weights, meta = autoencoder_files(dataset)
-    has_encoder = weights.is_file() and meta.is_file()
+    own = own_files_dir(dataset) is not None
+    has_encoder = own or (weights.is_file() and meta.is_file())  # an own data set's is trained at first use
+    if own and second_space:
+        from gvc import datasets
+
+        _, height, width = datasets.get(dataset).image_shape
+        if height % AUTOENCODER_STRIDE or width % AUTOENCODER_STRIDE:
+            return (f"data={dataset}: the label-free evaluation space needs image sides divisible by "
+                    f"{AUTOENCODER_STRIDE}, and {title}'s are {height}x{width}: set data.resize=[H,W] (data=folder) "
+                    "to sides divisible by 4, or run without metrics with eval.enabled=false")
     if not has_encoder and not has_classifier(dataset):
         return (f"data={dataset}: {title} has no evaluator (neither {dataset}_classifier.pt/.json nor "
                 f"{weights.name}/.json is in {weights.parent}), so its samples cannot be measured. Train one with "

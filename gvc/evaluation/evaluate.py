@@ -24,8 +24,9 @@ from gvc.evaluation import metrics
 from gvc.evaluation.autoencoder import autoencoder_checksum, encode, load_encoder
 from gvc.evaluation.classifier import EvaluatorError, evaluator_checksum, load_evaluator
 from gvc.facts import DIRECTIONS, FAMILIES, FEATURES, LOGITS, SECOND_SPACE, registry_key  # noqa: F401 (DIRECTIONS re-exported)
-from gvc.evaluation.config import EvalConfig, as_eval_config, evaluation_problem, has_classifier
+from gvc.evaluation.config import EvalConfig, as_eval_config, evaluation_problem, has_classifier, own_files_dir
 from gvc.evaluation.embeddings import Embedding, cache_dir, embed, train_embedding
+from gvc.evaluation.train_autoencoder import build_own
 
 # Fixes which real images form the reference sets, independently of eval.seed, so that runs evaluated with
 # different seeds are still compared with the same test images.
@@ -94,7 +95,7 @@ def score_images(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, data
     if has_classifier(dataset):
         results.update(classifier_space(fake_images, real_images, cfg, dataset, data_root, device, exclude))
     if cfg.second_space:
-        results.update(second_space(fake_images, real_images, cfg, dataset, data_root, device))
+        results.update(second_space(fake_images, real_images, cfg, dataset, data_root, device, exclude))
     return results
 
 
@@ -115,37 +116,72 @@ def classifier_space(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, 
     return results
 
 
-def space_metrics(fake: Tensor, real: Tensor, cfg: EvalConfig) -> dict[str, float]:
-    """FID, precision, recall, density and coverage of fake against real codes of the second space.
+def space_metrics(fake: Tensor, real: Tensor, cfg: EvalConfig, train: Tensor | None = None,
+                  exclude: Tensor | None = None) -> dict[str, float]:
+    """FID, KID, precision, recall, density, coverage and (given the training codes) memorisation of fake against
+    real codes of the second space. exclude: fake i's own index among the training codes, when it is one of them.
 
     Raw codes, not unit-length ones: the autoencoder's code norm is image content (ink), not a confidence.
     """
-    return {"fid": metrics.frechet_distance(real, fake), **metrics.prdc(real, fake, cfg.pr_k, cfg.dc_k)}
+    kid_mean, kid_std = metrics.kernel_distance(real, fake, cfg.kid_subsets, cfg.kid_subset_size, cfg.seed)
+    out = {"fid": metrics.frechet_distance(real, fake), "kid_mean": kid_mean, "kid_std": kid_std,
+           **metrics.prdc(real, fake, cfg.pr_k, cfg.dc_k)}
+    if train is not None:  # medians, as in the classifier's space: copies show even among garbage samples
+        nn_gen = metrics.nearest_distances(fake, train, exclude).median().item()
+        out["memorisation_ratio"] = nn_gen / metrics.nearest_distances(real, train).median().item()
+    return out
+
+
+def train_codes(encoder: nn.Module, checksum: str, dataset: str, data_root: str | os.PathLike, batch_size: int,
+                device: torch.device) -> Tensor:
+    """Codes of every training image, cached per encoder checksum beside the data (memorisation's reference)."""
+    path = cache_dir(data_root) / f"ae-train-codes-{checksum[:16]}.pt"
+    n_train = spec_of(dataset).n_images(train=True)
+    if path.is_file():
+        try:
+            codes = torch.load(path, map_location="cpu", weights_only=True)
+            if codes.shape[0] == n_train and torch.isfinite(codes).all():
+                return codes.to(device)
+        except Exception:  # noqa: BLE001 - truncated or foreign: recompute
+            pass
+    images = to_model_range(load_split(dataset, data_root, train=True).images, (0.0, 1.0))
+    codes = encode(encoder, images, batch_size, device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    torch.save(codes.cpu(), tmp)
+    os.replace(tmp, path)
+    return codes
 
 
 def second_space(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, dataset: str,
-                 data_root: str | os.PathLike, device: torch.device) -> dict[str, float]:
-    """ae_<metric> in the label-free autoencoder space, with floor_ae_ and noise_ae_ references (cached)."""
+                 data_root: str | os.PathLike, device: torch.device,
+                 exclude: Tensor | None = None) -> dict[str, float]:
+    """ae_<metric> in the label-free autoencoder space, with floor_ae_ and noise_ae_ references (cached).
+    exclude: as for score_images (the images are training images)."""
+    if own_files_dir(dataset) is not None:  # a user's own images: their space is trained on them at first use
+        build_own(dataset)
     encoder, checksum = load_encoder(device, dataset), autoencoder_checksum(dataset)
     real = encode(encoder, real_images, cfg.batch_size, device)
+    train = train_codes(encoder, checksum, dataset, data_root, cfg.batch_size, device)
 
     def floor() -> dict[str, float]:
-        train = load_split(dataset, data_root, train=True).images
-        chosen = reference_indices(len(train), min(cfg.n_samples, len(train)))
-        codes = encode(encoder, to_model_range(train[chosen], (0.0, 1.0)), cfg.batch_size, device)
-        return space_metrics(codes, real, cfg)
+        chosen = reference_indices(len(train), min(cfg.n_samples, len(train))).to(train.device)
+        return space_metrics(train[chosen], real, cfg, train, exclude=chosen)
 
     def noise() -> dict[str, float]:
         images = torch.rand(cfg.n_samples, *real_images.shape[1:], generator=torch.Generator().manual_seed(NOISE_SEED))
-        return space_metrics(encode(encoder, images, cfg.batch_size, device), real, cfg)
+        return space_metrics(encode(encoder, images, cfg.batch_size, device), real, cfg, train)
 
     settings = {"autoencoder_sha256": checksum, "n_samples": cfg.n_samples, "n_real": len(real), "pr_k": cfg.pr_k,
-                "dc_k": cfg.dc_k, "reference_seed": REFERENCE_SEED, "metrics": registry_key(frozenset({SECOND_SPACE}))}
+                "dc_k": cfg.dc_k, "kid_subsets": cfg.kid_subsets, "kid_subset_size": cfg.kid_subset_size,
+                "seed": cfg.seed, "reference_seed": REFERENCE_SEED,
+                "metrics": registry_key(frozenset({SECOND_SPACE}))}
     references = {
         "floor_": cached_reference("ae-floor", settings, data_root, floor),
         "noise_": cached_reference("ae-noise", {**settings, "noise": "uniform[0,1]", "noise_seed": NOISE_SEED},
                                    data_root, noise),
-        "": space_metrics(encode(encoder, fake_images, cfg.batch_size, device), real, cfg),
+        "": space_metrics(encode(encoder, fake_images, cfg.batch_size, device), real, cfg, train,
+                          None if exclude is None else exclude.to(train.device)),
     }
     return {f"{prefix}ae_{name}": value for prefix, values in references.items() for name, value in values.items()}
 

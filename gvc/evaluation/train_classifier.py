@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from gvc import datasets
-from gvc.data import DeviceBatches, load_split, spec_of, to_model_range
+from gvc.data import DataError, DeviceBatches, load_split, spec_of, to_model_range
+from gvc.datasets import own
 from gvc.evaluation.classifier import Classifier, file_sha256
 from gvc.evaluation.config import evaluator_files
 
@@ -64,7 +65,8 @@ def train(data_root: str, epochs: int, seed: int, batch_size: int = 128, lr: flo
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="mnist", choices=datasets.known(), help="the data set (default mnist)")
+    parser.add_argument("--data", default="mnist", help=f"the data set (default mnist): one of {datasets.known()}, "
+                                                         "or folder / array with data.path=...")
     # GVC_DATA, as everywhere else in gvc (this script alone once read GVC_DATA_ROOT).
     parser.add_argument("--data-root", default=os.environ.get("GVC_DATA", "~/.cache/gvc/data"))
     parser.add_argument("--epochs", type=int, default=None, help="default: the data set's evaluator_epochs")
@@ -72,15 +74,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=None, help="weights file (default: the shipped one); "
                                                                 "the .json goes beside it")
+    parser.add_argument("--min-accuracy", type=float, default=None,
+                        help="refuse to write an evaluator below this test accuracy (default: the data set's)")
+    parser.add_argument("overrides", nargs="*", metavar="data.KEY=VALUE",
+                        help="for --data folder / array: data.path=... and the data set's other keys")
     args = parser.parse_args(argv)
-    spec = spec_of(args.data)
+    asked = args.data
+    try:  # your own labelled images get their classifier in their cache folder (gvc/evaluation/config.py)
+        args.data = own.name_from_args(args.data, args.overrides, args.data_root)
+        spec = spec_of(args.data)
+        if not spec.labelled:
+            raise DataError(f"{spec.title} has no labels (a flat folder or an array without `labels`): a classifier "
+                            "needs classes; its runs are measured in the label-free space alone")
+    except DataError as e:
+        from gvc.cli import fail
+
+        fail(str(e))
     epochs = args.epochs or spec.evaluator_epochs
+    min_accuracy = spec.evaluator_min_accuracy if args.min_accuracy is None else args.min_accuracy
     if args.threads:
         torch.set_num_threads(args.threads)
 
     net, acc = train(args.data_root, epochs, args.seed, dataset=args.data)
-    if acc < spec.evaluator_min_accuracy:
-        raise SystemExit(f"test accuracy {acc:.4f} < {spec.evaluator_min_accuracy}: not writing the evaluator")
+    if acc < min_accuracy:
+        raise SystemExit(f"test accuracy {acc:.4f} < {min_accuracy}: not writing the evaluator")
     out = args.out or evaluator_files(args.data)[0]
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), out)
@@ -92,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
         "epochs": epochs,
         "torch_version": torch.__version__,
         "architecture": f"conv32-pool-conv64-pool-fc128-fc{spec.num_classes}, features = fc128 after ReLU",
-        "command": f"python -m gvc.evaluation.train_classifier --data {args.data} --epochs {epochs} --seed {args.seed}",
+        "command": f"python -m gvc.evaluation.train_classifier --data {asked} --epochs {epochs} --seed {args.seed}"
+                   + "".join(f" {o}" for o in args.overrides),
     }
     meta_path = out.with_suffix(".json")
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")

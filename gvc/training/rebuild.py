@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from gvc.data import spec_of
+from gvc.data import spec_of_config
 from gvc.models import build_model
 from gvc.training.families import family
 from gvc.training.losses import loss_config
@@ -21,9 +21,9 @@ from gvc.training.losses import loss_config
 
 def build(config: Mapping[str, Any], device: torch.device | str = "cpu") -> nn.Module:
     """The model of a composed config (DictConfig or dict: `model`, `data`, `loss`), on `device`, sized for the
-    data set's images, with its objective's outputs attached."""
-    data = (config.get("data") or {}).get("name", "mnist")
-    model = build_model(config["model"], spec_of(str(data)).image_shape).to(device)
+    data set's images (a user's own data set is found under the config's data.root), with its objective's outputs
+    attached."""
+    model = build_model(config["model"], spec_of_config(config).image_shape).to(device)
     family(model).equip(model, loss_config(config.get("loss"), model.family), device)
     return model
 
