@@ -33,7 +33,7 @@ from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from gvc import cli, rundir, run_identity  # noqa: E402
+from gvc import cli, rundir, run_identity, runlock  # noqa: E402
 from gvc.config import ROOT, ConfigError, register_configs  # noqa: E402
 from gvc.data import DataError  # noqa: E402
 from gvc.rundir import CheckpointError, WriteError  # noqa: E402
@@ -67,7 +67,7 @@ def remove_litter(run_dir: Path) -> None:
     """Remove what Hydra wrote for a refused run (.hydra/, the log), but never a folder holding a run."""
     held = [run_dir / rundir.SUMMARY, run_dir / rundir.CHECKPOINT, run_dir / rundir.HISTORY]
     if run_dir.is_dir() and not any(p.exists() for p in held) and \
-            {p.name for p in run_dir.iterdir()} <= {".hydra", "gvc.log"}:
+            {p.name for p in run_dir.iterdir()} <= {".hydra", "gvc.log", runlock.LOCK}:
         shutil.rmtree(run_dir)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from gvc import rundir, run_identity
+from gvc import rundir, run_identity, runlock
 from gvc.config import ConfigError
 from gvc.run import Run
 from gvc.facts import MAXIMIZE, MINIMIZE  # noqa: F401 (re-exported)
@@ -38,5 +38,18 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
     summary.json and reported as the worst value, so the other trials go on.
     """
     run_dir = Path(run_dir)
-    check_run_dir(run_dir, cfg.trainer.resume, cfg)  # never caught: nothing may be written over a user's run
-    return Run(cfg, run_dir, overrides).execute(raise_on_failure)
+    try:
+        claim(run_dir)  # a no-op where ProtectRuns or the trial-folder resolver already claimed it
+        check_run_dir(run_dir, cfg.trainer.resume, cfg)  # never caught: nothing may be written over a user's run
+        return Run(cfg, run_dir, overrides).execute(raise_on_failure)
+    finally:
+        runlock.release(run_dir)  # a sweep's next trial in this process may need it; the process may go on
+
+
+def claim(run_dir: Path) -> bool:
+    """Claim the run folder for this process for the run's life (gvc.runlock), or refuse naming its holder.
+    Returns whether the folder was made by this claim."""
+    try:
+        return runlock.claim(run_dir)
+    except runlock.RunBusy as busy:
+        raise ConfigError(run_identity.claim_refusal(run_dir, busy.holder)) from None
