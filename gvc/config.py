@@ -79,6 +79,10 @@ class TrainerConfig:
     objective: str = field(default="auto", metadata=MEASURED)  # a metric name from summary.json; auto = fid if evaluated, else the final loss
     objective_direction: str = field(default="auto", metadata=MEASURED)  # minimize | maximize | auto (from the metric)
     resume: bool = field(default=False, metadata=EXECUTION)
+    # continue a finished run to raised budgets (gvc/extend.py): the only change of config a run accepts
+    extend: bool = field(default=False, metadata=EXECUTION)
+    # start from another run's weights (its folder or a checkpoint file): a departure from the paper's random start
+    init_from: Optional[str] = field(default=None, metadata=MEASURED)
     precision: str = field(default="fp32", metadata=MEASURED)  # fp32 (the paper's numerics) | bf16 (autocast) | auto (bf16 where native, else fp32)
     channels_last: bool = field(default=False, metadata=EXECUTION)  # NHWC memory layout for the convolutional models
     compile: bool = field(default=False, metadata=EXECUTION)  # torch.compile the networks (slower on small CPUs; try it on GPUs)

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gvc import rundir, summary as summaries
+from gvc import extend, rundir, run_identity, summary as summaries
 from gvc.config import architecture_keys, validate
 from gvc.loggers import logger_status, make_loggers
 from gvc.process import Interrupts
@@ -65,6 +65,8 @@ class Run:
         self.cfg, self.run_dir, self.overrides = cfg, Path(run_dir), list(overrides or [])
         self.summary = summaries.started(cfg, self.overrides)
         self.hooks = Hooks()
+        self.extending: dict[str, list[Any]] = {}  # trainer.extend: the budgets raised over the finished run's
+        self.previous: dict[str, Any] | None = None
 
     def execute(self, raise_on_failure: bool = True) -> float:
         """Train into the run directory and return the objective (the worst value if the trial failed).
@@ -87,8 +89,13 @@ class Run:
     # -- phases ----------------------------------------------------------------------------------------
     def _reported_again(self) -> float | None:
         validate(self.cfg)
-        previous = rundir.read_summary(self.run_dir) if self.cfg.trainer.resume else None
-        if previous and previous.get("status") == "completed":
+        continues = self.cfg.trainer.resume or self.cfg.trainer.extend
+        previous = rundir.read_summary(self.run_dir) if continues else None
+        if previous and previous.get("status") == "completed" and self.cfg.trainer.extend:
+            recorded = run_identity.recorded_config(self.run_dir)
+            self.extending = extend.extension(recorded, run_identity.task_config(self.cfg), previous.get("stopped_by"))
+            self.previous = previous
+        if previous and previous.get("status") == "completed" and not self.extending:
             log.info("%s already completed; not retraining (its objective is reported again)", self.run_dir)
             return float(previous["objective"]["value"])
         return None
@@ -96,7 +103,7 @@ class Run:
     def _set_up(self, interrupts: Interrupts) -> tuple[Trainer, dict[str, Any] | None]:
         cfg, run_dir = self.cfg, self.run_dir
         checkpoint = None
-        if cfg.trainer.resume and (run_dir / rundir.CHECKPOINT).is_file():
+        if (cfg.trainer.resume or cfg.trainer.extend) and (run_dir / rundir.CHECKPOINT).is_file():
             model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
             checkpoint = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT, model_cfg,  # before any compute
                                                  architecture_keys(cfg))
@@ -105,19 +112,52 @@ class Run:
                 raise CheckpointError(f"{run_dir / rundir.CHECKPOINT} was trained on data={trained_on}, but this "
                                       f"run is data={cfg.data.name}; resume with data={trained_on} or start a new run "
                                       "directory")
+            if self.extending:
+                self.summary["extended"] = extend.record(self.previous, self.extending, checkpoint,
+                                                         dt.datetime.now().isoformat(timespec="seconds"))
+                log.info("extending %s: %s", run_dir, ", ".join(f"{k} {a} -> {b}" for k, (a, b) in self.extending.items()))
+                checkpoint = extend.reopen(checkpoint)
+            elif (earlier := (rundir.read_summary(run_dir) or {}).get("extended")):  # an extended run resumed
+                self.summary["extended"] = earlier
+        elif self.extending:
+            raise CheckpointError(f"{run_dir} holds no checkpoint, so its run cannot be extended; start a new run "
+                                  "directory with the larger budget")
         elif cfg.trainer.resume:
             log.warning("trainer.resume=true, but %s holds no checkpoint: nothing to resume, training from the start. "
                         "To continue an earlier run, point at its folder: hydra.run.dir=outputs/%s/TIMESTAMP "
                         "(a sweep's trial: the same hydra.sweep.dir)", run_dir, cfg.model.name)
+        initial = self._initial_weights() if checkpoint is None else None  # a resumed run has its own
         loggers: list[Hook] = make_loggers(cfg, run_dir)  # imports a logger's library only when it is selected
         self.hooks = Hooks(loggers)
         trainer = Trainer(cfg, run_dir, hooks=loggers, interrupts=interrupts)  # device and data errors surface here
         self.hooks = trainer.hooks
+        if initial is not None:
+            self._load(trainer, initial, weights_only=True)
         return trainer, checkpoint
 
-    def _load(self, trainer: Trainer, checkpoint: dict[str, Any]) -> None:
+    def _initial_weights(self) -> dict[str, Any] | None:
+        """trainer.init_from: another run's checkpoint, checked against this model before any compute."""
+        source = self.cfg.trainer.init_from
+        if not source:
+            return None
+        path = Path(source).expanduser()
+        path = path / rundir.CHECKPOINT if path.is_dir() else path
+        if not path.is_file():
+            raise CheckpointError(f"trainer.init_from={source} holds no checkpoint ({path} is missing); name a run "
+                                  "folder that has checkpoints/last.pt, or a checkpoint file")
+        model_cfg = OmegaConf.to_container(self.cfg.model, resolve=True)
+        initial = rundir.read_checkpoint(path, model_cfg, architecture_keys(self.cfg))
+        self.summary["init_from"] = {"checkpoint": str(path.resolve()), "epoch": initial.get("epoch"),
+                                     "step": initial.get("step")}
+        log.info("starting from the weights of %s (epoch %s, step %s)", path, initial.get("epoch"), initial.get("step"))
+        return initial
+
+    def _load(self, trainer: Trainer, checkpoint: dict[str, Any], weights_only: bool = False) -> None:
         try:
-            trainer.load_checkpoint(checkpoint)
+            if weights_only:  # another run's weights; optimizers, streams and budgets start afresh
+                trainer.model.load_state_dict(checkpoint["model"])
+            else:
+                trainer.load_checkpoint(checkpoint)
         except (RuntimeError, KeyError, ValueError) as e:  # a knob that changes a layer's shape, another optimizer
             raise CheckpointError(
                 f"{self.run_dir / rundir.CHECKPOINT} does not fit this run's model or optimizer "

@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from gvc import rundir, run_identity, runlock
 from gvc.config import ConfigError
+from gvc.extend import BUDGET_KEYS, ExtensionRefused, extension
 from gvc.run import Run
 from gvc.facts import MAXIMIZE, MINIMIZE  # noqa: F401 (re-exported)
 from gvc.summary import library_versions, objective_direction, objective_name, worst_value  # noqa: F401 (re-exported)
@@ -20,13 +21,24 @@ def check_run_dir(run_dir: Path, resume: bool, cfg: DictConfig | None = None) ->
     """Refuse to overwrite a run a user already produced; resuming is explicit, and only of the same config."""
     summary = rundir.read_summary(run_dir)
     has_checkpoint = (run_dir / rundir.CHECKPOINT).is_file()
+    extend = bool(cfg is not None and cfg.trainer.get("extend", False))
+    resume = resume or extend  # raising a budget continues the run
     if (summary is not None or has_checkpoint) and not resume:
         raise ConfigError(
             f"{run_dir} already holds a run (status {summary.get('status') if summary else 'unknown'}); "
             "refusing to overwrite it. Continue it with trainer.resume=true, or choose a new hydra.run.dir."
         )
     if resume and cfg is not None and (differences := run_identity.same_run_differences(run_dir, cfg)):
-        raise ConfigError(run_identity.refusal(run_dir, differences))
+        if not extend:
+            budgets = [d for d in differences if d.split(":", 1)[0] in BUDGET_KEYS]
+            hint = (" To train a finished run on to a larger budget, add trainer.extend=true."
+                    if budgets and len(budgets) == len(differences) else "")
+            raise ConfigError(run_identity.refusal(run_dir, differences) + hint)
+        try:
+            extension(run_identity.recorded_config(run_dir), run_identity.task_config(cfg),
+                      (summary or {}).get("stopped_by"))
+        except ExtensionRefused as e:
+            raise ConfigError(f"{run_dir}: {e}") from None
     if resume and (owner := run_identity.in_use_by(run_dir)):
         raise ConfigError(run_identity.busy_refusal(run_dir, owner))
 

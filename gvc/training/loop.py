@@ -107,6 +107,9 @@ class TrainState:
     stopped_by: str | None = None  # the budget that ended training: one of BUDGETS
     # Where a checkpoint inside an epoch left it: batches done, images seen, loss sums, the data order's seed.
     in_epoch: dict[str, Any] | None = None
+    # Where a budget cut the last epoch short: the same position, and the trial's stream at that step, so that
+    # raising the budget (trainer.extend, gvc.extend) continues that epoch as an uninterrupted run would.
+    cut: dict[str, Any] | None = None
 
 
 @dataclass
@@ -206,6 +209,7 @@ class Trainer:
             "cpu_s": self.state.cpu_s,
             "images": self.state.images,
             "in_epoch": self.state.in_epoch,  # None at an epoch's end
+            "cut": self.state.cut,
             "history": self.state.history,
             "fixed_z": self.fixed_z.cpu(),
             "step_state": self.step_fn.state_dict(),  # what the objective keeps beyond networks and optimisers
@@ -222,7 +226,8 @@ class Trainer:
         images = ckpt.get("images", sum(int(row["images"]) for row in ckpt["history"]))
         self.step_fn.load_state_dict(ckpt.get("step_state", {}))
         self.state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["elapsed"], list(ckpt["history"]),
-                                images=int(images), cpu_s=float(ckpt.get("cpu_s", 0.0)), in_epoch=ckpt.get("in_epoch"))
+                                images=int(images), cpu_s=float(ckpt.get("cpu_s", 0.0)), in_epoch=ckpt.get("in_epoch"),
+                                cut=ckpt.get("cut"))
 
     def _save_checkpoint(self) -> None:
         self.hooks.checkpoint(self.checkpoint())
@@ -375,6 +380,9 @@ class Trainer:
             elif cpu_deadline is not None and time.process_time() >= cpu_deadline:
                 self._cut_by = "cpu_budget_s"
             if self._cut_by is not None:
+                if own_epoch:
+                    state.cut = {"batches": done, "seen": seen, "totals": totals.tolist(), "shuffle_rng": epoch_shuffle,
+                                 "rng": self.random.state_dict()}
                 break
             signalled = interrupts is not None and interrupts.received
             due = (signalled or (every_steps is not None and state.step % every_steps == 0)
@@ -410,7 +418,7 @@ class Trainer:
         """Quality metrics of the current model (gvc.evaluation), with the real-data floor beside them."""
         from gvc.evaluation.evaluate import evaluate
 
-        started = time.perf_counter()
+        started, stream = time.perf_counter(), self.random.state_dict()
         with self.random.owned():  # whatever it draws comes from the trial's stream, not another trial's
             metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
                                binarize=self.cfg.data.binarize)
@@ -418,6 +426,7 @@ class Trainer:
                 ema_metrics = evaluate(ema, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
                                        binarize=self.cfg.data.binarize)
                 metrics.update({f"ema_{k}": v for k, v in ema_metrics.items() if not k.startswith(("floor_", "noise_"))})
+        self.random.load_state_dict(stream)  # evaluating never changes what is trained next (an extended run)
         log.info("evaluated in %.1fs: %s", time.perf_counter() - started,
                  "  ".join(f"{k} {metrics[k]:.4g}" for k in ("fid", "precision", "recall", "coverage") if k in metrics))
         return metrics
