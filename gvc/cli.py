@@ -163,12 +163,56 @@ def _explain_composition(error: Exception, parsed: list[Any]) -> ConfigError:
     cause = error.__cause__
     full_key = getattr(cause, "full_key", None)
     if cause is not None and type(cause).__name__ == "ConfigAttributeError" and full_key:
+        if (elsewhere := _key_of_other_options(full_key, parsed)) is not None:
+            return ConfigError(elsewhere)
         keys = dotted_keys(compose(_group_choices(parsed))) + [g for g in config_groups() if "/" not in g]
         return ConfigError(f"{full_key} is not a config key.{did_you_mean(full_key, keys)} "
                            "Run `python -m gvc --cfg job` to see every key")
     if cause is not None and full_key:  # a value of the wrong type: omegaconf says which and what was expected
         return ConfigError(f"{full_key}: {str(cause).splitlines()[0]}. Fix it with `{full_key}=...` on the command line")
     return ConfigError(f"{text}. Run `python -m gvc list` to see what exists")
+
+
+def _chosen(parsed: list[Any], group: str) -> str:
+    """The option of `group` this command line composes (its default where none is given)."""
+    return str(compose(_group_choices(parsed), hydra=True).hydra.runtime.choices[group])
+
+
+def _key_of_other_options(full_key: str, parsed: list[Any]) -> str | None:
+    """`loss.k` under loss=auto, `model.ema_decay` on a VAE: a key that other options of its group (model, loss)
+    have. Says which, instead of "not a config key"."""
+    from dataclasses import fields
+
+    group, _, key = full_key.partition(".")
+    if group == "loss":
+        from gvc.training import losses
+
+        losses.discover()
+        owners = [n for n, o in losses.OBJECTIVES.items() if key in {f.name for f in fields(o.Config)}]
+        if not owners:
+            return None
+        options = [o for o in group_options("loss") if _option_name("loss", o) in owners]
+        first = options[0] if options else owners[0]
+        return (f"{full_key} is a key of {' and '.join(f'loss={o}' for o in options or owners)}, not of the selected "
+                f"loss={_chosen(parsed, 'loss')}; select it first: `loss={first} {full_key}=...`")
+    if group == "model":
+        from gvc.models import MODELS, discover
+
+        discover()
+        owners = [n for n, m in MODELS.items() if key in {f.name for f in fields(m.Config)}]
+        if not owners:
+            return None
+        families = {MODELS[n].family for n in owners}
+        who = f"{'GANs' if families == {'gan'} else 'VAEs'} only" if len(families) == 1 else "other models"
+        return (f"{full_key} is a key of {who} ({', '.join(f'model={n}' for n in sorted(owners))}), not of the selected "
+                f"model={_chosen(parsed, 'model')}")
+    return None
+
+
+def _option_name(group: str, option: str) -> str | None:
+    """The `name:` an option's YAML sets (a preset such as loss=elbo_beta4 names the objective it configures)."""
+    path = CONF / group / f"{option}.yaml"
+    return OmegaConf.load(path).get("name") if path.is_file() else None
 
 
 def _group_choices(parsed: list[Any]) -> list[str]:
@@ -191,15 +235,65 @@ def _check_added_keys(parsed: list[Any]) -> None:
                                   "Run `python -m gvc --cfg job` to see every key")
 
 
-def _check_device(cfg: DictConfig) -> None:
+def _check_device(cfg: DictConfig, trainer: str | None = None) -> None:
     from gvc.training.loop import resolve_device
 
     try:
         resolve_device(cfg.trainer.device)
     except ValueError as e:
         hint = " (trainer=gpu asks for CUDA; on this machine use trainer=cpu or trainer=cpu_fast)" \
-            if cfg.trainer.device.startswith("cuda") else ""
+            if cfg.trainer.device.startswith("cuda") and trainer == "gpu" else ""
         raise ConfigError(f"{e}{hint}") from None
+
+
+def _check_loss_choice(full: DictConfig) -> None:
+    """A loss option of the other family, named as typed (`loss=elbo_beta4`, not the objective it sets), with every
+    option of the model's family (presets such as ns_r1 included)."""
+    from gvc.models import MODELS, discover
+    from gvc.training import losses
+
+    choice, model = str(full.hydra.runtime.choices.get("loss")), full.model.name
+    discover()
+    losses.discover()
+    if model not in MODELS or choice in ("auto", "None"):
+        return
+    family, name = MODELS[model].family, full.loss.get("name")
+    if name not in losses.known() or name in losses.known(family):
+        return
+    fitting = [o for o in group_options("loss") if o == "auto" or _option_name("loss", o) in losses.known(family)]
+    raise ConfigError(f"loss={choice} is not allowed: it is an objective of the {losses.get(name).family} family, "
+                      f"and model={model} is a {family.upper()}; its objectives are {fitting}. Fix it with "
+                      "`loss=...` on the command line.")
+
+
+def _check_launcher(full: DictConfig) -> None:
+    """A SLURM launcher launches sweeps only: without -m Hydra would ignore it and train here, on this machine."""
+    launcher = str(full.hydra.runtime.choices.get("hydra/launcher"))
+    if launcher.startswith(("slurm", "submitit_slurm")):
+        raise ConfigError(f"hydra/launcher={launcher} submits sweeps only (-m); without -m this would train here, on "
+                          "this machine. Add -m (`python -m gvc -m ...`) to submit it as a job, or drop the launcher "
+                          "to train here")
+
+
+def warn(message: str) -> None:
+    """A setting that runs but is likely not what was meant: one line on stderr, and the run goes on."""
+    print(f"gvc: warning: {message}", file=sys.stderr)
+
+
+def _warn_unlikely(cfg: DictConfig) -> None:
+    """Settings that run, but not as a user would expect: one warning line each."""
+    from gvc import datasets
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cfg.trainer.threads is not None and cfg.trainer.threads > cores:
+        warn(f"trainer.threads={cfg.trainer.threads} is more than the {cores} cores this process may use; the "
+             f"threads will share them, which is slower than trainer.threads={cores} (null chooses for you)")
+    d = cfg.data
+    images = d.subset if d.subset is not None else datasets.get(d.name).n_images(train=True)
+    if d.batch_size > images:
+        warn(f"data.batch_size={d.batch_size} is larger than the {images:,} training images"
+             f"{f' (data.subset={d.subset})' if d.subset is not None else ''}: every step is one batch of all "
+             f"{images:,}, an epoch one step")
 
 
 def _check_slurm(hydra_cfg: DictConfig) -> None:
@@ -259,9 +353,12 @@ def check(overrides: list[str], multirun: bool = False) -> DictConfig | None:
     if multirun:  # only a sweep launches: a single run ignores hydra/launcher
         _check_slurm(full)
         return None
+    _check_launcher(full)
     cfg = OmegaConf.masked_copy(full, [k for k in full if k != "hydra"])
+    _check_loss_choice(full)
     validate(cfg)
-    _check_device(cfg)
+    _check_device(cfg, str(full.hydra.runtime.choices.get("trainer")))
+    _warn_unlikely(cfg)
     return cfg
 
 
