@@ -25,6 +25,12 @@ def _interrupted(signum: int, frame: object) -> None:
 if __name__ == "__main__" and signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
     signal.signal(signal.SIGINT, _interrupted)
 
+if __name__ == "__main__":  # `list` and `--help` need no torch, Hydra or config schema: answered at once
+    from gvc import listing
+
+    if listing.main(sys.argv[1:]):
+        sys.exit(0)
+
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -20,29 +19,15 @@ from typing import Any, NoReturn
 from omegaconf import DictConfig, OmegaConf
 
 from gvc import run_identity
-from gvc.config import ROOT, ConfigError, register_configs, validate
+from gvc.config import ConfigError, register_configs, validate
+from gvc.listing import CONF, config_groups, group_options, listing  # noqa: F401 (listing re-exported)
 
 EXIT_REFUSED = 2  # argparse's status for bad input
-CONF = ROOT / "conf"
 # Hydra's own options that do not run anything, or that choose another config: left to Hydra unchecked.
 HYDRA_ONLY_FLAGS = ("--cfg", "-c", "--info", "-i", "--hydra-help", "--version", "--shell-completion", "-sc",
                     "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--resolve", "--package",
                     "-p", "--experimental-rerun")
 MULTIRUN_FLAGS = ("-m", "--multirun")
-# Launchers that Hydra's plugins bring (their configs are dataclasses, with no YAML to read a line from).
-PLUGIN_LAUNCHERS = {
-    "basic": "trials one after another, in this process (the default)",
-    "joblib": "parallel trials on one machine (hydra.launcher.n_jobs=2 trainer.threads=1)",
-    "submitit_local": "trials as local submitit jobs: the SLURM code path, testable anywhere",
-    "submitit_slurm": "Hydra's plain SLURM launcher; prefer slurm_cpu / slurm_gpu, which record lost trials",
-}
-# What `list` shows, in this order: (heading, config group). Other groups found in conf/ follow.
-SECTIONS = [("models", "model"), ("objectives", "loss"), ("data sets", "data"), ("optimizers", "optimizer"),
-            ("trainers", "trainer"), ("evaluation", "eval"), ("experiments", "experiment"),
-            ("named sweeps (-m +sweeps=NAME)", "sweeps"), ("launchers (hydra/launcher=NAME)", "hydra/launcher"),
-            ("loggers", "logger")]
-
-
 def fail(message: str) -> NoReturn:
     """The one way gvc refuses input: one line on stderr, exit status 2, no traceback."""
     print(f"gvc: error: {message}", file=sys.stderr)
@@ -79,27 +64,6 @@ def compose(overrides: list[str], hydra: bool = False) -> DictConfig:
     run_identity.register_resolvers()  # the Hydra node's gvc_trial_dir / gvc_trial_prefix
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF), job_name="gvc"):
         return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra)
-
-
-def group_options(group: str) -> list[str]:
-    """The options of a config group, without the schemas: YAML files under conf/GROUP/ (nested ones as
-    short/dcgan) or sweeps/, and for hydra/launcher also what Hydra's plugins bring."""
-    folder = ROOT / "sweeps" if group == "sweeps" else CONF / group
-    options = {p.relative_to(folder).with_suffix("").as_posix() for p in folder.rglob("*.yaml")}
-    if group == "hydra/launcher":
-        from hydra import initialize_config_dir
-        from hydra.core.global_hydra import GlobalHydra
-
-        register_configs()
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONF), job_name="gvc"):
-            options |= set(GlobalHydra.instance().config_loader().get_group_options(group))
-    return sorted(o for o in options if not o.endswith("_schema"))
-
-
-def config_groups() -> list[str]:
-    """Every config group: the folders of conf/ (so a new group appears by itself), the sweeps, the launchers."""
-    found = sorted({p.parent.relative_to(CONF).parts[0] for p in CONF.rglob("*.yaml") if p.parent != CONF})
-    return [g for g in found if g != "hydra"] + ["sweeps", "hydra/launcher"]
 
 
 def parse(overrides: list[str]) -> list[Any]:
@@ -362,61 +326,11 @@ def check(overrides: list[str], multirun: bool = False) -> DictConfig | None:
     return cfg
 
 
-# -- what exists ---------------------------------------------------------------------------------------------
-def describe(group: str, option: str, width: int = 110) -> str:
-    """One line about an option: the first sentence of its YAML file's opening comment (after `# @package`)."""
-    path = (ROOT / "sweeps" if group == "sweeps" else CONF / group) / f"{option}.yaml"
-    if not path.is_file():
-        return PLUGIN_LAUNCHERS.get(option, "") if group == "hydra/launcher" else ""
-    words = []
-    for line in path.read_text().splitlines():
-        if not line.startswith("#"):
-            break
-        if not line.startswith("# @package"):
-            words.append(line.lstrip("# ").strip())
-    text = " ".join(words)
-    sentence = re.split(r"(?<! al)\. (?=[A-Z`(])", text)[0].rstrip(".") + "." if text else ""
-    return sentence if len(sentence) <= width else sentence[: width - 3].rstrip() + "..."
-
-
-def listing() -> str:
-    """Every config group with its options, one line each."""
-    groups = config_groups()
-    ordered = [(title, g) for title, g in SECTIONS if g in groups]
-    ordered += [(g, g) for g in groups if g not in {g for _, g in SECTIONS}]
-    lines = []
-    for title, group in ordered:
-        selector = "" if group in ("sweeps", "hydra/launcher") else f" ({group}=NAME)"
-        lines.append(f"{title}{selector}:")
-        options = group_options(group)
-        width = max((len(o) for o in options), default=0)
-        for option in options:
-            lines.append(f"  {option:<{width}}  {describe(group, option)}".rstrip())
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-USAGE = """\
-usage: python -m gvc [OVERRIDES]          train one configuration
-       python -m gvc -m [OVERRIDES]       sweep (comma-separated values, or +sweeps=NAME)
-       python -m gvc list                 the config groups and their options (below)
-       python -m gvc --cfg job [OVERRIDES]  print the composed config, every key
-       python -m gvc.sample RUN_DIR       sample images from a trained run
-       python -m gvc.evaluate RUN_DIR     re-evaluate a trained run
-       python -m analysis [RUNS ...]      compare runs in a report
-       python -m gvc --hydra-help         Hydra's own options
-
-Overrides are key=value (optimizer.lr=3e-4) or group=option (model=conv_vae); see README.md.
-"""
-
-
 def main(argv: list[str], run_hydra) -> None:
     """Entry point of `python -m gvc`: help and list here, checks, then Hydra (`run_hydra()`)."""
-    if argv[:1] == ["list"]:
-        print(listing(), end="")
-        return
-    if any(a in ("--help", "-h") for a in argv):
-        print(USAGE + "\n" + listing(), end="")
+    from gvc import listing as listings
+
+    if listings.main(argv):  # gvc/__main__.py answers these before its heavy imports; here for other callers
         return
     if not any(a.split("=")[0] in HYDRA_ONLY_FLAGS for a in argv):
         multirun = any(a in MULTIRUN_FLAGS for a in argv)

@@ -180,7 +180,7 @@ MEASURED_META, EXECUTION_META = KnobMeta(**MEASURED), KnobMeta(**EXECUTION)
 SEED = SEED_KEY
 
 
-ROOT = Path(__file__).resolve().parent.parent  # the checkout (or editable install) holding conf/ and sweeps/
+from gvc.listing import ROOT  # noqa: E402 (the checkout or editable install holding conf/ and sweeps/)
 
 
 def register_configs() -> None:
