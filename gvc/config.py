@@ -76,6 +76,8 @@ class TrainerConfig:
     max_loss: Optional[float] = field(default=1.0e6, metadata=EXECUTION)
     log_every: int = field(default=50, metadata=EXECUTION)  # steps between progress-bar loss updates (each one syncs with the device)
     progress: bool = field(default=True, metadata=EXECUTION)
+    # without a terminal (no bar): a progress line at most this often, at log points; null = epoch lines only
+    progress_every_s: Optional[float] = field(default=60.0, metadata=EXECUTION)
     objective: str = field(default="auto", metadata=MEASURED)  # a metric name from summary.json; auto = fid if evaluated, else the final loss
     objective_direction: str = field(default="auto", metadata=MEASURED)  # minimize | maximize | auto (from the metric)
     resume: bool = field(default=False, metadata=EXECUTION)
@@ -351,6 +353,8 @@ def validate(cfg: DictConfig) -> None:
            t.checkpoint_every_s, "null or a positive number of seconds of training")
     _check(t.checkpoint_every_steps is None or t.checkpoint_every_steps >= 1, "trainer.checkpoint_every_steps",
            t.checkpoint_every_steps, "null or a positive integer")
+    _check(t.get("progress_every_s") is None or t.progress_every_s >= 0, "trainer.progress_every_s",
+           t.get("progress_every_s"), "null or a number of seconds >= 0")
     _check(t.max_loss is None or t.max_loss > 0, "trainer.max_loss", t.max_loss, "null or a positive number")
     _check(t.device.split(":")[0] in DEVICE_PREFIXES, "trainer.device", t.device,
            "auto, cpu, cuda, cuda:N or mps")

@@ -32,6 +32,7 @@ from gvc.training.families import family
 from gvc.training.hooks import Hook, Hooks, RunDirWriter, RunStart
 from gvc.training.losses import loss_config
 from gvc.training.precision import choose_numeric_path, has_convolutions
+from gvc.training.progress import PlainProgress
 from gvc.training.streams import TrialRandom
 from gvc.training.vae import test_negative_elbo
 
@@ -347,6 +348,7 @@ class Trainer:
         next_checkpoint = None if every_s is None else started + every_s
         images_left = None if max_images is None else max_images - state.images
         self._cut_by = None
+        lines = PlainProgress(None if progress else t.get("progress_every_s"), epoch, t.epochs, len(self.batches))
         bar = tqdm(batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}", initial=done,
                    total=len(self.batches), leave=False, disable=not progress, unit="batch", dynamic_ncols=True)
         for batch in bar:
@@ -369,6 +371,7 @@ class Trainer:
                     self.hooks.log(state.step, epoch, running)
                 if progress:
                     bar.set_postfix({n: f"{v:.3f}" for n, v in running.items()})
+                lines.tick(state.step, done, running)  # no terminal: a plain line now and then
             # The budgets other than epochs, checked after every step (self.budget_spent() does the same).
             now = time.perf_counter()
             if max_steps is not None and state.step >= max_steps:
