@@ -60,12 +60,15 @@ def main(cfg: DictConfig) -> float:
     multirun = hc.mode == RunMode.MULTIRUN
     try:
         # In a sweep, a failed trial is recorded and reported as the worst value; the sweep goes on.
-        return run(cfg, Path(hc.runtime.output_dir), list(hc.overrides.task), raise_on_failure=not multirun)
+        return run(cfg, Path(hc.runtime.output_dir), list(hc.overrides.task), raise_on_failure=not multirun,
+                   sweep_dir=Path(hc.sweep.dir).absolute() if multirun else None)
     except (ConfigError, DataError, CheckpointError, WriteError) as e:
         if not multirun:
             remove_litter(Path(hc.runtime.output_dir))
         cli.fail(str(e))
     except TrialInterrupted as e:  # the log said how to resume; no traceback
+        if multirun:  # Hydra's on_job_end, which indexes the trial, is skipped by the exit
+            rundir.write_multirun_index(Path(hc.sweep.dir))
         sys.exit(e.exit_code)
 
 

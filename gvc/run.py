@@ -48,6 +48,22 @@ def resume_command(run_dir: Path, overrides: list[str]) -> str:
                        "trainer.resume=true"])
 
 
+def sweep_resume_command(sweep_dir: Path) -> str:
+    """The one command line that finishes an interrupted sweep: its own overrides (from SWEEP/multirun.yaml, which
+    Hydra's basic sweeper writes; else this process's command line, the sweeper's own with the basic launcher)
+    into the same hydra.sweep.dir with trainer.resume=true."""
+    recorded = Path(sweep_dir) / "multirun.yaml"
+    if recorded.is_file():
+        overrides = OmegaConf.load(recorded).hydra.overrides
+        given = [*overrides.hydra, *overrides.task]
+    else:
+        given = [a for a in sys.argv[1:] if a not in ("-m", "--multirun")]
+    skip = ("trainer.resume", "hydra.sweep.dir", "hydra.mode")
+    kept = [o for o in given if o.split("=", 1)[0].lstrip("+~") not in skip]
+    return shlex.join([sys.executable.rsplit("/", 1)[-1], "-m", "gvc", "-m", *kept, f"hydra.sweep.dir={sweep_dir}",
+                       "trainer.resume=true"])
+
+
 def start_line(cfg: DictConfig, facts: dict[str, Any], run_dir: Path) -> str:
     """The console's first line of a run: model, data set, device, numeric path (and why), threads, where."""
     numerics = facts["numerics"]
@@ -61,8 +77,10 @@ def start_line(cfg: DictConfig, facts: dict[str, Any], run_dir: Path) -> str:
 class Run:
     """One trial: its config, its run directory and the overrides that made it."""
 
-    def __init__(self, cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None):
+    def __init__(self, cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None,
+                 sweep_dir: Path | None = None):
         self.cfg, self.run_dir, self.overrides = cfg, Path(run_dir), list(overrides or [])
+        self.sweep_dir = sweep_dir  # a sweep's trial: an interruption names the sweep's resume command
         self.summary = summaries.started(cfg, self.overrides)
         self.hooks = Hooks()
         self.extending: dict[str, list[Any]] = {}  # trainer.extend: the budgets raised over the finished run's
@@ -122,7 +140,7 @@ class Run:
         elif self.extending:
             raise CheckpointError(f"{run_dir} holds no checkpoint, so its run cannot be extended; start a new run "
                                   "directory with the larger budget")
-        elif cfg.trainer.resume:
+        elif cfg.trainer.resume and self.sweep_dir is None:  # a resumed sweep's new trials have nothing to resume
             log.warning("trainer.resume=true, but %s holds no checkpoint: nothing to resume, training from the start. "
                         "To continue an earlier run, point at its folder: hydra.run.dir=outputs/%s/TIMESTAMP "
                         "(a sweep's trial: the same hydra.sweep.dir)", run_dir, cfg.model.name)
@@ -193,8 +211,12 @@ class Run:
         value = self._finish(result, time.perf_counter() - started)
         self._end()
         if result.status == "interrupted":  # a sweep stops too: the user (or the scheduler) asked for it
-            command = resume_command(self.run_dir, self.overrides)
-            message = f"interrupted by {result.interrupted_by} at step {state.step}; checkpoint written. Resume with:"
+            if self.sweep_dir is not None:
+                command, what = sweep_resume_command(self.sweep_dir), "the sweep"
+            else:
+                command, what = resume_command(self.run_dir, self.overrides), "it"
+            message = (f"interrupted by {result.interrupted_by} at step {state.step}; checkpoint written. "
+                       f"Resume {what} with:")
             log.warning("%s\n  %s", message, command)
             interrupts.chain()  # SLURM: submitit requeues the job now that the checkpoint is complete
             raise TrialInterrupted(message, command, 128 + int(getattr(signal, result.interrupted_by)))

@@ -43,17 +43,19 @@ def check_run_dir(run_dir: Path, resume: bool, cfg: DictConfig | None = None) ->
         raise ConfigError(run_identity.busy_refusal(run_dir, owner))
 
 
-def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, raise_on_failure: bool = True) -> float:
+def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, raise_on_failure: bool = True,
+        sweep_dir: Path | None = None) -> float:
     """Train one configuration into `run_dir` and return the objective (the worst value if it failed).
 
     With raise_on_failure=False (a sweep's trial) every failure, bad input included, is recorded in
-    summary.json and reported as the worst value, so the other trials go on.
+    summary.json and reported as the worst value, so the other trials go on; `sweep_dir` (a sweep's trial) makes
+    an interruption name the sweep's resume command.
     """
     run_dir = Path(run_dir)
     try:
         claim(run_dir)  # a no-op where ProtectRuns or the trial-folder resolver already claimed it
         check_run_dir(run_dir, cfg.trainer.resume, cfg)  # never caught: nothing may be written over a user's run
-        return Run(cfg, run_dir, overrides).execute(raise_on_failure)
+        return Run(cfg, run_dir, overrides, sweep_dir).execute(raise_on_failure)
     finally:
         runlock.release(run_dir)  # a sweep's next trial in this process may need it; the process may go on
 
