@@ -15,6 +15,7 @@ import logging
 import math
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -50,8 +51,10 @@ class Diverged(RuntimeError):
 class Interrupted(RuntimeError):
     """A signal ended training at a step boundary, after a checkpoint of that step was written."""
 
-    def __init__(self, signal_name: str, epoch: int, step: int):
-        super().__init__(f"{signal_name} at epoch {epoch}, step {step}; a checkpoint of that step was written")
+    def __init__(self, signal_name: str, epoch: int, step: int, during: str | None = None):
+        where = (f"during {during} at epoch {epoch}, step {step}; its metrics are pending (a resume evaluates), the "
+                 "last checkpoint is kept") if during else f"at epoch {epoch}, step {step}; a checkpoint of that step was written"
+        super().__init__(f"{signal_name} {where}")
         self.signal_name, self.epoch, self.step = signal_name, epoch, step
 
 
@@ -281,8 +284,8 @@ class Trainer:
                 self._check_sane(epoch, row)
             last = self.budget_spent() is not None
             every = self.cfg.eval.every_epochs
-            if self.cfg.eval.enabled and (last or (every and epoch % every == 0)):
-                self.metrics = self.evaluate()
+            if self.cfg.eval.enabled and every and (last or epoch % every == 0):  # the last one, else, after the loop
+                self.metrics, self._evaluated_at = self.evaluate(), state.step
                 self.hooks.evaluation(epoch, state.step, self.metrics)
                 if every:  # per-epoch quality curves only when asked for: history stays one row per epoch
                     row.update(self.metrics)
@@ -303,8 +306,12 @@ class Trainer:
         state.stopped_by = self._cut_by or stopped_by
         log.info("training stopped by trainer.%s after %d images, %d steps, %.1fs", state.stopped_by, state.images,
                  state.step, state.elapsed)
+        if self.cfg.eval.enabled and self._evaluated_at != state.step:  # after the last checkpoint: a signal
+            self.metrics = self.evaluate()  # stops it at once, and a resume (training done) evaluates here
+            self.hooks.evaluation(state.epoch, state.step, self.metrics)
 
     _cut_by: str | None = None  # the budget that ended the last epoch early, if one did
+    _evaluated_at: int | None = None  # the step of this process's latest evaluation
 
     def train_epoch(self, epoch: int, batches: Iterable[torch.Tensor] | None = None) -> tuple[dict[str, float], int]:
         """Training steps over `batches` (default: one shuffled pass over the training set, continued where a
@@ -422,7 +429,8 @@ class Trainer:
         from gvc.evaluation.evaluate import evaluate
 
         started, stream = time.perf_counter(), self.random.state_dict()
-        with self.random.owned():  # whatever it draws comes from the trial's stream, not another trial's
+        stop = partial(Interrupted, epoch=self.state.epoch, step=self.state.step, during="the evaluation")
+        with self.interrupts.at_once(stop) if hasattr(self.interrupts, "at_once") else nullcontext(), self.random.owned():
             metrics = evaluate(self.model, self.cfg.eval, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
                                binarize=self.cfg.data.binarize)
             if (ema := getattr(self.model, "ema_model", lambda: None)()) is not None:  # model.ema_decay: G's EMA too
