@@ -109,7 +109,7 @@ class Run:
         validate(self.cfg)
         continues = self.cfg.trainer.resume or self.cfg.trainer.extend
         previous = rundir.read_summary(self.run_dir) if continues else None
-        if previous and previous.get("status") == "completed" and self.cfg.trainer.extend:
+        if previous and self.cfg.trainer.extend:  # any status: one killed in its final evaluation had trained
             recorded = run_identity.recorded_config(self.run_dir)
             self.extending = extend.extension(recorded, run_identity.task_config(self.cfg), previous.get("stopped_by"))
             self.previous = previous

@@ -124,3 +124,13 @@ def test_starting_from_another_runs_weights_is_a_departure_from_the_paper():
     assert rows.loc[("linear_gan", "initial weights"), "departs"] is True
     assert rows.loc[("linear_gan", "initial weights"), "value"] == "from outputs/linear_gan/RUN"
     assert rows.loc[("dcgan", "initial weights"), "departs"] is False
+
+
+def test_a_run_killed_after_its_last_checkpoint_is_extended_from_the_cut_too(tmp_path, mnist_root):
+    extended, direct = tmp_path / "extended", tmp_path / "direct"
+    run(make_config(["model=linear_gan", *BASE, "trainer.max_steps=3"]), extended)
+    # killed in its final evaluation (after the last checkpoint): summary.json still says running
+    rundir.write_summary(extended, {**rundir.read_summary(extended), "status": "running", "pid": 0})
+    run(make_config(["model=linear_gan", *BASE, "trainer.max_steps=8", "trainer.extend=true"]), extended)
+    run(make_config(["model=linear_gan", *BASE, "trainer.max_steps=8"]), direct)
+    assert without_timing(rundir.read_history(extended)) == without_timing(rundir.read_history(direct))
