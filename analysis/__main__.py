@@ -11,6 +11,8 @@ from analysis.collect import NoRunsError, find_run_dirs, latest_multirun
 from analysis.report import ReportError, build_report
 from gvc import rundir
 
+log = logging.getLogger("analysis")
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -38,8 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def finished_inputs(cwd: Path | None = None) -> list[Path]:
     """No PATH given: the latest multirun holding a run with a summary, else the newest such run of each model."""
     cwd = Path(cwd or Path.cwd())
-    multirun = latest_multirun(cwd / "multirun")
-    if multirun is not None and any(rundir.read_summary(r) is not None for r in find_run_dirs(multirun)):
+    multirun = latest_multirun(cwd / "multirun", finished_only=True)
+    if multirun is not None:
+        runs = [r for r in find_run_dirs(multirun) if rundir.read_summary(r) is not None]
+        log.info("reporting the newest sweep, %s (%d run%s, by the runs' recorded start times); pass paths to "
+                 "report others", multirun, len(runs), "" if len(runs) == 1 else "s")
         return [multirun]
     newest: dict[str, tuple[str, Path]] = {}
     for run_dir in find_run_dirs(cwd / "outputs") if (cwd / "outputs").is_dir() else []:
@@ -52,6 +57,8 @@ def finished_inputs(cwd: Path | None = None) -> list[Path]:
     if not newest:
         raise NoRunsError(f"no finished runs found: neither {cwd / 'multirun'} nor {cwd / 'outputs'} holds a run "
                           f"directory with a {rundir.SUMMARY}; pass run or multirun directories as arguments")
+    log.info("no sweep under %s: reporting the newest run of each model (by summary.json's started_at): %s",
+             cwd / "multirun", ", ".join(str(p) for _, p in sorted(newest.values())))
     return sorted(p for _, p in newest.values())
 
 

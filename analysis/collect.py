@@ -178,15 +178,33 @@ def _natural_key(path: Path) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(path))]
 
 
-def latest_multirun(root: Path) -> Path | None:
-    """The newest `multirun/DATE/TIME` that holds runs (Hydra's names sort chronologically)."""
+def sweep_of(run_dir: Path, root: Path) -> Path:
+    """The sweep folder a trial's run directory belongs to: the nearest folder above it that Hydra's sweep wrote
+    (multirun.yaml) or gvc indexed (index.csv), else its parent; a run lying directly in `root` is its own."""
+    for folder in run_dir.parents:
+        if folder == root or root not in folder.parents:
+            break
+        if (folder / "multirun.yaml").is_file() or (folder / rundir.INDEX).is_file():
+            return folder
+    return run_dir.parent if run_dir.parent != root else run_dir
+
+
+def latest_multirun(root: Path, finished_only: bool = False) -> Path | None:
+    """The newest sweep under `root` (./multirun) at any depth (`DATE/TIME`, `demo_STAMP`, any hydra.sweep.dir), by
+    its runs' own recorded start (summary.json's started_at), not by folder names; names break ties only.
+    With finished_only, only sweeps holding a run with a summary count."""
     if not root.is_dir():
         return None
-    candidates = [time for date in root.iterdir() if date.is_dir() for time in date.iterdir() if time.is_dir()]
-    for candidate in sorted(candidates, key=lambda p: (p.parent.name, p.name), reverse=True):
-        if find_run_dirs(candidate):
-            return candidate
-    return None
+    started: dict[Path, str] = {}
+    for run_dir in find_run_dirs(root):
+        summary = _read_summary(run_dir)[0]
+        if summary is None and finished_only:
+            continue
+        sweep = sweep_of(run_dir, root)
+        started[sweep] = max(started.get(sweep, ""), str((summary or {}).get("started_at") or ""))
+    if not started:
+        return None
+    return max(started, key=lambda sweep: (started[sweep], _natural_key(sweep)))
 
 
 def newest_run_per_model(root: Path) -> list[Path]:

@@ -31,6 +31,7 @@ PAPER_OPTIMIZER = "adam"
 PAPER_BETAS = (0.9, 0.999)  # PyTorch's Adam defaults, as the paper's notebooks use
 PAPER_WEIGHT_DECAY = 0.0
 PAPER_PRECISION = "fp32"
+PAPER_INITIAL_WEIGHTS = "random (seeded)"
 BUDGET_KEYS = ("trainer.max_steps", "trainer.max_images", "trainer.time_budget_s", "trainer.cpu_budget_s")  # beside epochs
 NOT_RECORDED = "not recorded"
 MAX_VALUES = 4  # distinct values listed per model before "…"
@@ -114,6 +115,14 @@ def _subset(row: pd.Series) -> str | None:
     return "full training set" if subset is None else f"first {fmt(subset)} images"
 
 
+def _initial_weights(row: pd.Series) -> str | None:
+    # trainer.init_from (gvc before it: a random start, wherever the run's trainer config is recorded)
+    source = _get(row, "trainer.init_from")
+    if source is not None:
+        return f"from {source}"
+    return PAPER_INITIAL_WEIGHTS if _get(row, "trainer.epochs") is not None else None
+
+
 @dataclass(frozen=True)
 class Setting:
     """One aspect of the protocol: a run's value, the paper's value for that run, and whether they agree."""
@@ -140,6 +149,7 @@ SETTINGS = (
     Setting("epochs trained", _trained, lambda r: PAPER_EPOCHS, agrees=_trained_enough),
     Setting("training data", _subset, lambda r: "full training set", agrees=lambda a, b: a == b),
     Setting("precision", _precision, lambda r: PAPER_PRECISION, agrees=lambda a, b: a == b),
+    Setting("initial weights", _initial_weights, lambda r: PAPER_INITIAL_WEIGHTS, agrees=lambda a, b: a == b),
 )
 
 

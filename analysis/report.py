@@ -1,7 +1,7 @@
 """build_report: runs -> tables, figures, image grids -> report.md and a self-contained report.html.
 
 Where the report goes: by default `report/` inside the single input directory, or inside the common parent
-of several inputs. A directory that already holds something is never silently replaced:
+of several inputs; never inside a run directory (a run's report is `report_RUN/` beside it). A directory that already holds something is never silently replaced:
 
 * a gvc report built from the same inputs is refreshed in place (it is the same report, regenerated);
 * any other non-empty directory leaves it untouched and writes a fresh `report-YYYYmmdd-HHMMSS/` beside it;
@@ -42,6 +42,7 @@ from analysis.tables import (COMPLETED, completed_objectives, models_in_order, o
 from analysis.spaces import class_effects, space_agreement
 from analysis.verdict import (collapsed_models, no_better_than_noise, noise_fooled_metrics, verdict_numbers,
                               verdict_table)
+from gvc import rundir
 from gvc.config import ROOT
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ def default_out(inputs: list[Path]) -> Path:
         base = inputs[0] if inputs[0].is_dir() else inputs[0].parent
     else:
         base = Path(os.path.commonpath([str(p) for p in inputs]))
+    run = next((d for d in (base, *base.parents) if rundir.is_run_dir(d)), None)
+    if run is not None:  # never inside a run directory: beside it
+        return run.parent / f"report_{run.name}"
     return base / "report"
 
 

@@ -25,6 +25,12 @@ def _interrupted(signum: int, frame: object) -> None:
 if __name__ == "__main__" and signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
     signal.signal(signal.SIGINT, _interrupted)
 
+if __name__ == "__main__":  # `list` and `--help` need no torch, Hydra or config schema: answered at once
+    from gvc import listing
+
+    if listing.main(sys.argv[1:]):
+        sys.exit(0)
+
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -33,7 +39,7 @@ from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from gvc import cli, rundir, run_identity  # noqa: E402
+from gvc import cli, rundir, run_identity, runlock  # noqa: E402
 from gvc.config import ROOT, ConfigError, register_configs  # noqa: E402
 from gvc.data import DataError  # noqa: E402
 from gvc.rundir import CheckpointError, WriteError  # noqa: E402
@@ -54,12 +60,15 @@ def main(cfg: DictConfig) -> float:
     multirun = hc.mode == RunMode.MULTIRUN
     try:
         # In a sweep, a failed trial is recorded and reported as the worst value; the sweep goes on.
-        return run(cfg, Path(hc.runtime.output_dir), list(hc.overrides.task), raise_on_failure=not multirun)
+        return run(cfg, Path(hc.runtime.output_dir), list(hc.overrides.task), raise_on_failure=not multirun,
+                   sweep_dir=Path(hc.sweep.dir).absolute() if multirun else None)
     except (ConfigError, DataError, CheckpointError, WriteError) as e:
         if not multirun:
             remove_litter(Path(hc.runtime.output_dir))
         cli.fail(str(e))
     except TrialInterrupted as e:  # the log said how to resume; no traceback
+        if multirun:  # Hydra's on_job_end, which indexes the trial, is skipped by the exit
+            rundir.write_multirun_index(Path(hc.sweep.dir))
         sys.exit(e.exit_code)
 
 
@@ -67,7 +76,7 @@ def remove_litter(run_dir: Path) -> None:
     """Remove what Hydra wrote for a refused run (.hydra/, the log), but never a folder holding a run."""
     held = [run_dir / rundir.SUMMARY, run_dir / rundir.CHECKPOINT, run_dir / rundir.HISTORY]
     if run_dir.is_dir() and not any(p.exists() for p in held) and \
-            {p.name for p in run_dir.iterdir()} <= {".hydra", "gvc.log"}:
+            {p.name for p in run_dir.iterdir()} <= {".hydra", "gvc.log", runlock.LOCK}:
         shutil.rmtree(run_dir)
 
 

@@ -25,11 +25,17 @@ class ProtectRuns(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         from gvc.cli import fail
         from gvc.config import ConfigError
-        from gvc.task import check_run_dir
+        from gvc.task import check_run_dir, claim
 
+        run_dir = Path(config.hydra.run.dir).absolute()
+        created = False
         try:
-            check_run_dir(Path(config.hydra.run.dir).absolute(), config.trainer.resume, config)
+            # Claimed first, atomically and for the run's life: two processes started together into one
+            # folder would both pass the checks below before either wrote anything.
+            created = claim(run_dir)
+            check_run_dir(run_dir, config.trainer.resume, config)
         except ConfigError as e:
+            release_refused(run_dir, created)
             fail(str(e))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -48,6 +54,15 @@ class ProtectRuns(Callback):
             if owner := in_use_by(run):
                 fail(busy_refusal(run, owner))
         keep_earlier_sweep_config(sweep_dir)
+
+
+def release_refused(run_dir: Path, created: bool) -> None:
+    """Give up a refused run's claim; remove the folder if the claim made it (it then holds nothing)."""
+    from gvc import runlock
+
+    runlock.release(run_dir)
+    if created and run_dir.is_dir() and not any(run_dir.iterdir()):
+        run_dir.rmdir()
 
 
 def keep_earlier_sweep_config(sweep_dir: Path) -> Path | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -20,29 +19,15 @@ from typing import Any, NoReturn
 from omegaconf import DictConfig, OmegaConf
 
 from gvc import run_identity
-from gvc.config import ROOT, ConfigError, check_data, register_configs, validate
+from gvc.config import ConfigError, check_data, register_configs, validate
+from gvc.listing import CONF, config_groups, group_options, listing  # noqa: F401 (listing re-exported)
 
 EXIT_REFUSED = 2  # argparse's status for bad input
-CONF = ROOT / "conf"
 # Hydra's own options that do not run anything, or that choose another config: left to Hydra unchecked.
 HYDRA_ONLY_FLAGS = ("--cfg", "-c", "--info", "-i", "--hydra-help", "--version", "--shell-completion", "-sc",
                     "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--resolve", "--package",
                     "-p", "--experimental-rerun")
 MULTIRUN_FLAGS = ("-m", "--multirun")
-# Launchers that Hydra's plugins bring (their configs are dataclasses, with no YAML to read a line from).
-PLUGIN_LAUNCHERS = {
-    "basic": "trials one after another, in this process (the default)",
-    "joblib": "parallel trials on one machine (hydra.launcher.n_jobs=2 trainer.threads=1)",
-    "submitit_local": "trials as local submitit jobs: the SLURM code path, testable anywhere",
-    "submitit_slurm": "Hydra's plain SLURM launcher; prefer slurm_cpu / slurm_gpu, which record lost trials",
-}
-# What `list` shows, in this order: (heading, config group). Other groups found in conf/ follow.
-SECTIONS = [("models", "model"), ("objectives", "loss"), ("data sets", "data"), ("optimizers", "optimizer"),
-            ("trainers", "trainer"), ("evaluation", "eval"), ("experiments", "experiment"),
-            ("named sweeps (-m +sweeps=NAME)", "sweeps"), ("launchers (hydra/launcher=NAME)", "hydra/launcher"),
-            ("loggers", "logger")]
-
-
 def fail(message: str) -> NoReturn:
     """The one way gvc refuses input: one line on stderr, exit status 2, no traceback."""
     print(f"gvc: error: {message}", file=sys.stderr)
@@ -79,27 +64,6 @@ def compose(overrides: list[str], hydra: bool = False) -> DictConfig:
     run_identity.register_resolvers()  # the Hydra node's gvc_trial_dir / gvc_trial_prefix
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF), job_name="gvc"):
         return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra)
-
-
-def group_options(group: str) -> list[str]:
-    """The options of a config group, without the schemas: YAML files under conf/GROUP/ (nested ones as
-    short/dcgan) or sweeps/, and for hydra/launcher also what Hydra's plugins bring."""
-    folder = ROOT / "sweeps" if group == "sweeps" else CONF / group
-    options = {p.relative_to(folder).with_suffix("").as_posix() for p in folder.rglob("*.yaml")}
-    if group == "hydra/launcher":
-        from hydra import initialize_config_dir
-        from hydra.core.global_hydra import GlobalHydra
-
-        register_configs()
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONF), job_name="gvc"):
-            options |= set(GlobalHydra.instance().config_loader().get_group_options(group))
-    return sorted(o for o in options if not o.endswith("_schema"))
-
-
-def config_groups() -> list[str]:
-    """Every config group: the folders of conf/ (so a new group appears by itself), the sweeps, the launchers."""
-    found = sorted({p.parent.relative_to(CONF).parts[0] for p in CONF.rglob("*.yaml") if p.parent != CONF})
-    return [g for g in found if g != "hydra"] + ["sweeps", "hydra/launcher"]
 
 
 def parse(overrides: list[str]) -> list[Any]:
@@ -163,12 +127,56 @@ def _explain_composition(error: Exception, parsed: list[Any]) -> ConfigError:
     cause = error.__cause__
     full_key = getattr(cause, "full_key", None)
     if cause is not None and type(cause).__name__ == "ConfigAttributeError" and full_key:
+        if (elsewhere := _key_of_other_options(full_key, parsed)) is not None:
+            return ConfigError(elsewhere)
         keys = dotted_keys(compose(_group_choices(parsed))) + [g for g in config_groups() if "/" not in g]
         return ConfigError(f"{full_key} is not a config key.{did_you_mean(full_key, keys)} "
                            "Run `python -m gvc --cfg job` to see every key")
     if cause is not None and full_key:  # a value of the wrong type: omegaconf says which and what was expected
         return ConfigError(f"{full_key}: {str(cause).splitlines()[0]}. Fix it with `{full_key}=...` on the command line")
     return ConfigError(f"{text}. Run `python -m gvc list` to see what exists")
+
+
+def _chosen(parsed: list[Any], group: str) -> str:
+    """The option of `group` this command line composes (its default where none is given)."""
+    return str(compose(_group_choices(parsed), hydra=True).hydra.runtime.choices[group])
+
+
+def _key_of_other_options(full_key: str, parsed: list[Any]) -> str | None:
+    """`loss.k` under loss=auto, `model.ema_decay` on a VAE: a key that other options of its group (model, loss)
+    have. Says which, instead of "not a config key"."""
+    from dataclasses import fields
+
+    group, _, key = full_key.partition(".")
+    if group == "loss":
+        from gvc.training import losses
+
+        losses.discover()
+        owners = [n for n, o in losses.OBJECTIVES.items() if key in {f.name for f in fields(o.Config)}]
+        if not owners:
+            return None
+        options = [o for o in group_options("loss") if _option_name("loss", o) in owners]
+        first = options[0] if options else owners[0]
+        return (f"{full_key} is a key of {' and '.join(f'loss={o}' for o in options or owners)}, not of the selected "
+                f"loss={_chosen(parsed, 'loss')}; select it first: `loss={first} {full_key}=...`")
+    if group == "model":
+        from gvc.models import MODELS, discover
+
+        discover()
+        owners = [n for n, m in MODELS.items() if key in {f.name for f in fields(m.Config)}]
+        if not owners:
+            return None
+        families = {MODELS[n].family for n in owners}
+        who = f"{'GANs' if families == {'gan'} else 'VAEs'} only" if len(families) == 1 else "other models"
+        return (f"{full_key} is a key of {who} ({', '.join(f'model={n}' for n in sorted(owners))}), not of the selected "
+                f"model={_chosen(parsed, 'model')}")
+    return None
+
+
+def _option_name(group: str, option: str) -> str | None:
+    """The `name:` an option's YAML sets (a preset such as loss=elbo_beta4 names the objective it configures)."""
+    path = CONF / group / f"{option}.yaml"
+    return OmegaConf.load(path).get("name") if path.is_file() else None
 
 
 def _group_choices(parsed: list[Any]) -> list[str]:
@@ -191,15 +199,65 @@ def _check_added_keys(parsed: list[Any]) -> None:
                                   "Run `python -m gvc --cfg job` to see every key")
 
 
-def _check_device(cfg: DictConfig) -> None:
+def _check_device(cfg: DictConfig, trainer: str | None = None) -> None:
     from gvc.training.loop import resolve_device
 
     try:
         resolve_device(cfg.trainer.device)
     except ValueError as e:
         hint = " (trainer=gpu asks for CUDA; on this machine use trainer=cpu or trainer=cpu_fast)" \
-            if cfg.trainer.device.startswith("cuda") else ""
+            if cfg.trainer.device.startswith("cuda") and trainer == "gpu" else ""
         raise ConfigError(f"{e}{hint}") from None
+
+
+def _check_loss_choice(full: DictConfig) -> None:
+    """A loss option of the other family, named as typed (`loss=elbo_beta4`, not the objective it sets), with every
+    option of the model's family (presets such as ns_r1 included)."""
+    from gvc.models import MODELS, discover
+    from gvc.training import losses
+
+    choice, model = str(full.hydra.runtime.choices.get("loss")), full.model.name
+    discover()
+    losses.discover()
+    if model not in MODELS or choice in ("auto", "None"):
+        return
+    family, name = MODELS[model].family, full.loss.get("name")
+    if name not in losses.known() or name in losses.known(family):
+        return
+    fitting = [o for o in group_options("loss") if o == "auto" or _option_name("loss", o) in losses.known(family)]
+    raise ConfigError(f"loss={choice} is not allowed: it is an objective of the {losses.get(name).family} family, "
+                      f"and model={model} is a {family.upper()}; its objectives are {fitting}. Fix it with "
+                      "`loss=...` on the command line.")
+
+
+def _check_launcher(full: DictConfig) -> None:
+    """A SLURM launcher launches sweeps only: without -m Hydra would ignore it and train here, on this machine."""
+    launcher = str(full.hydra.runtime.choices.get("hydra/launcher"))
+    if launcher.startswith(("slurm", "submitit_slurm")):
+        raise ConfigError(f"hydra/launcher={launcher} submits sweeps only (-m); without -m this would train here, on "
+                          "this machine. Add -m (`python -m gvc -m ...`) to submit it as a job, or drop the launcher "
+                          "to train here")
+
+
+def warn(message: str) -> None:
+    """A setting that runs but is likely not what was meant: one line on stderr, and the run goes on."""
+    print(f"gvc: warning: {message}", file=sys.stderr)
+
+
+def _warn_unlikely(cfg: DictConfig) -> None:
+    """Settings that run, but not as a user would expect: one warning line each."""
+    from gvc import datasets
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cfg.trainer.threads is not None and cfg.trainer.threads > cores:
+        warn(f"trainer.threads={cfg.trainer.threads} is more than the {cores} cores this process may use; the "
+             f"threads will share them, which is slower than trainer.threads={cores} (null chooses for you)")
+    d = cfg.data
+    images = d.subset if d.subset is not None else datasets.get(d.name).n_images(train=True)
+    if d.batch_size > images:
+        warn(f"data.batch_size={d.batch_size} is larger than the {images:,} training images"
+             f"{f' (data.subset={d.subset})' if d.subset is not None else ''}: every step is one batch of all "
+             f"{images:,}, an epoch one step")
 
 
 def _check_slurm(hydra_cfg: DictConfig) -> None:
@@ -260,67 +318,20 @@ def check(overrides: list[str], multirun: bool = False) -> DictConfig | None:
         _check_slurm(full)
         check_data(full.data)  # data.root and your own images, as the first trial has them: before the sweep folder
         return None
+    _check_launcher(full)
     cfg = OmegaConf.masked_copy(full, [k for k in full if k != "hydra"])
+    _check_loss_choice(full)
     validate(cfg)
-    _check_device(cfg)
+    _check_device(cfg, str(full.hydra.runtime.choices.get("trainer")))
+    _warn_unlikely(cfg)
     return cfg
-
-
-# -- what exists ---------------------------------------------------------------------------------------------
-def describe(group: str, option: str, width: int = 110) -> str:
-    """One line about an option: the first sentence of its YAML file's opening comment (after `# @package`)."""
-    path = (ROOT / "sweeps" if group == "sweeps" else CONF / group) / f"{option}.yaml"
-    if not path.is_file():
-        return PLUGIN_LAUNCHERS.get(option, "") if group == "hydra/launcher" else ""
-    words = []
-    for line in path.read_text().splitlines():
-        if not line.startswith("#"):
-            break
-        if not line.startswith("# @package"):
-            words.append(line.lstrip("# ").strip())
-    text = " ".join(words)
-    sentence = re.split(r"(?<! al)\. (?=[A-Z`(])", text)[0].rstrip(".") + "." if text else ""
-    return sentence if len(sentence) <= width else sentence[: width - 3].rstrip() + "..."
-
-
-def listing() -> str:
-    """Every config group with its options, one line each."""
-    groups = config_groups()
-    ordered = [(title, g) for title, g in SECTIONS if g in groups]
-    ordered += [(g, g) for g in groups if g not in {g for _, g in SECTIONS}]
-    lines = []
-    for title, group in ordered:
-        selector = "" if group in ("sweeps", "hydra/launcher") else f" ({group}=NAME)"
-        lines.append(f"{title}{selector}:")
-        options = group_options(group)
-        width = max((len(o) for o in options), default=0)
-        for option in options:
-            lines.append(f"  {option:<{width}}  {describe(group, option)}".rstrip())
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-USAGE = """\
-usage: python -m gvc [OVERRIDES]          train one configuration
-       python -m gvc -m [OVERRIDES]       sweep (comma-separated values, or +sweeps=NAME)
-       python -m gvc list                 the config groups and their options (below)
-       python -m gvc --cfg job [OVERRIDES]  print the composed config, every key
-       python -m gvc.sample RUN_DIR       sample images from a trained run
-       python -m gvc.evaluate RUN_DIR     re-evaluate a trained run
-       python -m analysis [RUNS ...]      compare runs in a report
-       python -m gvc --hydra-help         Hydra's own options
-
-Overrides are key=value (optimizer.lr=3e-4) or group=option (model=conv_vae); see README.md.
-"""
 
 
 def main(argv: list[str], run_hydra) -> None:
     """Entry point of `python -m gvc`: help and list here, checks, then Hydra (`run_hydra()`)."""
-    if argv[:1] == ["list"]:
-        print(listing(), end="")
-        return
-    if any(a in ("--help", "-h") for a in argv):
-        print(USAGE + "\n" + listing(), end="")
+    from gvc import listing as listings
+
+    if listings.main(argv):  # gvc/__main__.py answers these before its heavy imports; here for other callers
         return
     if not any(a.split("=")[0] in HYDRA_ONLY_FLAGS for a in argv):
         multirun = any(a in MULTIRUN_FLAGS for a in argv)

@@ -88,9 +88,15 @@ class TrainerConfig:
     max_loss: Optional[float] = field(default=1.0e6, metadata=EXECUTION)
     log_every: int = field(default=50, metadata=EXECUTION)  # steps between progress-bar loss updates (each one syncs with the device)
     progress: bool = field(default=True, metadata=EXECUTION)
+    # without a terminal (no bar): a progress line at most this often, at log points; null = epoch lines only
+    progress_every_s: Optional[float] = field(default=60.0, metadata=EXECUTION)
     objective: str = field(default="auto", metadata=MEASURED)  # a metric name from summary.json; auto = fid if evaluated, else the final loss
     objective_direction: str = field(default="auto", metadata=MEASURED)  # minimize | maximize | auto (from the metric)
     resume: bool = field(default=False, metadata=EXECUTION)
+    # continue a finished run to raised budgets (gvc/extend.py): the only change of config a run accepts
+    extend: bool = field(default=False, metadata=EXECUTION)
+    # start from another run's weights (its folder or a checkpoint file): a departure from the paper's random start
+    init_from: Optional[str] = field(default=None, metadata=MEASURED)
     precision: str = field(default="fp32", metadata=MEASURED)  # fp32 (the paper's numerics) | bf16 (autocast) | auto (bf16 where native, else fp32)
     channels_last: bool = field(default=False, metadata=EXECUTION)  # NHWC memory layout for the convolutional models
     compile: bool = field(default=False, metadata=EXECUTION)  # torch.compile the networks (slower on small CPUs; try it on GPUs)
@@ -191,7 +197,7 @@ MEASURED_META, EXECUTION_META = KnobMeta(**MEASURED), KnobMeta(**EXECUTION)
 SEED = SEED_KEY
 
 
-ROOT = Path(__file__).resolve().parent.parent  # the checkout (or editable install) holding conf/ and sweeps/
+from gvc.listing import ROOT  # noqa: E402 (the checkout or editable install holding conf/ and sweeps/)
 
 
 def register_configs() -> None:
@@ -427,6 +433,8 @@ def validate(cfg: DictConfig) -> None:
            t.checkpoint_every_s, "null or a positive number of seconds of training")
     _check(t.checkpoint_every_steps is None or t.checkpoint_every_steps >= 1, "trainer.checkpoint_every_steps",
            t.checkpoint_every_steps, "null or a positive integer")
+    _check(t.get("progress_every_s") is None or t.progress_every_s >= 0, "trainer.progress_every_s",
+           t.get("progress_every_s"), "null or a number of seconds >= 0")
     _check(t.max_loss is None or t.max_loss > 0, "trainer.max_loss", t.max_loss, "null or a positive number")
     _check(t.device.split(":")[0] in DEVICE_PREFIXES, "trainer.device", t.device,
            "auto, cpu, cuda, cuda:N or mps")

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import random
 import signal
+from contextlib import contextmanager
 from types import FrameType
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -58,16 +59,22 @@ class Interrupts:
     def __init__(self) -> None:
         self.received: str | None = None
         self._signum: int | None = None
+        self._stop: Callable[[str], BaseException] | None = None  # at_once(): raise this instead of waiting
         self._previous: dict[int, Any] = {}
         self._preempt = preemption_signal()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.received is not None and signum == signal.SIGINT:  # asked twice: stop now, without a checkpoint
             raise KeyboardInterrupt
-        if self.received is None:
+        if self.received is None and self._stop is not None:
+            log.warning("%s received during the evaluation: stopping it now (the checkpoint is kept; a resume "
+                        "evaluates it)", signal.Signals(signum).name)
+        elif self.received is None:
             log.warning("%s received: stopping at the next training step with a checkpoint (Ctrl-C again stops at "
                         "once, without one)", signal.Signals(signum).name)
         self.received, self._signum = signal.Signals(signum).name, signum
+        if self._stop is not None:
+            raise self._stop(self.received)
 
     def __enter__(self) -> Interrupts:
         import threading
@@ -82,6 +89,18 @@ class Interrupts:
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+    @contextmanager
+    def at_once(self, stop: Callable[[str], BaseException]) -> Iterator[None]:
+        """While entered (work without step boundaries: an evaluation), a signal raises `stop(name)` at once, as
+        does one that arrived before."""
+        if self.received is not None:
+            raise stop(self.received)
+        self._stop = stop
+        try:
+            yield
+        finally:
+            self._stop = None
 
     def chain(self) -> None:
         """After the checkpoint: hand the pre-emption signal on to whoever listened before (submitit)."""

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gvc import rundir, summary as summaries
+from gvc import extend, rundir, run_identity, summary as summaries
 from gvc.config import architecture_keys, validate
 from gvc.loggers import logger_status, make_loggers
 from gvc.process import Interrupts
@@ -48,6 +48,22 @@ def resume_command(run_dir: Path, overrides: list[str]) -> str:
                        "trainer.resume=true"])
 
 
+def sweep_resume_command(sweep_dir: Path) -> str:
+    """The one command line that finishes an interrupted sweep: its own overrides (from SWEEP/multirun.yaml, which
+    Hydra's basic sweeper writes; else this process's command line, the sweeper's own with the basic launcher)
+    into the same hydra.sweep.dir with trainer.resume=true."""
+    recorded = Path(sweep_dir) / "multirun.yaml"
+    if recorded.is_file():
+        overrides = OmegaConf.load(recorded).hydra.overrides
+        given = [*overrides.hydra, *overrides.task]
+    else:
+        given = [a for a in sys.argv[1:] if a not in ("-m", "--multirun")]
+    skip = ("trainer.resume", "hydra.sweep.dir", "hydra.mode")
+    kept = [o for o in given if o.split("=", 1)[0].lstrip("+~") not in skip]
+    return shlex.join([sys.executable.rsplit("/", 1)[-1], "-m", "gvc", "-m", *kept, f"hydra.sweep.dir={sweep_dir}",
+                       "trainer.resume=true"])
+
+
 def start_line(cfg: DictConfig, facts: dict[str, Any], run_dir: Path) -> str:
     """The console's first line of a run: model, data set, device, numeric path (and why), threads, where."""
     numerics = facts["numerics"]
@@ -61,10 +77,14 @@ def start_line(cfg: DictConfig, facts: dict[str, Any], run_dir: Path) -> str:
 class Run:
     """One trial: its config, its run directory and the overrides that made it."""
 
-    def __init__(self, cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None):
+    def __init__(self, cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None,
+                 sweep_dir: Path | None = None):
         self.cfg, self.run_dir, self.overrides = cfg, Path(run_dir), list(overrides or [])
+        self.sweep_dir = sweep_dir  # a sweep's trial: an interruption names the sweep's resume command
         self.summary = summaries.started(cfg, self.overrides)
         self.hooks = Hooks()
+        self.extending: dict[str, list[Any]] = {}  # trainer.extend: the budgets raised over the finished run's
+        self.previous: dict[str, Any] | None = None
 
     def execute(self, raise_on_failure: bool = True) -> float:
         """Train into the run directory and return the objective (the worst value if the trial failed).
@@ -87,8 +107,13 @@ class Run:
     # -- phases ----------------------------------------------------------------------------------------
     def _reported_again(self) -> float | None:
         validate(self.cfg)
-        previous = rundir.read_summary(self.run_dir) if self.cfg.trainer.resume else None
-        if previous and previous.get("status") == "completed":
+        continues = self.cfg.trainer.resume or self.cfg.trainer.extend
+        previous = rundir.read_summary(self.run_dir) if continues else None
+        if previous and self.cfg.trainer.extend:  # any status: one killed in its final evaluation had trained
+            recorded = run_identity.recorded_config(self.run_dir)
+            self.extending = extend.extension(recorded, run_identity.task_config(self.cfg), previous.get("stopped_by"))
+            self.previous = previous
+        if previous and previous.get("status") == "completed" and not self.extending:
             log.info("%s already completed; not retraining (its objective is reported again)", self.run_dir)
             return float(previous["objective"]["value"])
         return None
@@ -96,7 +121,7 @@ class Run:
     def _set_up(self, interrupts: Interrupts) -> tuple[Trainer, dict[str, Any] | None]:
         cfg, run_dir = self.cfg, self.run_dir
         checkpoint = None
-        if cfg.trainer.resume and (run_dir / rundir.CHECKPOINT).is_file():
+        if (cfg.trainer.resume or cfg.trainer.extend) and (run_dir / rundir.CHECKPOINT).is_file():
             model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
             checkpoint = rundir.read_checkpoint(run_dir / rundir.CHECKPOINT, model_cfg,  # before any compute
                                                  architecture_keys(cfg))
@@ -105,20 +130,53 @@ class Run:
                 raise CheckpointError(f"{run_dir / rundir.CHECKPOINT} was trained on data={trained_on}, but this "
                                       f"run is data={cfg.data.name}; resume with data={trained_on} or start a new run "
                                       "directory")
-        elif cfg.trainer.resume:
+            if self.extending:
+                self.summary["extended"] = extend.record(self.previous, self.extending, checkpoint,
+                                                         dt.datetime.now().isoformat(timespec="seconds"))
+                log.info("extending %s: %s", run_dir, ", ".join(f"{k} {a} -> {b}" for k, (a, b) in self.extending.items()))
+                checkpoint = extend.reopen(checkpoint)
+            elif (earlier := (rundir.read_summary(run_dir) or {}).get("extended")):  # an extended run resumed
+                self.summary["extended"] = earlier
+        elif self.extending:
+            raise CheckpointError(f"{run_dir} holds no checkpoint, so its run cannot be extended; start a new run "
+                                  "directory with the larger budget")
+        elif cfg.trainer.resume and self.sweep_dir is None:  # a resumed sweep's new trials have nothing to resume
             log.warning("trainer.resume=true, but %s holds no checkpoint: nothing to resume, training from the start. "
                         "To continue an earlier run, point at its folder: hydra.run.dir=outputs/%s/TIMESTAMP "
                         "(a sweep's trial: the same hydra.sweep.dir)", run_dir, cfg.model.name)
+        initial = self._initial_weights() if checkpoint is None else None  # a resumed run has its own
         # The config's hooks, then the loggers (which import their library only when selected).
         hooks: list[Hook] = [*make_hooks(cfg.get("hooks")), *make_loggers(cfg, run_dir)]
         self.hooks = Hooks(hooks)
         trainer = Trainer(cfg, run_dir, hooks=hooks, interrupts=interrupts)  # device and data errors surface here
         self.hooks = trainer.hooks
+        if initial is not None:
+            self._load(trainer, initial, weights_only=True)
         return trainer, checkpoint
 
-    def _load(self, trainer: Trainer, checkpoint: dict[str, Any]) -> None:
+    def _initial_weights(self) -> dict[str, Any] | None:
+        """trainer.init_from: another run's checkpoint, checked against this model before any compute."""
+        source = self.cfg.trainer.init_from
+        if not source:
+            return None
+        path = Path(source).expanduser()
+        path = path / rundir.CHECKPOINT if path.is_dir() else path
+        if not path.is_file():
+            raise CheckpointError(f"trainer.init_from={source} holds no checkpoint ({path} is missing); name a run "
+                                  "folder that has checkpoints/last.pt, or a checkpoint file")
+        model_cfg = OmegaConf.to_container(self.cfg.model, resolve=True)
+        initial = rundir.read_checkpoint(path, model_cfg, architecture_keys(self.cfg))
+        self.summary["init_from"] = {"checkpoint": str(path.resolve()), "epoch": initial.get("epoch"),
+                                     "step": initial.get("step")}
+        log.info("starting from the weights of %s (epoch %s, step %s)", path, initial.get("epoch"), initial.get("step"))
+        return initial
+
+    def _load(self, trainer: Trainer, checkpoint: dict[str, Any], weights_only: bool = False) -> None:
         try:
-            trainer.load_checkpoint(checkpoint)
+            if weights_only:  # another run's weights; optimizers, streams and budgets start afresh
+                trainer.model.load_state_dict(checkpoint["model"])
+            else:
+                trainer.load_checkpoint(checkpoint)
         except (RuntimeError, KeyError, ValueError) as e:  # a knob that changes a layer's shape, another optimizer
             raise CheckpointError(
                 f"{self.run_dir / rundir.CHECKPOINT} does not fit this run's model or optimizer "
@@ -156,8 +214,12 @@ class Run:
             s["along"] = trainer.along.summary()
         self._end()
         if result.status == "interrupted":  # a sweep stops too: the user (or the scheduler) asked for it
-            command = resume_command(self.run_dir, self.overrides)
-            message = f"interrupted by {result.interrupted_by} at step {state.step}; checkpoint written. Resume with:"
+            if self.sweep_dir is not None:
+                command, what = sweep_resume_command(self.sweep_dir), "the sweep"
+            else:
+                command, what = resume_command(self.run_dir, self.overrides), "it"
+            message = (f"interrupted by {result.interrupted_by} at step {state.step}; checkpoint written. "
+                       f"Resume {what} with:")
             log.warning("%s\n  %s", message, command)
             interrupts.chain()  # SLURM: submitit requeues the job now that the checkpoint is complete
             raise TrialInterrupted(message, command, 128 + int(getattr(signal, result.interrupted_by)))

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
-from gvc import rundir
+from gvc import rundir, runlock
 
 # Key prefixes outside the schema's metadata that change how or where a run is recorded, never what it trains.
 NOT_IDENTITY: dict[str, str] = {
@@ -127,6 +127,8 @@ def in_use_by(run_dir: Path) -> str | None:
     """`process PID on HOST` while a live process of this host trains the run (a trial outlives a killed joblib
     sweeper), `SLURM job ID` while SLURM still runs or queues the trial's job (it outlives a killed sweeper on
     any host); None otherwise. Such a directory is resumed by nobody else."""
+    if holder := runlock.claimed_by(run_dir):
+        return holder
     summary = rundir.read_summary(run_dir) or {}
     if summary.get("status") != "running":
         return None
@@ -173,6 +175,12 @@ def busy_refusal(run_dir: Path, owner: str) -> str:
             "wait for it to finish or stop it, then run again with trainer.resume=true.")
 
 
+def claim_refusal(run_dir: Path, holder: str) -> str:
+    """The loser's line when two processes start into one run folder together."""
+    return (f"{run_dir} is in use right now by {holder}; two runs never share a folder. Choose another "
+            "hydra.run.dir, or wait for that run to end (trainer.resume=true then continues it).")
+
+
 def fingerprint(values: Mapping[str, Any], length: int = 10) -> str:
     """A short stable hash of plain values (for names that must differ when the values do)."""
     text = json.dumps(values, sort_keys=True, default=str)
@@ -180,22 +188,30 @@ def fingerprint(values: Mapping[str, Any], length: int = 10) -> str:
 
 
 def trial_dir(name: str, *, _root_: DictConfig) -> str:
-    """The `gvc_trial_dir` resolver of hydra.sweep.subdir: `name` unless that folder holds another trial's run,
-    then `name-2`, `name-3`, ... (the first that is free or holds this very config, which a resumed sweep finds).
+    """The `gvc_trial_dir` resolver of hydra.sweep.subdir: `name` unless that folder holds another trial's run
+    or another live process holds it (gvc.runlock), then `name-2`, `name-3`, ... (the first that is free or holds
+    this very config, which a resumed sweep finds).
 
     Evaluated where the job runs, before Hydra writes .hydra/ into the folder, so no trial's record is
-    overwritten by another's.
+    overwritten by another's. The folder it returns is claimed by this process (gvc.task releases it when the
+    trial ends): trials racing for one name each get their own folder.
     """
     sweep_dir = Path(str(_root_.hydra.sweep.dir))
     new = task_config(_root_)
     candidate, n = name, 1
-    while rundir.is_run_dir(sweep_dir / candidate):
-        recorded = recorded_config(sweep_dir / candidate)
-        if recorded is not None and not config_differences(recorded, new):
-            break
+    while True:
+        folder = sweep_dir / candidate
+        try:
+            created = runlock.claim(folder)
+        except runlock.RunBusy:
+            created = None
+        if created is not None:
+            recorded = recorded_config(folder) if rundir.is_run_dir(folder) else None
+            if not rundir.is_run_dir(folder) or (recorded is not None and not config_differences(recorded, new)):
+                return candidate
+            runlock.release(folder)
         n += 1
         candidate = f"{name}-{n}"
-    return candidate
 
 
 def trial_prefix(*, _root_: DictConfig) -> str:

@@ -29,7 +29,7 @@ from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from omegaconf import OmegaConf, open_dict
 
-from gvc import rundir, summary as summaries
+from gvc import rundir, runlock, summary as summaries
 from gvc.summary import job_info  # noqa: F401 (re-exported: the SLURM job a trial runs in)
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         with open_dict(cfg.hydra.job):
             cfg.hydra.job.num = idx
         run_dir = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
+        runlock.release(run_dir)  # the trial-folder resolver claims what it names; the sweeper only records here
         summary = rundir.read_summary(run_dir)
         if summary is not None and summary.get("status") == "interrupted":
             # A signal (scancel's SIGTERM) stopped it with a checkpoint: resumable, and SLURM's account added.

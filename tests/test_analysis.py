@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import math
 import re
 import subprocess
@@ -781,3 +782,28 @@ def test_a_bare_analysis_skips_folders_of_refused_runs(tmp_path):
     (tmp_path / "multirun" / "2026-01-02" / "10-00-00" / "0_dcgan" / ".hydra").mkdir(parents=True)
     (tmp_path / "multirun" / "2026-01-02" / "10-00-00" / "0_dcgan" / ".hydra" / "config.yaml").write_text("{}\n")
     assert finished_inputs(tmp_path) == [outputs / "2026-01-01_10"]
+
+
+def test_a_bare_analysis_reports_the_newest_sweep_at_any_depth_by_its_recorded_time(tmp_path, caplog):
+    from analysis.__main__ import finished_inputs
+
+    def sweep(folder, started):
+        for n, model in enumerate(("dcgan", "conv_vae")):
+            run_dir = make_run(folder / f"{n}_{model}", model, history=False, samples=False)
+            rundir.write_summary(run_dir, {**rundir.read_summary(run_dir), "started_at": started})
+        (folder / "multirun.yaml").write_text("{}\n")
+
+    sweep(tmp_path / "multirun" / "2026-01-05" / "10-00-00", "2026-01-05T10:00:00")  # a Hydra-dated sweep
+    sweep(tmp_path / "multirun" / "demo_2026-01-06_09-00-00", "2026-01-06T09:00:00")  # make demo's, one level deep
+    sweep(tmp_path / "multirun" / "zzz", "2026-01-04T09:00:00")  # older, though its name sorts last
+    with caplog.at_level(logging.INFO, logger="analysis"):
+        assert finished_inputs(tmp_path) == [tmp_path / "multirun" / "demo_2026-01-06_09-00-00"]
+    assert "newest sweep" in caplog.text and "demo_2026-01-06_09-00-00 (2 runs" in caplog.text
+
+
+def test_a_report_is_never_written_inside_a_run_directory(tmp_path):
+    from analysis.report import default_out
+
+    run_dir = make_run(tmp_path / "outputs" / "dcgan" / "RUN", "dcgan", history=False, samples=False)
+    assert default_out([run_dir]) == tmp_path / "outputs" / "dcgan" / "report_RUN"
+    assert default_out([tmp_path / "outputs"]) == tmp_path / "outputs" / "report"

@@ -59,9 +59,10 @@ def test_bad_override_is_refused_naming_the_key(override, words):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
-@pytest.mark.parametrize("override", ["trainer=gpu", "trainer.device=cuda:0"])
-def test_a_cuda_run_on_a_machine_without_cuda_is_refused_with_the_fix(override):
-    with pytest.raises(ConfigError, match="CUDA is not available.*trainer=cpu"):
+@pytest.mark.parametrize("override, fix", [("trainer=gpu", "trainer=gpu asks for CUDA.*trainer=cpu"),
+                                           ("trainer.device=cuda:0", "use trainer.device=auto or cpu$")])
+def test_a_cuda_run_on_a_machine_without_cuda_is_refused_with_the_fix(override, fix):
+    with pytest.raises(ConfigError, match=f"CUDA is not available.*{fix}"):
         check(["model=linear_gan", override])
 
 
@@ -108,3 +109,45 @@ def test_a_slurm_launcher_without_sbatch_says_where_to_run_the_sweep(tmp_path, m
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
     with pytest.raises(ConfigError, match="`sbatch` is not on PATH.*scripts/slurm-local.sh up"):
         check(["hydra/launcher=slurm_gpu", "model=linear_vae", "optimizer.lr=1e-4,2e-4"], multirun=True)
+
+
+NAMED_AS_TYPED = [  # (overrides, words the refusal must contain, words it must not)
+    (["model=linear_gan", "loss=elbo_beta4"], ["loss=elbo_beta4", "vae family", "'ns_r1'", "'auto'"], ["loss='elbo'"]),
+    (["model=linear_vae", "loss=ns_r1"], ["loss=ns_r1", "gan family", "'elbo_beta4'", "'iwae'"], []),
+    (["model=linear_vae", "loss.k=5"], ["loss.k is a key of loss=iwae", "loss=auto", "`loss=iwae loss.k=...`"],
+     ["not a config key"]),
+    (["model=linear_vae", "model.ema_decay=0.99"], ["model.ema_decay", "GANs only", "model=dcgan", "model=linear_vae"],
+     ["not a config key"]),
+    (["model=linear_vae", "trainer.device=cuda"], ["CUDA is not available"], ["trainer=gpu"]),
+    (["model=linear_vae", "hydra/launcher=slurm_cpu"], ["hydra/launcher=slurm_cpu", "sweeps only", "-m"], []),
+]
+
+
+@pytest.mark.parametrize("overrides, words, absent", NAMED_AS_TYPED, ids=[" ".join(n[0]) for n in NAMED_AS_TYPED])
+def test_a_refusal_names_what_was_typed_and_where_the_key_belongs(overrides, words, absent):
+    if "trainer.device=cuda" in overrides and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ConfigError) as refused:
+        check(overrides)
+    message = str(refused.value)
+    assert all(w in message for w in words) and not any(w in message for w in absent), message
+    assert "\n" not in message
+
+
+WARNED = [  # (overrides, words of the one warning line)
+    (["trainer.threads=4096"], ["gvc: warning: trainer.threads=4096 is more than the", "cores"]),
+    (["data.batch_size=4096", "data.subset=2000"], ["gvc: warning: data.batch_size=4096", "2,000 training images",
+                                                     "data.subset=2000"]),
+]
+
+
+@pytest.mark.parametrize("overrides, words", WARNED, ids=[" ".join(w[0]) for w in WARNED])
+def test_a_setting_that_runs_but_not_as_meant_gets_one_warning_line(overrides, words, capsys):
+    check(["model=linear_gan", "trainer=smoke", *overrides])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and all(w in lines[0] for w in words), lines
+
+
+def test_ordinary_settings_get_no_warning(capsys):
+    check(["model=linear_gan", "trainer=smoke", "trainer.threads=1", "data.subset=2000"])
+    assert capsys.readouterr().err == ""

@@ -1,7 +1,10 @@
 """`python -m gvc --help` / `list`: every config group with one line per option, found from the folders."""
 
-from gvc import cli
-from tests.conftest import run_gvc
+import subprocess
+import sys
+
+from gvc import cli, listing
+from tests.conftest import ROOT, run_gvc
 
 
 def test_list_shows_every_group_from_the_config_folders_without_schemas():
@@ -19,7 +22,7 @@ def test_a_new_config_group_appears_in_the_listing(tmp_path, monkeypatch):
     conf = tmp_path / "conf"
     (conf / "loss").mkdir(parents=True)
     (conf / "loss" / "hinge.yaml").write_text("# Hinge loss (Lim & Ye 2017). More words here.\nname: hinge\n")
-    monkeypatch.setattr(cli, "CONF", conf)
+    monkeypatch.setattr(listing, "CONF", conf)
     assert cli.config_groups()[:1] == ["loss"]
     assert "objectives (loss=NAME):\n  hinge  Hinge loss (Lim & Ye 2017)." in cli.listing()
 
@@ -36,3 +39,36 @@ def test_help_is_gvcs_own_and_lists_what_exists():
     assert result.returncode == 0
     assert result.stdout.startswith("usage: python -m gvc") and "powered by Hydra" not in result.stdout
     assert "named sweeps (-m +sweeps=NAME):" in result.stdout and "python -m gvc.sample RUN_DIR" in result.stdout
+
+
+def test_list_and_help_import_neither_torch_nor_hydra():
+    probe = ("import runpy, sys\nsys.argv = ['gvc', '{}']\ntry:\n    runpy.run_module('gvc', run_name='__main__')\n"
+             "except SystemExit as e:\n    assert e.code == 0, e.code\nprint(sorted({{'torch', 'hydra', 'optuna'}} & set(sys.modules)))")
+    for argument in ("list", "--help"):
+        result = subprocess.run([sys.executable, "-c", probe.format(argument)], cwd=ROOT, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_long_description_is_wrapped_whole_not_cut(tmp_path, monkeypatch):
+    conf = tmp_path / "conf"
+    (conf / "model").mkdir(parents=True)
+    sentence = "A model " + " ".join(f"word{i}" for i in range(40)) + " end"
+    (conf / "model" / "big.yaml").write_text(f"# {sentence}. Second sentence.\nname: big\n")
+    monkeypatch.setattr(listing, "CONF", conf)
+    text = listing.listing(columns=60)
+    assert "..." not in text and " ".join(text.split()).count(sentence + ".") == 1
+    assert max(len(line) for line in text.splitlines()) <= 60
+
+
+def test_the_listed_launchers_are_the_ones_hydra_finds():
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from gvc.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(version_base="1.3", config_dir=str(listing.CONF), job_name="gvc"):
+        found = set(GlobalHydra.instance().config_loader().get_group_options("hydra/launcher"))
+    assert set(listing.group_options("hydra/launcher")) == found | {"slurm_cpu", "slurm_gpu"}

@@ -15,7 +15,7 @@ import logging
 import math
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -35,6 +35,7 @@ from gvc.training.families import family
 from gvc.training.hooks import Hook, Hooks, RunDirWriter, RunStart
 from gvc.training.losses import loss_config
 from gvc.training.precision import choose_numeric_path, has_convolutions
+from gvc.training.progress import PlainProgress
 from gvc.training.streams import TrialRandom
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,10 @@ class Stopped(RuntimeError):
 class Interrupted(RuntimeError):
     """A signal ended training at a step boundary, after a checkpoint of that step was written."""
 
-    def __init__(self, signal_name: str, epoch: int, step: int):
-        super().__init__(f"{signal_name} at epoch {epoch}, step {step}; a checkpoint of that step was written")
+    def __init__(self, signal_name: str, epoch: int, step: int, during: str | None = None):
+        where = (f"during {during} at epoch {epoch}, step {step}; its metrics are pending (a resume evaluates), the "
+                 "last checkpoint is kept") if during else f"at epoch {epoch}, step {step}; a checkpoint of that step was written"
+        super().__init__(f"{signal_name} {where}")
         self.signal_name, self.epoch, self.step = signal_name, epoch, step
 
 
@@ -109,6 +112,9 @@ class TrainState:
     stopped_by: str | None = None  # the budget that ended training: one of BUDGETS
     # Where a checkpoint inside an epoch left it: batches done, images seen, loss sums, the data order's seed.
     in_epoch: dict[str, Any] | None = None
+    # Where a budget cut the last epoch short: the same position, and the trial's stream at that step, so that
+    # raising the budget (trainer.extend, gvc.extend) continues that epoch as an uninterrupted run would.
+    cut: dict[str, Any] | None = None
 
 
 @dataclass
@@ -263,6 +269,7 @@ class Trainer:
             "cpu_s": self.state.cpu_s,
             "images": self.state.images,
             "in_epoch": self.state.in_epoch,  # None at an epoch's end
+            "cut": self.state.cut,
             "history": self.state.history,
             "fixed_z": self.fixed_z.cpu(),
             "step_state": self.step_fn.state_dict(),  # what the objective keeps beyond networks and optimisers
@@ -280,7 +287,8 @@ class Trainer:
         images = ckpt.get("images", sum(int(row["images"]) for row in ckpt["history"]))
         self.step_fn.load_state_dict(ckpt.get("step_state", {}))
         self.state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["elapsed"], list(ckpt["history"]),
-                                images=int(images), cpu_s=float(ckpt.get("cpu_s", 0.0)), in_epoch=ckpt.get("in_epoch"))
+                                images=int(images), cpu_s=float(ckpt.get("cpu_s", 0.0)), in_epoch=ckpt.get("in_epoch"),
+                                cut=ckpt.get("cut"))
         if self.along is not None:
             self.along.load_state_dict(ckpt.get("along"))
 
@@ -331,8 +339,13 @@ class Trainer:
         state.stopped_by = self._cut_by or stopped_by
         log.info("training stopped by trainer.%s after %d images, %d steps, %.1fs", state.stopped_by, state.images,
                  state.step, state.elapsed)
+        if self.cfg.eval.enabled and self._evaluated_at != state.step:  # after the last checkpoint: a signal
+            self._evaluate_at(state.epoch, end=True)  # stops it at once, and a resume (training done) evaluates here
+            if self.along is not None:  # its end rows into the checkpoint, so an extended run keeps them as points
+                self._save_checkpoint()
 
     _cut_by: str | None = None  # the budget that ended the last epoch early, if one did
+    _evaluated_at: int | None = None  # the step of this process's latest evaluation
 
     def run_epoch(self, epoch: int) -> dict[str, float]:
         """One epoch, the unit fit loops over: its training steps, the family's per-epoch extras (a VAE's test
@@ -373,20 +386,25 @@ class Trainer:
         return row
 
     def evaluation_point(self, epoch: int, last: bool) -> dict[str, float]:
-        """The loop's one evaluation place, after an epoch's row is made: with eval.enabled, at the end of
-        training (`last`) and every eval.every_epochs epochs. Hands the metrics to the hooks and returns what joins
-        the epoch's row: the metrics when eval.every_epochs is set (per-epoch quality curves only when asked
-        for), else nothing. At the end with eval.along, its two end rows (its cheap N, and this full N) join
-        evals.csv; its points inside the budget are train_epoch's."""
+        """The loop's evaluation inside training, after an epoch's row is made: with eval.enabled and
+        eval.every_epochs, every that many epochs and at the end. Returns what joins the epoch's row (its metrics:
+        per-epoch quality curves only when asked for). Without eval.every_epochs the end of training's evaluation
+        comes after the loop, once the last checkpoint is written (_fit), so a signal during it loses no training;
+        eval.along's points inside the budget are train_epoch's."""
         every = self.cfg.eval.every_epochs
-        if not (self.cfg.eval.enabled and (last or (every and epoch % every == 0))):
+        if not (self.cfg.eval.enabled and every and (last or epoch % every == 0)):
             return {}
+        self._evaluate_at(epoch, end=last)
+        return dict(self.metrics)
+
+    def _evaluate_at(self, epoch: int, end: bool) -> None:
+        """Evaluate now and hand the metrics to the hooks; at the end with eval.along, its two end rows (its
+        cheap N, and this full N) join evals.csv."""
         evaluated = time.perf_counter()
-        self.metrics = self.evaluate()
-        if last and self.along is not None:  # eval.along's end rows: its cheap N and this full N
+        self.metrics, self._evaluated_at = self.evaluate(), self.state.step
+        if end and self.along is not None:
             self.along.evaluate_end(self, epoch, self.metrics, time.perf_counter() - evaluated)
         self.hooks.evaluation(epoch, self.state.step, self.metrics)
-        return dict(self.metrics) if every else {}
 
     def train_epoch(self, epoch: int, batches: Iterable[torch.Tensor] | None = None) -> tuple[dict[str, float], int]:
         """Training steps over `batches` (default: one shuffled pass over the training set, continued where a
@@ -428,6 +446,7 @@ class Trainer:
         clock = EpochClock(state.elapsed, state.cpu_s)
         next_checkpoint = None if every_s is None else clock.started + every_s
         self._cut_by = None
+        lines = PlainProgress(None if progress else t.get("progress_every_s"), epoch, t.epochs, len(self.batches))
         bar = tqdm(batches, desc=f"{self.cfg.model.name} epoch {epoch}/{t.epochs}", initial=done,
                    total=len(self.batches), leave=False, disable=not progress, unit="batch", dynamic_ncols=True)
         for batch in bar:
@@ -447,9 +466,13 @@ class Trainer:
                     self.hooks.log(state.step, epoch, running)
                     if self.hooks.stop_requested():  # the epoch ends here; run_epoch checkpoints and stops
                         break
+                lines.tick(state.step, done, running)  # no terminal: a plain line now and then
             now = time.perf_counter()
             self._cut_by = budget.spent(state.epoch, state.step, state.images + seen, clock.elapsed(now), clock.cpu_s)
             if self._cut_by is not None:
+                if own_epoch:
+                    state.cut = {"batches": done, "seen": seen, "totals": totals.tolist(), "shuffle_rng": epoch_shuffle,
+                                 "rng": self.random.state_dict()}
                 break
             # eval.along (gvc/training/along.py): a point of the budget reached at this step is evaluated here, off
             # the clocks (as a checkpoint is), and a checkpoint follows it.
@@ -516,14 +539,16 @@ class Trainer:
         from gvc.evaluation.evaluate import evaluate
 
         settings = self.cfg.eval if settings is None else settings
-        started = time.perf_counter()
-        with self.random.owned():  # whatever it draws comes from the trial's stream, not another trial's
+        started, stream = time.perf_counter(), self.random.state_dict()
+        stop = partial(Interrupted, epoch=self.state.epoch, step=self.state.step, during="the evaluation")
+        with self.interrupts.at_once(stop) if hasattr(self.interrupts, "at_once") else nullcontext(), self.random.owned():
             metrics = evaluate(self.model, settings, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
                                binarize=self.cfg.data.binarize)
             if (ema := getattr(self.model, "ema_model", lambda: None)()) is not None:  # model.ema_decay: G's EMA too
                 ema_metrics = evaluate(ema, settings, self.device, self.cfg.data.root, dataset=self.cfg.data.name,
                                        binarize=self.cfg.data.binarize)
                 metrics.update({f"ema_{k}": v for k, v in ema_metrics.items() if not k.startswith(("floor_", "noise_"))})
+        self.random.load_state_dict(stream)  # evaluating never changes what is trained next (an extended run)
         log.info("evaluated in %.1fs: %s", time.perf_counter() - started,
                  "  ".join(f"{k} {metrics[k]:.4g}" for k in ("fid", "precision", "recall", "coverage") if k in metrics))
         return metrics
