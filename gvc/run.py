@@ -119,6 +119,8 @@ class Run:
                 checkpoint = extend.reopen(checkpoint)
             elif (earlier := (rundir.read_summary(run_dir) or {}).get("extended")):  # an extended run resumed
                 self.summary["extended"] = earlier
+                if checkpoint.get("cut"):  # killed before its first checkpoint: still the budget's cut to re-open
+                    checkpoint = extend.reopen(checkpoint)
         elif self.extending:
             raise CheckpointError(f"{run_dir} holds no checkpoint, so its run cannot be extended; start a new run "
                                   "directory with the larger budget")

@@ -42,7 +42,7 @@ BOOKKEEPING = ("epoch", "step", "elapsed_s", "images", "partial")
 HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 
 # `interrupted`: a signal (Ctrl-C, SIGTERM, SLURM's pre-emption) ended it after a checkpoint; it can be resumed.
-STATUSES = ("running", "completed", "failed", "diverged", "interrupted")
+STATUSES = ("running", "completed", "failed", "diverged", "interrupted", "pruned")  # pruned: gvc.halving
 SAMPLE_VIEW = Path(SAMPLES) / "view"
 SAMPLE_VIEW_MIN_PX = 600  # the viewing copy of a grid is enlarged by a whole factor to at least this width
 TEMPORARY_SUFFIX = ".tmp"
