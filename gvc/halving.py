@@ -46,8 +46,12 @@ class Plan:
     budget: str
     rungs: list[float]
     eta: int
-    candidates: list[list[str]]
+    candidates: list[list[str]]  # the searched overrides of each candidate (the sweep's grid), in trial order
     fixed: str  # fingerprint of the trials' shared config, the budget excepted
+    shared: tuple[str, ...] = ()  # the command line's other overrides, given to every trial (not in the journal)
+
+    def overrides(self, n: int, *per_rung: str) -> list[str]:
+        return [*self.shared, *self.candidates[n], *per_rung]
 
     def kept(self, n: int) -> int:
         """How many of n trials that reached a rung go on to the next: the best 1/eta, at least one."""
@@ -114,7 +118,8 @@ def check_single_objective(direction: Any, varied: Sequence[str]) -> str:
 def fixed_fingerprint(config: DictConfig, varied: Sequence[str], budget: str) -> str:
     """What every trial of the sweep shares (its identity keys less the searched ones and the budget)."""
     task = run_identity.task_config(config)
-    fixed = {k: v for k, v in run_identity.identity(task).items() if k not in varied and k != budget}
+    fixed = {k: v for k, v in run_identity.identity(task).items()
+             if k != budget and not any(k == key or k.startswith(f"{key}.") for key in varied)}
     return run_identity.fingerprint(fixed)
 
 
@@ -228,22 +233,24 @@ class HalvingSweeper:
         assert self.config is not None
         overrides = OverridesParser.create(config_loader=self.hydra_context.config_loader).parse_overrides(
             [*(f"{k}={v}" for k, v in self.params.items()), *arguments])
-        varied = [o.get_key_element() for o in overrides if o.is_sweep_override()]
-        given = [o.get_key_element() for o in overrides]
-        check_budget_key(self.budget, given)
+        searched = [o for o in overrides if o.is_sweep_override()]
+        varied = [o.key_or_group for o in searched]
+        check_budget_key(self.budget, [o.key_or_group for o in overrides])
         direction = check_single_objective(self.direction, varied)
         rungs = rungs_of(self.min, self.max, self.eta, self.rungs)
-        candidates = [[o for o in c if o.split("=", 1)[0] not in SET_PER_RUNG]
-                      for c in BasicSweeper.split_arguments(overrides, None)[0]]
-        self._check_objective(candidates[0], rungs[0])
-        return Plan(self.budget, rungs, self.eta, candidates, fixed_fingerprint(self.config, varied, self.budget)), \
-            direction
+        candidates = BasicSweeper.split_arguments(searched, None)[0] if searched else [[]]
+        shared = tuple(f"{o.get_key_element()}={o.get_value_element_as_str()}" for o in overrides
+                       if not o.is_sweep_override() and o.key_or_group not in SET_PER_RUNG)
+        plan = Plan(self.budget, rungs, self.eta, candidates, fixed_fingerprint(self.config, varied, self.budget),
+                    shared)
+        self._check_objective(plan.overrides(0, f"{self.budget}={rungs[0]}"))
+        return plan, direction
 
-    def _check_objective(self, candidate: list[str], budget: float) -> None:
+    def _check_objective(self, overrides: list[str]) -> None:
         """The objective must be one the trials report (a loss of the model, or a metric when evaluated)."""
         from gvc.config import _check_objective
 
-        cfg = self.hydra_context.config_loader.load_sweep_config(self.config, [*candidate, f"{self.budget}={budget}"])
+        cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
         task = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
         _check_objective(task)
 
@@ -289,7 +296,7 @@ class HalvingSweeper:
         setting = f"{plan.budget}={budget}"
         log.info("rung %d: %d trial(s) at %s", rung, len(survivors), setting)
         if rung == 0:  # fresh trials, in the folders the trial-folder resolver gives them (job number = trial)
-            batch = [[*plan.candidates[n], setting, *(["trainer.resume=true"] if resumed else [])] for n in survivors]
+            batch = [plan.overrides(n, setting, *(["trainer.resume=true"] if resumed else [])) for n in survivors]
             results = self.launcher.launch(batch, initial_job_idx=0)
             sweep_dir = Path(str(self.config.hydra.sweep.dir)).absolute()
             for n, result in zip(survivors, results):
@@ -297,8 +304,8 @@ class HalvingSweeper:
             write_journal(sweep_dir, journal)
             return results
         # Promotion: each trial continues its own run, in its own folder, to the larger budget.
-        batch = [[*plan.candidates[n], setting, "trainer.resume=true", "trainer.extend=true",
-                  f"hydra.sweep.subdir={journal['folders'][str(n)]}"] for n in survivors]
+        batch = [plan.overrides(n, setting, "trainer.resume=true", "trainer.extend=true",
+                                f"hydra.sweep.subdir={journal['folders'][str(n)]}") for n in survivors]
         return self.launcher.launch(batch, initial_job_idx=survivors[0])
 
     def _decision(self, plan: Plan, rung: int, trials: dict[int, dict[str, Any]], direction: str,

@@ -1,0 +1,157 @@
+"""Successive halving (hydra/sweeper=halving): rungs, decisions made in the sweeping process, promotion by
+resume in the trial's own folder, pruned trials recorded, refusals before any compute, and a killed sweeper's
+sweep finished with the same decisions."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+
+from gvc import rundir
+from gvc.config import ConfigError
+from gvc.halving import HALVING_FILE, check_budget_key, check_single_objective, decide, rungs_of
+from gvc.task import run
+from tests.conftest import make_config, run_gvc, without_timing
+
+# 4 candidates, eta 2, rungs 2 -> 4 -> 8 steps: 4 trials at 2 steps, 2 at 4, 1 at 8. 256 images of batch 64
+# are 4 steps an epoch, so the 8-step finalist crosses an epoch (epochs=10 never binds).
+TRIALS = ["model=linear_vae", "trainer=smoke", "trainer.epochs=10", "data.subset=256", "data.test_subset=128",
+          "trainer.threads=1", "eval.enabled=false"]
+HALVING = ["hydra/sweeper=halving", "hydra.sweeper.budget=trainer.max_steps", "hydra.sweeper.rungs=[2,4,8]",
+           "hydra.sweeper.eta=2", *TRIALS, "optimizer.lr=1e-4,2e-4,5e-4,1e-3"]
+
+
+def read_index(sweep_dir):
+    with open(sweep_dir / rundir.INDEX, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def decisions(sweep_dir):
+    """Each rung's values, promotions and prunings, as the journal holds them."""
+    journal = json.loads((sweep_dir / HALVING_FILE).read_text())
+    return [{k: d[k] for k in ("rung", "budget", "trials", "ranked", "promoted", "pruned")} for d in journal["decided"]]
+
+
+# -- the plan, without training ------------------------------------------------------------------------------
+def test_rungs_grow_by_eta_from_min_to_max():
+    assert rungs_of(30, 270, 3, None) == [30, 90, 270]
+    assert rungs_of(2, 10, 2, None) == [2, 4, 8, 10]  # the last rung is max
+    assert rungs_of(None, None, 3, [2, 4, 8]) == [2, 4, 8]
+
+
+@pytest.mark.parametrize("args, match", [
+    ((None, None, 3, [4, 2, 8]), "not increasing"),
+    ((None, None, 3, [2, 2]), "not increasing"),
+    ((270, 30, 3, None), "not increasing"),
+    ((30, 270, 1, None), "at least 2"),
+    ((30, 270, 2.5, None), "whole number"),
+])
+def test_bad_rungs_and_eta_are_refused(args, match):
+    with pytest.raises(ConfigError, match=match):
+        rungs_of(*args)
+
+
+def test_a_budget_unit_the_trials_do_not_use_or_that_the_sweep_varies_is_refused():
+    with pytest.raises(ConfigError, match="not a budget unit"):
+        check_budget_key("trainer.steps", [])
+    with pytest.raises(ConfigError, match="set by the halving sweeper"):
+        check_budget_key("trainer.max_steps", ["trainer.max_steps"])
+    check_budget_key("trainer.cpu_budget_s", ["optimizer.lr"])
+
+
+def test_a_multi_objective_sweep_cannot_prune():
+    with pytest.raises(ConfigError, match="multi-objective"):
+        check_single_objective(["minimize", "maximize"], [])
+    with pytest.raises(ConfigError, match="trainer.objective varies"):
+        check_single_objective("auto", ["trainer.objective"])
+    assert check_single_objective(["maximize"], []) == "maximize"
+
+
+def test_the_best_fraction_is_promoted_the_other_completed_are_pruned_and_failed_stay_failed():
+    trials = {0: {"status": "completed", "value": 3.0}, 1: {"status": "failed", "value": math.inf},
+              2: {"status": "completed", "value": 1.0}, 3: {"status": "completed", "value": 2.0}}
+    assert decide(trials, "minimize", 2) == ([2, 3], [0])
+    assert decide(trials, "maximize", 1) == ([0], [2, 3])
+
+
+# -- refusals on the command line: one line, exit 2, nothing trained ---------------------------------------------
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
+@pytest.mark.parametrize("extra, says", [
+    (["hydra.sweeper.rungs=[4,2,8]"], "are not increasing"),
+    (["hydra.sweeper.eta=1"], "eta=1"),
+    (["hydra.sweeper.budget=trainer.max_stepz"], "not a budget unit the trials use"),
+    (["trainer.objective=fid"], "an evaluation metric needs eval.enabled=true"),
+    (["hydra.sweeper.direction=[minimize,maximize]"], "multi-objective"),
+])
+def test_bad_halving_input_is_refused_before_anything_runs(tmp_path, extra, says):
+    out = tmp_path / "refused"
+    result = run_gvc("-m", *HALVING, *extra, f"hydra.sweep.dir={out}")
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("gvc: error:")]
+    assert len(errors) == 1 and says in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not rundir.find_run_dirs(out) if out.exists() else True
+
+
+# -- real sweeps ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def halved(tmp_path_factory, mnist_root):
+    """One uninterrupted halving sweep on the basic launcher (shared by the tests that compare with it)."""
+    out = tmp_path_factory.mktemp("halving") / "basic"
+    result = run_gvc("-m", *HALVING, f"hydra.sweep.dir={out}")
+    assert result.returncode == 0, result.stderr
+    return out, result.stdout + result.stderr
+
+
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
+def test_halving_prunes_the_worse_half_at_each_rung_and_records_why(halved):
+    out, console = halved
+    rungs = decisions(out)
+    assert [d["budget"] for d in rungs] == [2, 4, 8]
+    assert [len(d["trials"]) for d in rungs] == [4, 2, 1]  # every rung's values, for comparing rankings later
+    assert len(rungs[0]["promoted"]) == 2 and len(rungs[0]["pruned"]) == 2
+    assert len(rungs[1]["promoted"]) == 1 and rungs[1]["pruned"] == [n for n in rungs[0]["promoted"]
+                                                                     if n not in rungs[1]["promoted"]]
+    for d in rungs[:2]:  # the promoted are the best (test_loss: lower is better)
+        best = max(d["trials"][str(n)]["value"] for n in d["promoted"])
+        assert all(d["trials"][str(n)]["value"] >= best for n in d["pruned"])
+    rows = {r["run_dir"]: r for r in read_index(out)}
+    assert len(rows) == 4  # promotions continue in their own folders: no new ones
+    (final,) = rungs[2]["promoted"]
+    assert rows[f"{final}_linear_vae"]["status"] == "completed"
+    for d in rungs[:2]:
+        for n in d["pruned"]:
+            row, value = rows[f"{n}_linear_vae"], d["trials"][str(n)]["value"]
+            assert row["status"] == "pruned" and float(row["objective_value"]) == value
+            assert row["reason"].startswith(f"pruned at rung {d['rung']} (budget trainer.max_steps={d['budget']}): "
+                                            f"value {value:.6g}, rank {d['ranked'].index(n) + 1} of {len(d['ranked'])}")
+            summary = rundir.read_summary(out / f"{n}_linear_vae")
+            assert summary["status"] == "pruned" and summary["pruned"]["rung"] == d["rung"]
+            assert summary["steps"] == d["budget"]  # trained to its rung and no further
+    assert "1 of 4 trials completed, 3 pruned" in console
+
+
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
+def test_a_promoted_trial_has_the_history_of_an_uninterrupted_run_at_the_largest_budget(halved, tmp_path):
+    out, _ = halved
+    (final,) = decisions(out)[2]["promoted"]
+    folder = out / f"{final}_linear_vae"
+    summary = rundir.read_summary(folder)
+    assert [e["budgets"] for e in summary["extended"]] == [
+        {"trainer.max_steps": {"from": 2, "to": 4}}, {"trainer.max_steps": {"from": 4, "to": 8}}]
+    lr = summary["config"]["optimizer"]["lr"]
+    direct = tmp_path / "direct"
+    run(make_config([*TRIALS, f"optimizer.lr={lr}", "trainer.max_steps=8", "trainer.progress=false"]), direct)
+    assert without_timing(rundir.read_history(folder)) == without_timing(rundir.read_history(direct))
+    assert summary["objective"]["value"] == rundir.read_summary(direct)["objective"]["value"]
+
+
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
+def test_halving_decides_the_same_on_the_joblib_launcher(halved, tmp_path):
+    out = tmp_path / "joblib"
+    result = run_gvc("-m", *HALVING, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={out}")
+    assert result.returncode == 0, result.stderr
+    assert decisions(out) == decisions(halved[0])
