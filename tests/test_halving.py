@@ -7,6 +7,11 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -14,7 +19,7 @@ from gvc import rundir
 from gvc.config import ConfigError
 from gvc.halving import HALVING_FILE, check_budget_key, check_single_objective, decide, rungs_of
 from gvc.task import run
-from tests.conftest import make_config, run_gvc, without_timing
+from tests.conftest import DATA_ROOT, ROOT, make_config, run_gvc, without_timing
 
 # 4 candidates, eta 2, rungs 2 -> 4 -> 8 steps: 4 trials at 2 steps, 2 at 4, 1 at 8. 256 images of batch 64
 # are 4 steps an epoch, so the 8-step finalist crosses an epoch (epochs=10 never binds).
@@ -140,8 +145,9 @@ def test_a_promoted_trial_has_the_history_of_an_uninterrupted_run_at_the_largest
     (final,) = decisions(out)[2]["promoted"]
     folder = out / f"{final}_linear_vae"
     summary = rundir.read_summary(folder)
-    assert [e["budgets"] for e in summary["extended"]] == [
+    assert [e["budgets"] for e in summary["extended"]] == [  # continued twice, never retrained from scratch
         {"trainer.max_steps": {"from": 2, "to": 4}}, {"trainer.max_steps": {"from": 4, "to": 8}}]
+    assert [e["at"]["step"] for e in summary["extended"]] == [2, 4] and summary["resumed_from"]["step"] == 4
     lr = summary["config"]["optimizer"]["lr"]
     direct = tmp_path / "direct"
     run(make_config([*TRIALS, f"optimizer.lr={lr}", "trainer.max_steps=8", "trainer.progress=false"]), direct)
@@ -155,3 +161,66 @@ def test_halving_decides_the_same_on_the_joblib_launcher(halved, tmp_path):
     result = run_gvc("-m", *HALVING, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={out}")
     assert result.returncode == 0, result.stderr
     assert decisions(out) == decisions(halved[0])
+
+
+def kill_when(args: list[str], ready, timeout: float = 300) -> None:
+    """Start `python -m gvc ARGS`, wait until ready() and kill -9 it (tests/test_sweep_recovery.py's idiom)."""
+    env = {**os.environ, "GVC_DATA": DATA_ROOT}
+    proc = subprocess.Popen([sys.executable, "-m", "gvc", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while not ready():
+        assert proc.poll() is None and time.time() < deadline, "it ended before it could be killed"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def journal_rungs(sweep_dir):
+    try:
+        return len(json.loads((sweep_dir / HALVING_FILE).read_text())["decided"])
+    except (FileNotFoundError, json.JSONDecodeError):
+        return 0
+
+
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
+@pytest.mark.parametrize("moment", ["in rung 0", "in rung 1"])
+def test_a_killed_halving_sweep_is_finished_by_the_same_command_with_the_same_decisions(halved, tmp_path, moment):
+    out = tmp_path / "killed"
+    command = ["-m", *HALVING, "trainer.resume=true", f"hydra.sweep.dir={out}"]
+    if moment == "in rung 0":  # trial 2 has started: trials 0 and 1 are done, none decided
+        ready = lambda: (out / "2_linear_vae" / rundir.SUMMARY).is_file()  # noqa: E731
+    else:  # rung 0 decided and journaled: its promotions are being launched
+        ready = lambda: journal_rungs(out) >= 1  # noqa: E731
+    kill_when(command, ready)
+    assert journal_rungs(out) < 3  # killed before the sweep ended
+    again = run_gvc(*command)
+    assert again.returncode == 0, again.stderr
+    assert decisions(out) == decisions(halved[0])
+    rows = read_index(out)
+    assert [r["status"] for r in rows] == [r["status"] for r in read_index(halved[0])]
+    if moment == "in rung 1":
+        assert "continuing the halving sweep" in again.stdout + again.stderr
+
+
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
+def test_an_extension_killed_before_its_first_checkpoint_resumes_to_the_uninterrupted_history(tmp_path, mnist_root):
+    """A promotion killed after it started training on, before it wrote a checkpoint, still holds the smaller
+    budget's cut checkpoint: resuming it re-opens that cut, as the extension itself did."""
+    config = ["model=linear_vae", "data.subset=20000", "data.test_subset=128", "trainer.progress=false",
+              "trainer.threads=1", "eval.enabled=false", "trainer.epochs=10"]
+    folder, direct = tmp_path / "promoted", tmp_path / "direct"
+    assert run_gvc(*config, "trainer.max_steps=3", f"hydra.run.dir={folder}").returncode == 0
+    extension = [*config, "trainer.max_steps=400", "trainer.resume=true", "trainer.extend=true",
+                 f"hydra.run.dir={folder}"]
+
+    def training_on() -> bool:
+        summary = rundir.read_summary(folder) or {}
+        return summary.get("status") == "running" and summary["config"]["trainer"]["max_steps"] == 400
+
+    kill_when(extension, training_on)
+    assert rundir.read_checkpoint(folder / rundir.CHECKPOINT).get("cut")  # still the 3-step run's checkpoint
+    again = run_gvc(*extension)
+    assert again.returncode == 0, again.stderr
+    run(make_config([*config, "trainer.max_steps=400"]), direct)
+    assert without_timing(rundir.read_history(folder)) == without_timing(rundir.read_history(direct))
