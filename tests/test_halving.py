@@ -224,3 +224,17 @@ def test_an_extension_killed_before_its_first_checkpoint_resumes_to_the_uninterr
     assert again.returncode == 0, again.stderr
     run(make_config([*config, "trainer.max_steps=400"]), direct)
     assert without_timing(rundir.read_history(folder)) == without_timing(rundir.read_history(direct))
+
+
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
+def test_analysis_lists_pruned_trials_with_their_rung_and_never_pools_them(halved):
+    from analysis.collect import collect
+    from analysis.tables import problems_table
+
+    out, _ = halved
+    collection = collect([out])
+    statuses = dict(zip(collection.table["run"], collection.table["status"]))
+    assert sorted(statuses.values()) == ["completed", "pruned", "pruned", "pruned"]
+    problems = problems_table(collection)
+    assert sorted(problems["status"]) == ["pruned"] * 3
+    assert all(r.startswith("pruned at rung ") and "value " in r for r in problems["reason"])
