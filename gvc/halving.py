@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -49,6 +49,7 @@ class Plan:
     candidates: list[list[str]]  # the searched overrides of each candidate (the sweep's grid), in trial order
     fixed: str  # fingerprint of the trials' shared config, the budget excepted
     shared: tuple[str, ...] = ()  # the command line's other overrides, given to every trial (not in the journal)
+    sampling: dict[str, Any] | None = None  # with an Optuna sampler: its search space and n_trials (candidates asked)
 
     def overrides(self, n: int, *per_rung: str) -> list[str]:
         return [*self.shared, *self.candidates[n], *per_rung]
@@ -59,7 +60,7 @@ class Plan:
 
     def as_record(self) -> dict[str, Any]:
         return {"budget": self.budget, "rungs": self.rungs, "eta": self.eta, "candidates": self.candidates,
-                "fixed": self.fixed}
+                "fixed": self.fixed, "sampling": self.sampling}
 
 
 def rungs_of(budget_min: float | None, budget_max: float | None, eta: Any, rungs: Sequence[Any] | None) -> list[float]:
@@ -196,6 +197,19 @@ def mark_pruned(folder: Path, decision: Mapping[str, Any], number: int, budget_k
         runlock.release(folder)
 
 
+def objective_direction_of(task: DictConfig) -> str:
+    """The direction of the objective a trial of `task` will report (as gvc.summary resolves it)."""
+    from gvc.facts import FAMILIES
+    from gvc.models import discover
+    from gvc.summary import objective_direction
+
+    family = discover()[task.model.name].family
+    name = task.trainer.objective
+    if name == "auto":
+        name = "fid" if task.eval.enabled else FAMILIES[family].default_objective
+    return objective_direction(task, name, family)
+
+
 def job_folder(job_return: Any, sweep_dir: Path) -> Path:
     """The run folder a launched job trained in (a SLURM trial lost outside gvc names it as its working_dir)."""
     working = Path(str(job_return.working_dir or "")).absolute()
@@ -209,8 +223,10 @@ class HalvingSweeper:
 
     def __init__(self, budget: str, min: float | None = None, max: float | None = None,  # noqa: A002 - config keys
                  eta: int = 3, rungs: Sequence[float] | None = None, direction: Any = "auto",
-                 params: Mapping[str, str] | None = None) -> None:
+                 params: Mapping[str, str] | None = None, sampler: Any = None, n_trials: int | None = None,
+                 storage: str | None = None, study_name: str | None = None) -> None:
         self.budget, self.min, self.max, self.eta = budget, min, max, eta
+        self.sampler, self.n_trials, self.storage, self.study_name = sampler, n_trials, storage, study_name
         self.rungs = None if rungs is None else list(rungs)
         self.direction = direction
         self.params = dict(params or {})
@@ -229,6 +245,7 @@ class HalvingSweeper:
     def plan(self, arguments: list[str]) -> tuple[Plan, str]:
         from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
         from hydra.core.override_parser.overrides_parser import OverridesParser
+        from hydra.errors import HydraException
 
         assert self.config is not None
         overrides = OverridesParser.create(config_loader=self.hydra_context.config_loader).parse_overrides(
@@ -238,21 +255,56 @@ class HalvingSweeper:
         check_budget_key(self.budget, [o.key_or_group for o in overrides])
         direction = check_single_objective(self.direction, varied)
         rungs = rungs_of(self.min, self.max, self.eta, self.rungs)
-        candidates = BasicSweeper.split_arguments(searched, None)[0] if searched else [[]]
         shared = tuple(f"{o.get_key_element()}={o.get_value_element_as_str()}" for o in overrides
                        if not o.is_sweep_override() and o.key_or_group not in SET_PER_RUNG)
+        sampling = None
+        if self.sampler is None:
+            try:
+                candidates = BasicSweeper.split_arguments(searched, None)[0] if searched else [[]]
+            except HydraException as e:
+                raise ConfigError(f"{e}: intervals and log scales need an Optuna sampler "
+                                  "(hydra.sweeper.sampler, hydra.sweeper.n_trials); a grid takes a,b,c lists") from None
+        else:
+            sampling = self._sampling([o.input_line for o in searched])
+            candidates = []
         plan = Plan(self.budget, rungs, self.eta, candidates, fixed_fingerprint(self.config, varied, self.budget),
-                    shared)
-        self._check_objective(plan.overrides(0, f"{self.budget}={rungs[0]}"))
+                    shared, sampling)
+        first = [*shared, *(candidates[0] if candidates else []), f"{self.budget}={rungs[0]}"]
+        task = self._check_objective(first)
+        if sampling is not None and direction == "auto":  # a study is created with its direction
+            direction = objective_direction_of(task)
         return plan, direction
 
-    def _check_objective(self, overrides: list[str]) -> None:
+    def _sampling(self, space: list[str]) -> dict[str, Any]:
+        from gvc.studies import searched_keys
+
+        n = self.n_trials
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ConfigError(f"hydra.sweeper.n_trials={n!r}: with hydra.sweeper.sampler, say how many candidates "
+                              "to draw (a whole number, e.g. 27)")
+        if not space:
+            raise ConfigError("hydra.sweeper.sampler is set but nothing is searched: give hydra.sweeper.params "
+                              "(e.g. optimizer.lr: tag(log, interval(1e-5, 1e-3)))")
+        return {"space": searched_keys(space), "lines": space, "n_trials": n,
+                "sampler": type(self.sampler_object()).__name__}
+
+    def sampler_object(self) -> Any:
+        """The Optuna sampler (Hydra instantiates a nested _target_ node with the sweeper; a test may not)."""
+        import optuna
+        from hydra.utils import instantiate
+
+        if not isinstance(self.sampler, optuna.samplers.BaseSampler):
+            self.sampler = instantiate(self.sampler)
+        return self.sampler
+
+    def _check_objective(self, overrides: list[str]) -> DictConfig:
         """The objective must be one the trials report (a loss of the model, or a metric when evaluated)."""
         from gvc.config import _check_objective
 
         cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
         task = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
         _check_objective(task)
+        return task
 
     # -- the sweep ---------------------------------------------------------------------------------------
     def sweep(self, arguments: list[str]) -> list[Any]:
@@ -267,6 +319,9 @@ class HalvingSweeper:
             fail(str(e))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        self.study = None
+        if plan.sampling is not None:
+            plan = self._asked(plan, journal, direction, sweep_dir)
         resumed = bool(OmegaConf.select(self.config, "trainer.resume", default=False))
         survivors = list(range(len(plan.candidates)))
         for decision in journal["decided"]:  # rungs an earlier invocation decided: act on them again, never anew
@@ -336,8 +391,27 @@ class HalvingSweeper:
                 "trials": {str(n): {"status": t["status"], "value": t["value"]} for n, t in sorted(trials.items())},
                 "ranked": ranked, "promoted": promoted, "pruned": pruned}
 
-    @staticmethod
-    def _apply(sweep_dir: Path, journal: dict[str, Any], decision: Mapping[str, Any]) -> None:
+    def _asked(self, plan: Plan, journal: dict[str, Any], direction: str, sweep_dir: Path) -> Plan:
+        """The sampler's candidates: asked once, journaled before they run, read back by a re-run."""
+        from gvc import halving_study
+
+        self.study = halving_study.open_study(self.config, plan.sampling["lines"], direction, sweep_dir,
+                                              self.storage, self.study_name)
+        self.study.sampler = self.sampler_object()
+        if "asked" not in journal:
+            numbers, candidates = halving_study.ask(self.study, plan.sampling["lines"], plan.sampling["n_trials"])
+            journal["asked"] = {"study": self.study.study_name, "numbers": numbers, "candidates": candidates}
+            write_journal(sweep_dir, journal)
+            log.info("asked %d candidates of Optuna study %s (study trials %s)", len(numbers),
+                     self.study.study_name, numbers)
+        return replace(plan, candidates=journal["asked"]["candidates"])
+
+    def _apply(self, sweep_dir: Path, journal: dict[str, Any], decision: Mapping[str, Any]) -> None:
         for n in decision["pruned"]:
             mark_pruned(sweep_dir / journal["folders"][str(n)], decision, n, journal["budget"])
+        if getattr(self, "study", None) is not None:
+            from gvc import halving_study
+
+            halving_study.tell(self.study, journal["asked"]["numbers"], decision,
+                               last=decision["rung"] == len(journal["rungs"]) - 1)
         rundir.write_multirun_index(sweep_dir)

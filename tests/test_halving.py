@@ -238,3 +238,33 @@ def test_analysis_lists_pruned_trials_with_their_rung_and_never_pools_them(halve
     problems = problems_table(collection)
     assert sorted(problems["status"]) == ["pruned"] * 3
     assert all(r.startswith("pruned at rung ") and "value " in r for r in problems["reason"])
+
+
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
+def test_sampled_candidates_are_told_to_their_study_pruned_with_their_last_rung_value(tmp_path, mnist_root):
+    optuna = pytest.importorskip("optuna")
+    out = tmp_path / "sampled"
+    command = ["-m", *HALVING[:4], "+hydra.sweeper.sampler._target_=optuna.samplers.RandomSampler",
+               "+hydra.sweeper.sampler.seed=0", "hydra.sweeper.n_trials=4", *TRIALS,
+               "optimizer.lr=tag(log, interval(1e-4, 1e-3))", f"hydra.sweep.dir={out}"]
+    result = run_gvc(*command)
+    assert result.returncode == 0, result.stderr
+    rungs = decisions(out)
+    storage = f"sqlite:///{out / 'optuna.db'}"
+    (summary,) = optuna.get_all_study_summaries(storage)
+    study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    states = {t.number: t for t in study.trials}
+    assert sorted(t.state.name for t in study.trials) == ["COMPLETE", "PRUNED", "PRUNED", "PRUNED"]
+    for d in rungs:
+        for n, outcome in d["trials"].items():  # every rung's value is the trial's intermediate value there
+            assert states[int(n)].intermediate_values[d["rung"]] == outcome["value"]
+        for n in d["pruned"]:
+            assert states[n].state.name == "PRUNED" and states[n].value == d["trials"][str(n)]["value"]
+    (final,) = rungs[2]["promoted"]
+    assert states[final].value == rundir.read_summary(out / f"{final}_linear_vae")["objective"]["value"]
+    lr = rundir.read_summary(out / f"{final}_linear_vae")["config"]["optimizer"]["lr"]
+    assert states[final].params["optimizer.lr"] == lr
+    again = run_gvc(*command, "trainer.resume=true")  # the journal's candidates: nothing asked or trained anew
+    assert again.returncode == 0, again.stderr
+    assert len(optuna.load_study(study_name=summary.study_name, storage=storage).trials) == 4
+    assert decisions(out) == rungs
