@@ -91,12 +91,13 @@ class Run:
         validate(self.cfg)
         continues = self.cfg.trainer.resume or self.cfg.trainer.extend
         previous = rundir.read_summary(self.run_dir) if continues else None
-        if previous and previous.get("status") == "completed" and self.cfg.trainer.extend:
+        if previous and previous.get("status") in rundir.TRAINED and self.cfg.trainer.extend:
             recorded = run_identity.recorded_config(self.run_dir)
             self.extending = extend.extension(recorded, run_identity.task_config(self.cfg), previous.get("stopped_by"))
             self.previous = previous
-        if previous and previous.get("status") == "completed" and not self.extending:
-            log.info("%s already completed; not retraining (its objective is reported again)", self.run_dir)
+        if previous and previous.get("status") in rundir.TRAINED and not self.extending:
+            log.info("%s already %s; not retraining (its objective is reported again)", self.run_dir,
+                     previous["status"])
             return float(previous["objective"]["value"])
         return None
 

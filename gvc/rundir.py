@@ -43,6 +43,7 @@ HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 
 # `interrupted`: a signal (Ctrl-C, SIGTERM, SLURM's pre-emption) ended it after a checkpoint; it can be resumed.
 STATUSES = ("running", "completed", "failed", "diverged", "interrupted", "pruned")  # pruned: gvc.halving
+TRAINED = ("completed", "pruned")  # trained to its budget (pruned: a halving sweep took it no further)
 SAMPLE_VIEW = Path(SAMPLES) / "view"
 SAMPLE_VIEW_MIN_PX = 600  # the viewing copy of a grid is enlarged by a whole factor to at least this width
 TEMPORARY_SUFFIX = ".tmp"

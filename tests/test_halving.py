@@ -268,3 +268,21 @@ def test_sampled_candidates_are_told_to_their_study_pruned_with_their_last_rung_
     assert again.returncode == 0, again.stderr
     assert len(optuna.load_study(study_name=summary.study_name, storage=storage).trials) == 4
     assert decisions(out) == rungs
+
+
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
+def test_a_pruned_trial_resumed_alone_stays_pruned_and_can_be_extended_by_hand(halved, tmp_path):
+    import shutil
+
+    out, _ = halved
+    n = min(decisions(out)[0]["pruned"])
+    folder = tmp_path / "pruned"
+    shutil.copytree(out / f"{n}_linear_vae", folder)
+    before = rundir.read_summary(folder)
+    lr = before["config"]["optimizer"]["lr"]
+    config = [*TRIALS, f"optimizer.lr={lr}", "trainer.progress=false"]
+    value = run(make_config([*config, "trainer.max_steps=2", "trainer.resume=true"]), folder)
+    assert value == before["objective"]["value"] and rundir.read_summary(folder) == before  # reported again
+    run(make_config([*config, "trainer.max_steps=4", "trainer.extend=true"]), folder)
+    after = rundir.read_summary(folder)
+    assert after["status"] == "completed" and after["steps"] == 4 and "pruned" not in after
