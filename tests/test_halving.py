@@ -156,11 +156,15 @@ def test_a_promoted_trial_has_the_history_of_an_uninterrupted_run_at_the_largest
 
 
 @pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
-def test_halving_decides_the_same_on_the_joblib_launcher(halved, tmp_path):
-    out = tmp_path / "joblib"
-    result = run_gvc("-m", *HALVING, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={out}")
+@pytest.mark.parametrize("launcher", [["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                                      ["hydra/launcher=submitit_local"]], ids=["joblib", "submitit_local"])
+def test_halving_decides_the_same_on_other_launchers(halved, tmp_path, launcher):
+    out = tmp_path / "other"
+    result = run_gvc("-m", *HALVING, *launcher, f"hydra.sweep.dir={out}")
     assert result.returncode == 0, result.stderr
     assert decisions(out) == decisions(halved[0])
+    assert [(r["run_dir"], r["status"]) for r in read_index(out)] == [
+        (r["run_dir"], r["status"]) for r in read_index(halved[0])]
 
 
 def kill_when(args: list[str], ready, timeout: float = 300) -> None:
