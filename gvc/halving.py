@@ -116,6 +116,24 @@ def check_single_objective(direction: Any, varied: Sequence[str]) -> str:
     return str(direction)
 
 
+def check_epochs_do_not_end_first(task: DictConfig, budget: str, last: float) -> None:
+    """trainer.epochs would end every trial before the last rung's step or image count: refused before compute
+    (a time budget's reach cannot be known ahead; a trial it stops early stops the sweep at that rung)."""
+    from gvc import datasets
+
+    epochs = task.trainer.epochs
+    if epochs is None or budget not in ("trainer.max_steps", "trainer.max_images"):
+        return
+    d = task.data
+    images = d.subset if d.subset is not None else datasets.get(d.name).n_images(train=True)
+    reach = epochs * (-(-images // d.batch_size)) if budget == "trainer.max_steps" else epochs * images
+    if reach < last:
+        unit = "steps" if budget == "trainer.max_steps" else "images"
+        raise ConfigError(f"trainer.epochs={epochs} ends the trials after at most {reach:,} {unit} ({images:,} images "
+                          f"in batches of {d.batch_size}), before the last rung's {budget}={last}: the rungs would "
+                          "not be trained. Set trainer.epochs=null (or large enough) for the sweep")
+
+
 def fixed_fingerprint(config: DictConfig, varied: Sequence[str], budget: str) -> str:
     """What every trial of the sweep shares (its identity keys less the searched ones and the budget)."""
     task = run_identity.task_config(config)
@@ -271,6 +289,7 @@ class HalvingSweeper:
                     shared, sampling)
         first = [*shared, *(candidates[0] if candidates else []), f"{self.budget}={rungs[0]}"]
         task = self._check_objective(first)
+        check_epochs_do_not_end_first(task, self.budget, rungs[-1])
         if sampling is not None and direction == "auto":  # a study is created with its direction
             direction = objective_direction_of(task)
         return plan, direction

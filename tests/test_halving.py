@@ -90,6 +90,7 @@ def test_the_best_fraction_is_promoted_the_other_completed_are_pruned_and_failed
     (["hydra.sweeper.budget=trainer.max_stepz"], "not a budget unit the trials use"),
     (["trainer.objective=fid"], "an evaluation metric needs eval.enabled=true"),
     (["hydra.sweeper.direction=[minimize,maximize]"], "multi-objective"),
+    (["trainer.epochs=1"], "trainer.epochs=1 ends the trials after at most 4 steps"),
 ])
 def test_bad_halving_input_is_refused_before_anything_runs(tmp_path, extra, says):
     out = tmp_path / "refused"
