@@ -50,6 +50,7 @@ class Plan:
     fixed: str  # fingerprint of the trials' shared config, the budget excepted
     shared: tuple[str, ...] = ()  # the command line's other overrides, given to every trial (not in the journal)
     sampling: dict[str, Any] | None = None  # with an Optuna sampler: its search space and n_trials (candidates asked)
+    brackets: tuple[tuple[int, int], ...] = ()  # Hyperband: (first rung, candidates) of each bracket; () = one, all
 
     def overrides(self, n: int, *per_rung: str) -> list[str]:
         return [*self.shared, *self.candidates[n], *per_rung]
@@ -60,7 +61,29 @@ class Plan:
 
     def as_record(self) -> dict[str, Any]:
         return {"budget": self.budget, "rungs": self.rungs, "eta": self.eta, "candidates": self.candidates,
-                "fixed": self.fixed, "sampling": self.sampling}
+                "fixed": self.fixed, "sampling": self.sampling, "brackets": [list(b) for b in self.brackets]}
+
+    def layout(self) -> list[tuple[int, list[int]]]:
+        """(first rung, candidate numbers) of each bracket; plain successive halving is one bracket of all."""
+        if not self.brackets:
+            return [(0, list(range(len(self.candidates))))]
+        out, first = [], 0
+        for rung, n in self.brackets:
+            out.append((rung, list(range(first, first + n))))
+            first += n
+        return out
+
+
+def hyperband_brackets(rungs: int, eta: int, brackets: Any) -> tuple[tuple[int, int], ...]:
+    """Hyperband's brackets (Li et al. 2018): bracket s = s_max, s_max - 1, ... starts ceil((s_max + 1) / (s + 1)
+    * eta^s) candidates at rung s_max - s, so the later brackets try fewer candidates on larger budgets."""
+    if not isinstance(brackets, int) or isinstance(brackets, bool) or not 1 <= brackets <= rungs:
+        raise ConfigError(f"hydra.sweeper.brackets={brackets!r}: choose 1 (successive halving) up to the number of "
+                          f"rungs ({rungs}, Hyperband's every bracket)")
+    s_max = rungs - 1
+    return tuple((s_max - s, math.ceil((s_max + 1) / (s + 1) * eta ** s))
+                 for s in range(s_max, s_max - brackets, -1))
+
 
 
 def rungs_of(budget_min: float | None, budget_max: float | None, eta: Any, rungs: Sequence[Any] | None) -> list[float]:
@@ -242,7 +265,8 @@ class HalvingSweeper:
     def __init__(self, budget: str, min: float | None = None, max: float | None = None,  # noqa: A002 - config keys
                  eta: int = 3, rungs: Sequence[float] | None = None, direction: Any = "auto",
                  params: Mapping[str, str] | None = None, sampler: Any = None, n_trials: int | None = None,
-                 storage: str | None = None, study_name: str | None = None) -> None:
+                 storage: str | None = None, study_name: str | None = None, brackets: int = 1) -> None:
+        self.brackets = brackets
         self.budget, self.min, self.max, self.eta = budget, min, max, eta
         self.sampler, self.n_trials, self.storage, self.study_name = sampler, n_trials, storage, study_name
         self.rungs = None if rungs is None else list(rungs)
@@ -275,7 +299,12 @@ class HalvingSweeper:
         rungs = rungs_of(self.min, self.max, self.eta, self.rungs)
         shared = tuple(f"{o.get_key_element()}={o.get_value_element_as_str()}" for o in overrides
                        if not o.is_sweep_override() and o.key_or_group not in SET_PER_RUNG)
-        sampling = None
+        sampling, brackets = None, ()
+        if self.brackets != 1:
+            brackets = hyperband_brackets(len(rungs), self.eta, self.brackets)
+            if self.sampler is None:
+                raise ConfigError(f"hydra.sweeper.brackets={self.brackets}: Hyperband's brackets each draw their own "
+                                  "candidates; give hydra.sweeper.sampler (a grid is halved in one bracket)")
         if self.sampler is None:
             try:
                 candidates = BasicSweeper.split_arguments(searched, None)[0] if searched else [[]]
@@ -283,10 +312,10 @@ class HalvingSweeper:
                 raise ConfigError(f"{e}: intervals and log scales need an Optuna sampler "
                                   "(hydra.sweeper.sampler, hydra.sweeper.n_trials); a grid takes a,b,c lists") from None
         else:
-            sampling = self._sampling([o.input_line for o in searched])
+            sampling = self._sampling([o.input_line for o in searched], sum(n for _, n in brackets))
             candidates = []
         plan = Plan(self.budget, rungs, self.eta, candidates, fixed_fingerprint(self.config, varied, self.budget),
-                    shared, sampling)
+                    shared, sampling, brackets)
         first = [*shared, *(candidates[0] if candidates else []), f"{self.budget}={rungs[0]}"]
         task = self._check_objective(first)
         check_epochs_do_not_end_first(task, self.budget, rungs[-1])
@@ -294,10 +323,10 @@ class HalvingSweeper:
             direction = objective_direction_of(task)
         return plan, direction
 
-    def _sampling(self, space: list[str]) -> dict[str, Any]:
+    def _sampling(self, space: list[str], hyperband: int) -> dict[str, Any]:
         from gvc.studies import searched_keys
 
-        n = self.n_trials
+        n = hyperband or self.n_trials  # Hyperband's brackets say how many candidates each draws
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ConfigError(f"hydra.sweeper.n_trials={n!r}: with hydra.sweeper.sampler, say how many candidates "
                               "to draw (a whole number, e.g. 27)")
@@ -342,36 +371,41 @@ class HalvingSweeper:
         if plan.sampling is not None:
             plan = self._asked(plan, journal, direction, sweep_dir)
         resumed = bool(OmegaConf.select(self.config, "trainer.resume", default=False))
-        survivors = list(range(len(plan.candidates)))
-        for decision in journal["decided"]:  # rungs an earlier invocation decided: act on them again, never anew
-            self._apply(sweep_dir, journal, decision)
-            survivors = decision["promoted"]
         if journal["decided"]:
-            log.info("continuing the halving sweep in %s: rungs %s decided, %d trial(s) go on", sweep_dir,
-                     [d["rung"] for d in journal["decided"]], len(survivors))
+            log.info("continuing the halving sweep in %s: rungs %s decided", sweep_dir,
+                     [d["rung"] for d in journal["decided"]])
         else:
-            log.info("halving sweep: %d candidates, rungs %s=%s, eta %d", len(plan.candidates), plan.budget,
-                     plan.rungs, plan.eta)
+            log.info("halving sweep: %d candidates in %d bracket(s), rungs %s=%s, eta %d", len(plan.candidates),
+                     len(plan.layout()), plan.budget, plan.rungs, plan.eta)
         returns = []
-        for rung in range(len(journal["decided"]), len(plan.rungs)):
-            results = self._launch(plan, journal, rung, survivors, resumed)
-            returns.append(results)
-            trials = {n: trial_outcome(sweep_dir / journal["folders"][str(n)]) for n in survivors}
-            decision = self._decision(plan, rung, trials, direction, last=rung == len(plan.rungs) - 1)
-            journal["decided"].append(decision)
-            write_journal(sweep_dir, journal)  # before acting on it: a crash from here on repeats it
-            self._apply(sweep_dir, journal, decision)
-            survivors = decision["promoted"]
+        for bracket, (first, survivors) in enumerate(plan.layout()):
+            decided = [d for d in journal["decided"] if d.get("bracket", 0) == bracket]
+            if len(plan.layout()) > 1:
+                log.info("bracket %d: %d candidates from rung %d", bracket, len(survivors), first)
+            for decision in decided:  # rungs an earlier invocation decided: act on them again, never anew
+                self._apply(sweep_dir, journal, decision)
+                survivors = decision["promoted"]
+            for rung in range(first + len(decided), len(plan.rungs)):
+                results = self._launch(plan, journal, rung, survivors, resumed, fresh=rung == first)
+                returns.append(results)
+                trials = {n: trial_outcome(sweep_dir / journal["folders"][str(n)]) for n in survivors}
+                decision = self._decision(plan, rung, trials, direction, last=rung == len(plan.rungs) - 1)
+                decision["bracket"] = bracket
+                journal["decided"].append(decision)
+                write_journal(sweep_dir, journal)  # before acting on it: a crash from here on repeats it
+                self._apply(sweep_dir, journal, decision)
+                survivors = decision["promoted"]
         rundir.write_multirun_index(sweep_dir)
         return returns
 
-    def _launch(self, plan: Plan, journal: dict[str, Any], rung: int, survivors: list[int], resumed: bool) -> Any:
+    def _launch(self, plan: Plan, journal: dict[str, Any], rung: int, survivors: list[int], resumed: bool,
+                fresh: bool) -> Any:
         budget = plan.rungs[rung]
         setting = f"{plan.budget}={budget}"
         log.info("rung %d: %d trial(s) at %s", rung, len(survivors), setting)
-        if rung == 0:  # fresh trials, in the folders the trial-folder resolver gives them (job number = trial)
+        if fresh:  # new trials, in the folders the trial-folder resolver gives them (job number = trial)
             batch = [plan.overrides(n, setting, *(["trainer.resume=true"] if resumed else [])) for n in survivors]
-            results = self.launcher.launch(batch, initial_job_idx=0)
+            results = self.launcher.launch(batch, initial_job_idx=survivors[0])
             sweep_dir = Path(str(self.config.hydra.sweep.dir)).absolute()
             for n, result in zip(survivors, results):
                 journal["folders"][str(n)] = job_folder(result, sweep_dir).name

@@ -17,7 +17,7 @@ import pytest
 
 from gvc import rundir
 from gvc.config import ConfigError
-from gvc.halving import HALVING_FILE, check_budget_key, check_single_objective, decide, rungs_of
+from gvc.halving import HALVING_FILE, check_budget_key, check_single_objective, decide, hyperband_brackets, rungs_of
 from gvc.task import run
 from tests.conftest import DATA_ROOT, ROOT, make_config, run_gvc, without_timing
 
@@ -75,6 +75,13 @@ def test_a_multi_objective_sweep_cannot_prune():
     assert check_single_objective(["maximize"], []) == "maximize"
 
 
+def test_hyperbands_brackets_start_fewer_candidates_on_larger_budgets():
+    assert hyperband_brackets(3, 3, 3) == ((0, 9), (1, 5), (2, 3))  # Li et al. 2018, eta 3, s_max 2
+    assert hyperband_brackets(3, 2, 2) == ((0, 4), (1, 3))
+    with pytest.raises(ConfigError, match="brackets=4"):
+        hyperband_brackets(3, 3, 4)
+
+
 def test_the_best_fraction_is_promoted_the_other_completed_are_pruned_and_failed_stay_failed():
     trials = {0: {"status": "completed", "value": 3.0}, 1: {"status": "failed", "value": math.inf},
               2: {"status": "completed", "value": 1.0}, 3: {"status": "completed", "value": 2.0}}
@@ -91,6 +98,7 @@ def test_the_best_fraction_is_promoted_the_other_completed_are_pruned_and_failed
     (["trainer.objective=fid"], "an evaluation metric needs eval.enabled=true"),
     (["hydra.sweeper.direction=[minimize,maximize]"], "multi-objective"),
     (["trainer.epochs=1"], "trainer.epochs=1 ends the trials after at most 4 steps"),
+    (["hydra.sweeper.brackets=2"], "Hyperband's brackets each draw their own candidates"),
 ])
 def test_bad_halving_input_is_refused_before_anything_runs(tmp_path, extra, says):
     out = tmp_path / "refused"
@@ -291,3 +299,29 @@ def test_a_pruned_trial_resumed_alone_stays_pruned_and_can_be_extended_by_hand(h
     run(make_config([*config, "trainer.max_steps=4", "trainer.extend=true"]), folder)
     after = rundir.read_summary(folder)
     assert after["status"] == "completed" and after["steps"] == 4 and "pruned" not in after
+
+
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
+def test_hyperband_brackets_halve_their_own_sampled_candidates_from_their_own_first_rung(tmp_path, mnist_root):
+    optuna = pytest.importorskip("optuna")
+    out = tmp_path / "hyperband"
+    command = ["-m", *HALVING[:4], "hydra.sweeper.brackets=2", "+hydra.sweeper.sampler._target_=optuna.samplers.RandomSampler",
+               "+hydra.sweeper.sampler.seed=0", *TRIALS, "optimizer.lr=tag(log, interval(1e-4, 1e-3))",
+               f"hydra.sweep.dir={out}"]
+    result = run_gvc(*command)
+    assert result.returncode == 0, result.stderr
+    journal = json.loads((out / HALVING_FILE).read_text())
+    assert [(d["bracket"], d["rung"], len(d["trials"])) for d in journal["decided"]] == [
+        (0, 0, 4), (0, 1, 2), (0, 2, 1), (1, 1, 3), (1, 2, 1)]
+    late = [n for n in journal["decided"][3]["trials"]]
+    assert sorted(late) == ["4", "5", "6"]
+    for n in late:  # bracket 1 started at rung 1's budget, from scratch
+        summary = rundir.read_summary(out / journal["folders"][n])
+        first = summary["extended"][0]["budgets"] if summary.get("extended") else None
+        assert first in (None, {"trainer.max_steps": {"from": 4, "to": 8}})
+    rows = read_index(out)
+    assert sorted(r["status"] for r in rows) == ["completed"] * 2 + ["pruned"] * 5
+    storage = f"sqlite:///{out / 'optuna.db'}"
+    (summary,) = optuna.get_all_study_summaries(storage)
+    study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    assert sorted(t.state.name for t in study.trials) == ["COMPLETE"] * 2 + ["PRUNED"] * 5
