@@ -181,9 +181,10 @@ def open_journal(sweep_dir: Path, plan: Plan, direction: str) -> dict[str, Any]:
     journal = read_journal(sweep_dir)
     if journal is None:
         return {"format": JOURNAL_FORMAT, **plan.as_record(), "direction": direction, "folders": {}, "decided": []}
-    earlier = {k: journal.get(k) for k in plan.as_record()}
-    if earlier != json.loads(json.dumps(plan.as_record())):
-        differs = [k for k, v in plan.as_record().items() if json.loads(json.dumps(v)) != earlier[k]]
+    record = {**plan.as_record(), "direction": direction}
+    earlier = {k: journal.get(k) for k in record}
+    if earlier != json.loads(json.dumps(record)):
+        differs = [k for k, v in record.items() if json.loads(json.dumps(v)) != earlier[k]]
         raise ConfigError(f"{Path(sweep_dir) / HALVING_FILE} is the journal of another halving sweep (it differs in "
                           f"{', '.join(differs)}); its decisions would not fit these trials. Choose a new "
                           "hydra.sweep.dir, or repeat the earlier sweep's command to finish it")
@@ -221,15 +222,19 @@ def pruned_reason(rung: int, budget: str, value: float, rank: int, of: int) -> s
 
 def mark_pruned(folder: Path, decision: Mapping[str, Any], number: int, budget_key: str) -> None:
     """Record in the trial's summary.json that it ends here: status `pruned`, the rung, its value and rank."""
-    summary = rundir.read_summary(folder)
-    if summary is None or summary.get("status") == PRUNED:
-        return
     ranked = decision["ranked"]
     value = decision["trials"][str(number)]["value"]
     budget = f"{budget_key}={decision['budget']}"
     rank = ranked.index(number) + 1
     runlock.claim(folder)  # the trial has ended; nobody else may write its summary meanwhile
     try:
+        summary = rundir.read_summary(folder)
+        if summary is None or summary.get("status") != "completed":
+            return
+        trained_to = run_identity.identity(summary.get("config") or {}).get(budget_key)
+        if trained_to != decision["budget"]:  # trained on by hand since (trainer.extend): the user's run now
+            log.info("%s was trained on to %s=%s after it was pruned; left as it is", folder, budget_key, trained_to)
+            return
         summary.update(status=PRUNED, reason=pruned_reason(decision["rung"], budget, value, rank, len(ranked)),
                        pruned={"rung": decision["rung"], "budget": {budget_key: decision["budget"]}, "value": value,
                                "rank": rank, "of": len(ranked)})

@@ -284,13 +284,13 @@ def test_sampled_candidates_are_told_to_their_study_pruned_with_their_last_rung_
 
 
 @pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
-def test_a_pruned_trial_resumed_alone_stays_pruned_and_can_be_extended_by_hand(halved, tmp_path):
+def test_a_pruned_trial_resumed_alone_stays_pruned_and_once_extended_by_hand_is_left_alone(halved, tmp_path):
     import shutil
 
-    out, _ = halved
+    out = tmp_path / "sweep"
+    shutil.copytree(halved[0], out)
     n = min(decisions(out)[0]["pruned"])
-    folder = tmp_path / "pruned"
-    shutil.copytree(out / f"{n}_linear_vae", folder)
+    folder = out / f"{n}_linear_vae"
     before = rundir.read_summary(folder)
     lr = before["config"]["optimizer"]["lr"]
     config = [*TRIALS, f"optimizer.lr={lr}", "trainer.progress=false"]
@@ -299,6 +299,9 @@ def test_a_pruned_trial_resumed_alone_stays_pruned_and_can_be_extended_by_hand(h
     run(make_config([*config, "trainer.max_steps=4", "trainer.extend=true"]), folder)
     after = rundir.read_summary(folder)
     assert after["status"] == "completed" and after["steps"] == 4 and "pruned" not in after
+    again = run_gvc("-m", *HALVING, "trainer.resume=true", f"hydra.sweep.dir={out}")  # the sweep, finished again
+    assert again.returncode == 0, again.stderr
+    assert rundir.read_summary(folder) == after  # the user's extension is not pruned again
 
 
 @pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
