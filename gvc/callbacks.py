@@ -120,8 +120,10 @@ class MultirunIndex(Callback):
         failed = [r for r in ran if (rundir.read_summary(r) or {}).get("status") in FAILED]
         if failed:
             log.warning("%d of %d trials failed or diverged: %s", len(failed), len(ran), "; ".join(map(outcome, failed)))
-        else:
-            log.info("%d of %d trials completed", len(ran), len(ran))
+        else:  # a trial a halving sweep stopped early (gvc.halving) did not fail, nor complete
+            pruned = [r for r in ran if (rundir.read_summary(r) or {}).get("status") == "pruned"]
+            log.info("%d of %d trials completed%s", len(ran) - len(pruned), len(ran),
+                     f", {len(pruned)} pruned" if pruned else "")
 
     @staticmethod
     def _write(sweep_dir: Path) -> Path | None:

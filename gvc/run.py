@@ -113,8 +113,9 @@ class Run:
             recorded = run_identity.recorded_config(self.run_dir)
             self.extending = extend.extension(recorded, run_identity.task_config(self.cfg), previous.get("stopped_by"))
             self.previous = previous
-        if previous and previous.get("status") == "completed" and not self.extending:
-            log.info("%s already completed; not retraining (its objective is reported again)", self.run_dir)
+        if previous and previous.get("status") in rundir.TRAINED and not self.extending:
+            log.info("%s already %s; not retraining (its objective is reported again)", self.run_dir,
+                     previous["status"])
             return float(previous["objective"]["value"])
         return None
 
@@ -137,6 +138,8 @@ class Run:
                 checkpoint = extend.reopen(checkpoint)
             elif (earlier := (rundir.read_summary(run_dir) or {}).get("extended")):  # an extended run resumed
                 self.summary["extended"] = earlier
+                if checkpoint.get("cut"):  # killed before its first checkpoint: still the budget's cut to re-open
+                    checkpoint = extend.reopen(checkpoint)
         elif self.extending:
             raise CheckpointError(f"{run_dir} holds no checkpoint, so its run cannot be extended; start a new run "
                                   "directory with the larger budget")
