@@ -33,7 +33,11 @@ NOT_IDENTITY: dict[str, str] = {
 
 # Key prefixes that count only while a switch is on in either config: evaluation settings of unevaluated runs
 # measure nothing.
-ONLY_WHEN: dict[str, str] = {"eval": "eval.enabled"}
+ONLY_WHEN: dict[str, str] = {"eval": "eval.enabled", "eval.along": "eval.along.enabled"}
+# Keys added after runs were made, with the value that means what a run made before them did: a recorded config
+# without the key is the same run as a new one with that value (a penalty on every GAN loss, off where an older
+# gvc had none; evaluations along training, which older runs never made; no initial weights from another run).
+BEFORE_THE_KEY: dict[str, Any] = {"loss.gp_weight": 0.0, "eval.along.enabled": False, "trainer.init_from": None}
 
 ABSENT = "(absent)"
 
@@ -73,6 +77,7 @@ def identity(config: Mapping[str, Any]) -> dict[str, Any]:
 def config_differences(recorded: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """`key: RECORDED recorded, NEW now` for every identity key on which two configs differ (sorted)."""
     old, now = identity(recorded), identity(new)
+    old.update({k: v for k, v in BEFORE_THE_KEY.items() if k not in old and k in now})
     return [f"{key}: {old.get(key, ABSENT)!r} recorded, {now.get(key, ABSENT)!r} now"
             for key in sorted(old.keys() | now.keys())
             if old.get(key, ABSENT) != now.get(key, ABSENT) and not _switched_off(key, old, now)]

@@ -34,6 +34,19 @@ def test_differences_name_each_changed_key_with_both_values_and_skip_process_set
     assert not any(is_identity_key(k) for k in ("trainer.resume", "trainer.threads", "logger.mlflow.experiment"))
 
 
+def test_a_run_recorded_before_a_key_existed_is_the_run_that_keys_old_meaning_gives():
+    now = task_config(make_config(["model=linear_gan", "loss=ns", *TINY, "eval.enabled=true"]))
+    older = task_config(make_config(["model=linear_gan", "loss=ns", *TINY, "eval.enabled=true"]))
+    del older["loss"]["gp_weight"], older["eval"]["along"], older["trainer"]["init_from"]
+    assert config_differences(older, task_config(make_config(["model=linear_gan", "loss=ns", *TINY, "eval.enabled=true",
+                                                              "eval.along.enabled=false"]))) == []
+    # The new default evaluates along training, which that run never did; a penalty it never had is another run.
+    assert config_differences(older, now)[0] == "eval.along.enabled: False recorded, True now"
+    penalised = task_config(make_config(["model=linear_gan", "loss=ns", *TINY, "eval.enabled=true", "eval.along.enabled=false",
+                                         "loss.gp_weight=1"]))
+    assert config_differences(older, penalised) == ["loss.gp_weight: 0.0 recorded, 1.0 now"]
+
+
 def test_evaluation_settings_count_only_for_evaluated_runs():
     off = task_config(make_config(["model=linear_vae", *TINY]))  # TINY has eval.enabled=false
     off_fast = task_config(make_config(["model=linear_vae", *TINY, "eval=fast", "eval.enabled=false"]))
