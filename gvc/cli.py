@@ -152,7 +152,7 @@ def _key_of_other_options(full_key: str, parsed: list[Any]) -> str | None:
         from gvc.training import losses
 
         losses.discover()
-        owners = [n for n, o in losses.OBJECTIVES.items() if key in {f.name for f in fields(o.Config)}]
+        owners = [n for n, o in losses.LOSSES.items() if key in {f.name for f in fields(o.Config)}]
         if not owners:
             return None
         options = [o for o in group_options("loss") if _option_name("loss", o) in owners]

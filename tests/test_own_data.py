@@ -262,7 +262,9 @@ def test_own_folder_and_array_train_sweep_and_report_without_labels(tmp_path):
     paths = write_images(tmp_path / "faces", 200)  # flat grey, no labels
     rng = np.random.default_rng(1)
     np.savez(tmp_path / "tiles.npz", images=rng.random((300, 3, 8, 8), dtype=np.float32), labels=np.arange(300) % 3)
+    # eval.n_samples: no more than the smaller test split (20 of 200 images), which is all an N can be drawn from
     small = ["trainer=smoke", "trainer.max_steps=2", "trainer.threads=1", "trainer.progress=false", "eval=fast",
+             "eval.n_samples=20", "eval.kid_subsets=5", "eval.kid_subset_size=10",
              "data.autoencoder_epochs=1", f"data.root={tmp_path / 'cache'}"]
     grid = ["-m", "model=linear_gan,linear_vae", "data=folder", f"data.path={tmp_path / 'faces'}",
             "data.batch_size=32", *small, f"hydra.sweep.dir={tmp_path / 'grid'}"]

@@ -48,7 +48,9 @@ def test_many_processes_racing_for_one_folder_get_exactly_one_claim(tmp_path):
     winners = [p.pid for p, a in zip(racers, answers) if a == ["won"]]
     assert len(winners) == 1, answers
     losers = [a for a in answers if a[0] == "lost"]
-    assert len(losers) == 7 and all(a[1:] == ["process", str(winners[0]), "on", os.uname().nodename] for a in losers), answers
+    # A loser names the winner, or says it is starting (it holds the lock but has not written its pid yet).
+    named = ["process", str(winners[0]), "on", os.uname().nodename]
+    assert len(losers) == 7 and all(a[1:] == named or a[1:3] == ["another", "process"] for a in losers), answers
 
 
 def test_a_killed_holder_leaves_no_stale_claim(tmp_path):
