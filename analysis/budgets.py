@@ -28,6 +28,8 @@ class Comparison:
     agree: int  # seeds on the winner's side (on the larger side when undecided)
     n: int  # seeds measured on both sides
     text: str  # e.g. "3 of 3 seeds agree"
+    leader: str | None = None  # the side every seed has better, decided or not (None: the seeds split)
+    why: str = ""  # why an undecided budget is undecided, e.g. "too few seeds to tell (3 vs 3 seeds)"
 
 
 Compare = Callable[[np.ndarray, np.ndarray, str], Comparison]
@@ -40,7 +42,8 @@ def seed_agreement(a: np.ndarray, b: np.ndarray, direction: str) -> Comparison:
     n = len(a)
     winner = A if n and a_wins == n else B if n and b_wins == n else None
     agree = max(a_wins, b_wins)
-    return Comparison(winner, agree, n, f"{agree} of {n} seeds agree")
+    return Comparison(winner, agree, n, f"{agree} of {n} seeds agree", leader=winner,
+                      why="" if winner else "the seeds split")
 
 
 def paired_test(a: np.ndarray, b: np.ndarray, direction: str) -> Comparison:
@@ -53,13 +56,15 @@ def paired_test(a: np.ndarray, b: np.ndarray, direction: str) -> Comparison:
     winner = {A_BETTER: A, B_BETTER: B}.get(test.verdict)
     why = "" if winner else f", {test.verdict}"
     name = "paired sign-flip test" if paired else "permutation test"
-    return Comparison(winner, agreement.agree, agreement.n, f"{name} p = {test.p:.2g}{why}; {agreement.text}")
+    reason = "" if winner else f"{test.verdict}: {name} over {len(a)} vs {len(b)} seeds"
+    return Comparison(winner, agreement.agree, agreement.n, f"{name} p = {test.p:.2g}{why}; {agreement.text}",
+                      leader=agreement.winner, why=reason)
 
 
 def budget_verdicts(frame: pd.DataFrame, direction: str, compare: Compare = seed_agreement) -> pd.DataFrame:
     """One row per budget that every shared seed reached on both sides, in budget order: budget, winner (A, B or
     None), agree, n, text, each side's median and the seeds paired."""
-    columns = ["budget", "winner", "agree", "n", "text", "median_a", "median_b", "seeds"]
+    columns = ["budget", "winner", "agree", "n", "text", "median_a", "median_b", "seeds", "leader", "why"]
     frame = frame.dropna(subset=["value"])
     seeds = sorted(set(frame.loc[frame["arm"] == A, "seed"]) & set(frame.loc[frame["arm"] == B, "seed"]))
     if not seeds:
@@ -73,7 +78,8 @@ def budget_verdicts(frame: pd.DataFrame, direction: str, compare: Compare = seed
         result = compare(part[A].to_numpy(), part[B].to_numpy(), direction)
         rows.append({"budget": float(budget), "winner": result.winner, "agree": result.agree, "n": result.n,
                      "text": result.text, "median_a": float(part[A].median()), "median_b": float(part[B].median()),
-                     "seeds": ", ".join(_seed_text(seed) for seed in seeds)})
+                     "seeds": ", ".join(_seed_text(seed) for seed in seeds), "leader": result.leader,
+                     "why": result.why})
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -91,17 +97,21 @@ class Crossover:
     n: int
 
 
-def crossovers(verdicts: pd.DataFrame) -> list[Crossover]:
-    """Where the decided winner changes from one judged budget to a later one (undecided budgets in between
-    widen the interval, they do not end it)."""
+def crossovers(verdicts: pd.DataFrame, side: str = "winner") -> list[Crossover]:
+    """Where the decided winner (side="winner"), or the side every seed has better (side="leader"), changes from
+    one judged budget to a later one (budgets in between without one widen the interval, they do not end it)."""
     out, last = [], None
-    for row in verdicts.itertuples():
-        if row.winner is None or (isinstance(row.winner, float) and np.isnan(row.winner)):
+    for budget, who, agree, n in zip(verdicts["budget"], verdicts[side], verdicts["agree"], verdicts["n"]):
+        if not _is_side(who):
             continue
-        if last is not None and row.winner != last.winner:
-            out.append(Crossover(last.winner, row.winner, last.budget, row.budget, row.agree, row.n))
-        last = row
+        if last is not None and who != last[1]:
+            out.append(Crossover(last[1], who, last[0], float(budget), int(agree), int(n)))
+        last = (float(budget), who)
     return out
+
+
+def _is_side(who: object) -> bool:
+    return who in (A, B)
 
 
 def _unit_text(value: float, unit: str) -> str:
@@ -119,10 +129,10 @@ def describe(verdicts: pd.DataFrame, a: str, b: str, metric: str, direction: str
     span = f"from {_unit_text(verdicts['budget'].iloc[0], unit)} to {_unit_text(verdicts['budget'].iloc[-1], unit)}"
     seeds = f"; seeds {verdicts['seeds'].iloc[0]}" if "seeds" in verdicts else ""
     names = {A: a, B: b}
-    decided = verdicts[verdicts["winner"].notna()]
+    decided = verdicts[verdicts["winner"].map(_is_side)]
     if decided.empty:
-        why = "; ".join(dict.fromkeys(verdicts["text"]))  # each distinct reason once, in budget order
-        return f"{a} vs {b} on {metric}: undecided at every budget {span} ({why}){seeds}"
+        leaning = _leaning(verdicts, a, b, metric, direction, unit)
+        return f"{a} vs {b} on {metric}: undecided at every budget {span} ({_reasons(verdicts)}){leaning}{seeds}"
     found = crossovers(verdicts)
     if not found:
         first = decided["winner"].iloc[0]
@@ -137,3 +147,33 @@ def describe(verdicts: pd.DataFrame, a: str, b: str, metric: str, direction: str
     parts = [f"{names[c.after]}'s {metric} {moved} {names[c.before]}'s between {_unit_text(c.low, unit)} and "
              f"{_unit_text(c.high, unit)}; {text_at[c.high]}" for c in found]
     return "; then ".join(parts) + seeds
+
+
+def _reasons(verdicts: pd.DataFrame) -> str:
+    """Each distinct reason the budgets are undecided, once, in budget order."""
+    column = verdicts["why"] if "why" in verdicts and verdicts["why"].astype(bool).any() else verdicts["text"]
+    return "; ".join(dict.fromkeys(str(v) for v in column if v))
+
+
+def _leaning(verdicts: pd.DataFrame, a: str, b: str, metric: str, direction: str, unit: str) -> str:
+    """For budgets no test decides: where every seed has the same side better, and where that side changes. A
+    direction every seed shares is what few seeds can say; it is reported as that, never as a decided verdict."""
+    if "leader" not in verdicts:
+        return ""
+    led = verdicts[verdicts["leader"].map(_is_side)]
+    if led.empty:
+        return "; the seeds split at every budget"
+    names = {A: a, B: b}
+    n = int(led["n"].iloc[0])
+    found = crossovers(verdicts, side="leader")
+    if found:
+        moved = "falls below" if direction == MINIMIZE else "rises above"
+        parts = [f"{names[c.after]}'s {metric} {moved} {names[c.before]}'s between {_unit_text(c.low, unit)} and "
+                 f"{_unit_text(c.high, unit)}" for c in found]
+        return f"; with all {n} seeds agreeing on each side, " + "; then ".join(parts)
+    leader = led["leader"].iloc[0]
+    where = ("every budget" if len(led) == len(verdicts)
+             else f"{len(led)} of the {len(verdicts)} budgets (the seeds split at the others)")
+    first, last = _unit_text(led["budget"].iloc[0], unit), _unit_text(led["budget"].iloc[-1], unit)
+    span = f"at {first}" if first == last else f"from {first} to {last}"
+    return f"; all {n} seeds have {names[leader]} better than {names[B if leader == A else A]} at {where}, {span}"

@@ -24,7 +24,8 @@ from analysis.tables import (best_configuration_runs, completed_objectives, fmt,
                              objective_directions, objective_frame)
 
 # The claims' model pairs (analysis/conclusions.py: A should be better than B) and the metrics judged per budget.
-PAIRS = [*GAN_PAIRS, ("dcgan", "linear_vae"), ("dcgan", "conv_vae"), *VAE_PAIRS, *FAMILY_PAIRS]
+# Each pair once: a pair two claims share (DCGAN against the conv VAE) is one row.
+PAIRS = list(dict.fromkeys([*GAN_PAIRS, ("dcgan", "linear_vae"), ("dcgan", "conv_vae"), *VAE_PAIRS, *FAMILY_PAIRS]))
 BUDGET_METRICS = ("fid", "precision", "recall", "coverage", "ae_fid")
 
 

@@ -88,9 +88,25 @@ def test_the_paired_test_decides_a_budget_only_when_the_shared_seeds_can_tell():
     three = budgets.budget_verdicts(tidy(A_FID, B_FID), "minimize", compare=budgets.paired_test)
     assert three["winner"].isna().all()  # 3 of 3 agree, but 3 vs 3 cannot reach p <= 0.05 (its smallest: 0.1)
     assert set(three["text"]) == {"permutation test p = 0.1, too few seeds to tell; 3 of 3 seeds agree"}
+    # Undecided, but the direction every seed shares, and where it changes, is still said (never as decided).
     assert budgets.describe(three, "dcgan", "linear_gan", "fid", "minimize", "cpu_s") == (
-        "dcgan vs linear_gan on fid: undecided at every budget from 1 CPU-s to 8 CPU-s (permutation test "
-        "p = 0.1, too few seeds to tell; 3 of 3 seeds agree); seeds 0, 1, 2")
+        "dcgan vs linear_gan on fid: undecided at every budget from 1 CPU-s to 8 CPU-s (too few seeds to tell: "
+        "permutation test over 3 vs 3 seeds); with all 3 seeds agreeing on each side, dcgan's fid falls below "
+        "linear_gan's between 2 CPU-s and 4 CPU-s; seeds 0, 1, 2")
+
+
+def test_undecided_budgets_say_which_side_every_seed_has_better_and_where_the_seeds_split():
+    a = [row[:] for row in A_FID]
+    a[1][1] = 40  # seed 1 at budget 2: A already better there, the other seeds not: the seeds split
+    frame = tidy(a, B_FID)
+    early = budgets.budget_verdicts(frame[frame["budget"] <= 2], "minimize", compare=budgets.paired_test)
+    assert list(early["leader"].fillna("-")) == [B, "-"]
+    assert budgets.describe(early, "dcgan", "linear_gan", "fid", "minimize", "steps").endswith(
+        "; all 3 seeds have linear_gan better than dcgan at 1 of the 2 budgets (the seeds split at the others), "
+        "at 1 steps; seeds 0, 1, 2")
+    split = budgets.budget_verdicts(frame[frame["budget"] == 2], "minimize", compare=budgets.paired_test)
+    assert budgets.describe(split, "x", "y", "fid", "minimize", "steps").endswith(
+        "; the seeds split at every budget; seeds 0, 1, 2")
 
 
 def test_the_expected_best_of_n_trials_matches_a_hand_computed_case():
@@ -159,8 +175,9 @@ def test_the_report_names_the_crossing_of_two_models_evaluated_along_training(si
 def test_the_reports_per_budget_verdict_is_the_paired_test_with_the_seeds_agreement_beside_it(crossing_runs):
     # Three seeds all agree at every budget, yet no test over 3 vs 3 seeds can separate the models.
     assert fid_answer(crossing_runs) == (
-        "dcgan vs linear_gan on fid: undecided at every budget from 1 CPU-s to 16 CPU-s (permutation test "
-        "p = 0.1, too few seeds to tell; 3 of 3 seeds agree); seeds 0, 1, 2")
+        "dcgan vs linear_gan on fid: undecided at every budget from 1 CPU-s to 16 CPU-s (too few seeds to tell: "
+        "permutation test over 3 vs 3 seeds); with all 3 seeds agreeing on each side, dcgan's fid falls below "
+        "linear_gan's between 2 CPU-s and 4 CPU-s; seeds 0, 1, 2")
 
 
 def test_curves_are_the_seeds_median_and_spread_at_each_point_at_the_cheap_n(crossing_runs):
