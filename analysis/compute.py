@@ -182,15 +182,30 @@ def expected_best_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- the section -----------------------------------------------------------------------------------------------
-def section(collection: Collection, root: Path, write_table) -> tuple[list[Block], list[Path]]:
-    """The report's blocks and the files written (figures under root/figures, tables via write_table)."""
+def glance(headline: list, sentences: pd.DataFrame) -> list[Block]:
+    """For the report's first screen: FID against compute and the FID claims answered at every budget."""
+    b: list[Block] = [Image(a) for a in headline]
+    metric = next((m for m in curves.HEADLINE_METRICS if len(sentences) and (sentences["metric"] == m).any()), None)
+    if metric is not None:
+        rows = sentences[sentences["metric"] == metric]
+        b.append(Text(f"**The claims' pairs on {metric} at every budget both reached** (the Compute section has the "
+                      "other metrics and how a budget is decided):"))
+        b.append(Table(pd.DataFrame({"pair": [f"{a} vs {b_}" for a, b_ in zip(rows["a"], rows["b"])],
+                                     "answer along training": rows["answer"].str.split(": ", n=1).str[-1]})))
+    return b
+
+
+def section(collection: Collection, root: Path, write_table) -> tuple[list[Block], list[Path], list[Block]]:
+    """The report's blocks, the files written (figures under root/figures, tables via write_table) and the blocks
+    for the report's first screen (glance)."""
     tables_dir, figures_dir = root / "tables", root / "figures"
+    headline = curves.headline_figure(collection, figures_dir)
     figures = curves.quality_vs_compute(collection, figures_dir)
     sentences, per_budget = claims_per_budget(collection)
     best = best_and_final(collection)
     expected = expected_best_table(collection)
     figures += expected_best_figure(expected, models_in_order(collection), figures_dir)
-    files = [a.path for a in figures]
+    files = [a.path for a in headline + figures]
     curve_numbers = curves.curves_table(collection)
     for frame, name in ((curve_numbers, "quality_vs_compute"), (sentences, "claims_per_budget"),
                         (per_budget, "claims_per_budget_long"), (best, "best_and_final"),
@@ -198,7 +213,7 @@ def section(collection: Collection, root: Path, write_table) -> tuple[list[Block
         if len(frame):
             files += write_table(frame, tables_dir, name)
     if not figures and sentences.empty:
-        return [], files
+        return [], files, []
     along = len(curve_numbers) > 0
     b: list[Block] = [Heading(2, "Compute"), Text(
         "Quality along training (evals.csv, `eval.along`): each run evaluated at log-spaced points of its budget at a "
@@ -225,4 +240,4 @@ def section(collection: Collection, root: Path, write_table) -> tuple[list[Block
         b += [Heading(3, "Expected best of n trials against compute")]
         b += [Image(a) for a in figures if "expected best" in a.title.lower()]
         b.append(Table(expected_best_summary(expected)))
-    return b, files
+    return b, files, glance(headline, sentences)

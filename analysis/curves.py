@@ -93,27 +93,9 @@ def quality_vs_compute(collection: Collection, out: Path) -> list[Artifact]:
         with styled():
             fig, axes = _grid(len(families), width=4.6, height=3.5)
             for ax, (title, metrics, log_y) in zip(axes, families):
-                for style, metric in enumerate(metrics):
-                    summary = seed_summary(frame, metric, x)
-                    for (model, configuration), line in summary.groupby(["model", "configuration"], sort=False):
-                        line = line.sort_values("position")
-                        label = _label(model, configuration) + (f": {metric}" if len(metrics) > 1 else "")
-                        ax.errorbar(line["x"], line["median"],
-                                    yerr=[line["median"] - line["low"], line["high"] - line["median"]],
-                                    color=colors.get(model), ls=LINESTYLES[style % 4], marker=MARKERS[style % 4],
-                                    ms=3.5, lw=1.1, capsize=2, elinewidth=0.8, label=label)
-                    floor, noise = _reference(frame, "floor_", metric), _reference(frame, "noise_", metric)
-                    if floor is not None:
-                        ax.axhline(floor, color="0.25", ls="--", lw=0.8,
-                                   label="real data (floor)" if style == 0 else None)
-                    if noise is not None:
-                        ax.axhline(noise, color="0.6", ls=":", lw=1.0, label="uniform noise" if style == 0 else None)
-                ax.set_xscale("log")
-                if log_y and (frame[list(metrics)] > 0).all().all():
-                    ax.set_yscale("log")
+                _panel(ax, frame, metrics, x, colors, log_y)
                 ax.set_xlabel(x_label)
                 ax.set_title(title)
-                ax.legend(fontsize="x-small")
             fig.suptitle(f"Quality against compute ({x_label}; evaluations along training at N = {n_samples})")
             path = save(fig, out / f"quality_vs_{x}.png")
         artifacts.append(Artifact(
@@ -125,6 +107,55 @@ def quality_vs_compute(collection: Collection, out: Path) -> list[Artifact]:
             "other, not with the final evaluation at the full N (FID is biased upwards at small N).",
             section="compute"))
     return artifacts
+
+
+def _panel(ax, frame: pd.DataFrame, metrics: list[str], x: str, colors: dict[str, str], log_y: bool) -> None:
+    """One panel: per configuration and metric, the seeds' median at each measured point with their range as bars,
+    the real-data floor (dashed) and uniform noise (dotted) at the same N; log compute axis."""
+    for style, metric in enumerate(metrics):
+        summary = seed_summary(frame, metric, x)
+        for (model, configuration), line in summary.groupby(["model", "configuration"], sort=False):
+            line = line.sort_values("position")
+            label = _label(model, configuration) + (f": {metric}" if len(metrics) > 1 else "")
+            ax.errorbar(line["x"], line["median"], yerr=[line["median"] - line["low"], line["high"] - line["median"]],
+                        color=colors.get(model), ls=LINESTYLES[style % 4], marker=MARKERS[style % 4], ms=3.5, lw=1.1,
+                        capsize=2, elinewidth=0.8, label=label)
+        floor, noise = _reference(frame, "floor_", metric), _reference(frame, "noise_", metric)
+        if floor is not None:
+            ax.axhline(floor, color="0.25", ls="--", lw=0.8, label="real data (floor)" if style == 0 else None)
+        if noise is not None:
+            ax.axhline(noise, color="0.6", ls=":", lw=1.0, label="uniform noise" if style == 0 else None)
+    ax.set_xscale("log")
+    if log_y and (frame[list(metrics)] > 0).all().all():
+        ax.set_yscale("log")
+    ax.legend(fontsize="x-small")
+
+
+HEADLINE_METRICS = ("fid", "ae_fid")  # the first of these the runs measured along training heads the report
+
+
+def headline_figure(collection: Collection, out: Path) -> list[Artifact]:
+    """The report's first screen: one panel, FID (or, without it, the label-free FID) against CPU-seconds of
+    training, a line per configuration, for a reader who looks at nothing else."""
+    frame = along_frame(collection)
+    metric = next((m for m in HEADLINE_METRICS if not frame.empty and m in frame.columns and frame[m].notna().any()),
+                  None)
+    if metric is None or frame["cpu_s"].dropna().empty:
+        return []
+    colors = model_colors(models_in_order(collection))
+    n_samples = ", ".join(str(int(n)) for n in sorted(frame["n_samples"].unique()))
+    with styled():
+        fig, axes = _grid(1, width=6.4, height=3.8)
+        _panel(axes[0], frame, [metric], "cpu_s", colors, log_y=True)
+        axes[0].set_xlabel(COMPUTE_AXES["cpu_s"])
+        axes[0].set_ylabel(f"{metric} at N = {n_samples} (lower is better)")
+        axes[0].set_title(f"{metric} along training")
+        path = save(fig, out / f"{metric}_vs_compute.png")
+    return [Artifact(path, f"{metric} against compute",
+                     f"Each marker a measured evaluation along training at N = {n_samples} (the seeds' median, bars "
+                     "from their lowest to highest value; the last marker is the end of training), against the run's "
+                     "CPU-seconds of training; dashed: real data, dotted: uniform noise at the same N. All metrics "
+                     "and the images-seen axis: the Compute section.", section="lead")]
 
 
 def curves_table(collection: Collection, metrics: tuple[str, ...] = ("fid", "precision", "recall", "coverage"),

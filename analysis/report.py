@@ -197,8 +197,9 @@ def own_data_card_note(collection: Collection) -> str | None:
             f"--data {kind} data.path={paths[0]}`; the shipped card ({METRIC_CARD}) is MNIST's and Fashion-MNIST's.")
 
 
-def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
-    """What a reader looks at first: every model's final samples side by side, then the verdict table."""
+def _lead(collection: Collection, artifacts: list[Artifact], compute_glance: list[Block] = ()) -> list[Block]:
+    """What a reader looks at first: every model's final samples side by side, the verdict table, then FID against
+    compute and the claims at every budget (where the runs were evaluated along training)."""
     t = best_configuration_runs(collection)  # mean ± std over one configuration's seeds, never across configs
     b: list[Block] = [Heading(2, "At a glance")]
     b += [Image(a) for a in artifacts if a.section == "lead"]
@@ -236,6 +237,7 @@ def _lead(collection: Collection, artifacts: list[Artifact]) -> list[Block]:
         b.append(Text(f"**{', '.join(blank)}: mean FID no better than uniform noise's.** By FID, "
                       f"{'this model is' if len(blank) == 1 else 'these models are'} not yet told apart from noise at "
                       "this budget; the samples above and the other columns show how far each got."))
+    b += list(compute_glance)
     return b
 
 
@@ -315,7 +317,7 @@ def _link(path: Path, root: Path) -> str:
 
 def _document(collection: Collection, root: Path, artifacts: list[Artifact], results: pd.DataFrame,
               image_stats: pd.DataFrame, claims: list, sensitivity: pd.DataFrame, notes: list[str],
-              files: list[Path], reps: dict, extra: list[Block] = ()) -> list[Block]:
+              files: list[Path], reps: dict, extra: list[Block] = (), glance: list[Block] = ()) -> list[Block]:
     t = collection.table
     counts = Counter(t["status"])
     b: list[Block] = [Heading(1, "GAN vs VAE: comparison report")]
@@ -334,7 +336,7 @@ def _document(collection: Collection, root: Path, artifacts: list[Artifact], res
                       + ("; the others have none and keep training's." if len(reevaluated) < len(collection.runs)
                          else ".")))
     b.append(Text(departure_summary(t) + f" Details: [{DEPARTURES}](#{anchor(DEPARTURES)})."))
-    b += _lead(collection, artifacts)
+    b += _lead(collection, artifacts, glance)
     b += [Heading(2, DEPARTURES),
           Text("Each run's own config set beside the paper's protocol (Adam with PyTorch's default betas, the model's "
                "own learning rate and batch size from `model.paper`, 100 epochs of the full training set, fp32, the "
@@ -571,11 +573,11 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
                                columns=["claim", "verdict", "metric", "comparison", "values", "outcome"])
     files += _write_table(conclusions, tables_dir, "conclusions")
     files += [a.path for a in artifacts]
-    compute_blocks, compute_files = compute.section(collection, root, _write_table)  # quality against compute
+    compute_blocks, compute_files, glance = compute.section(collection, root, _write_table)  # against compute
     files += compute_files
 
     blocks = _document(collection, root, artifacts, results, image_stats, claims, sensitivity, notes, files, reps,
-                       compute_blocks)
+                       compute_blocks, glance)
     (root / "report.md").write_text(to_md(blocks, root))
     (root / "report.html").write_text(to_html(blocks, "GAN vs VAE: comparison report"))
     return claims

@@ -196,9 +196,14 @@ def test_the_compute_section_draws_a_figure_per_compute_axis_and_shows_best_and_
         written.append(name)
         return [directory / f"{name}.csv"]
 
-    blocks, files = compute.section(crossing_runs, tmp_path / "report", write_table)
+    blocks, files, glance = compute.section(crossing_runs, tmp_path / "report", write_table)
     assert {p.name for p in files if p.suffix == ".png"} == {"quality_vs_cpu_s.png", "quality_vs_images.png",
-                                                             "expected_best_vs_compute.png"}
+                                                             "expected_best_vs_compute.png", "fid_vs_compute.png"}
+    # The first screen: FID against compute and the FID pairs answered along training.
+    assert [type(b).__name__ for b in glance] == ["Image", "Text", "Table"]
+    assert glance[0].artifact.path.name == "fid_vs_compute.png"
+    pairs = glance[2].frame.set_index("pair")["answer along training"]
+    assert "dcgan's fid falls below linear_gan's between 2 CPU-s and 4 CPU-s" in pairs["dcgan vs linear_gan"]
     assert all((tmp_path / "report" / "figures" / p.name).is_file() for p in files if p.suffix == ".png")
     assert {"claims_per_budget", "best_and_final", "expected_best_vs_compute"} <= set(written)
     best = compute.best_and_final(crossing_runs).set_index("model")
@@ -212,6 +217,8 @@ def test_the_report_has_a_compute_section_naming_the_crossing(six_seed_crossing_
     report = build_report([tmp_path], tmp_path / "report")
     text = (report / "report.md").read_text()
     compute_part = text[text.index("## Compute"):text.index("## Notes")]
+    first_screen = text[text.index("## At a glance"):text.index("## How these runs depart")]
+    assert "figures/fid_vs_compute.png" in first_screen and "falls below linear_gan's" in first_screen
     assert ("dcgan's fid falls below linear_gan's between 2 CPU-s and 4 CPU-s; paired sign-flip test p = 0.031; "
             "6 of 6 seeds agree; seeds 0, 1, 2, 3, 4, 5") in compute_part
     assert "figures/quality_vs_cpu_s.png" in compute_part and (report / "tables" / "claims_per_budget.csv").is_file()
