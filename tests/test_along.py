@@ -193,3 +193,13 @@ def test_a_run_continued_past_its_end_keeps_the_earlier_end_rows_as_ordinary_poi
     along.begin(Table())
     (rows, best), = written
     assert [r["final"] for r in rows] == [0, 0, 0] and best is None and len(rows) == 3
+
+
+def test_a_point_is_evaluated_with_alongs_own_cheap_settings_not_the_final_ones():
+    from gvc.training.along import AlongEvaluation
+
+    cfg = make_config([*ALONG, "eval.along.kid_subsets=3", "eval.along.iw_samples=2", "eval.along.nll_images=50"])
+    settings = AlongEvaluation(cfg, 1280, "gan").eval_cfg
+    assert (settings["n_samples"], settings["kid_subsets"], settings["iw_samples"], settings["nll_images"]) == (
+        100, 3, 2, 50)
+    assert (cfg.eval.n_samples, cfg.eval.kid_subsets) == (200, 4)  # the final evaluation keeps its own

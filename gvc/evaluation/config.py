@@ -117,11 +117,15 @@ class AlongConfig:
     # shrink with n_samples (100 importance samples of 1,000 images is minutes for the conv VAE on one core).
     iw_samples: int = 10
     nll_images: int = 200
+    # KID's subsets at each point (eval.kid_subsets at the end): 100 subsets are a third of a point's cost on a CPU,
+    # and the curves need KID's mean, which any number of subsets estimates without bias (its std is noisier).
+    kid_subsets: int = 20
 
     def problems(self) -> list[tuple[str, Any, str]]:
         """(key, value, what is allowed) of each out-of-range field."""
         checks = [
             ("n_samples", self.n_samples >= 4, "at least 4 (KID needs two subsets of two)"),
+            ("kid_subsets", self.kid_subsets >= 1, "a positive integer"),
             ("growth", self.growth > 1, "a factor above 1"),
             ("first", self.first is None or self.first > 0, "null or a positive budget value"),
             *((f"first_by_unit.{unit}", getattr(self.first_by_unit, unit) > 0, "a positive budget value")

@@ -83,7 +83,8 @@ class AlongEvaluation:
                                whole=self.unit in ("steps", "images"))
         self.n_samples, self.full_n = int(along.n_samples), int(cfg.eval.n_samples)
         self.eval_cfg = {**OmegaConf.to_container(cfg.eval, resolve=True), "n_samples": self.n_samples,
-                         "iw_samples": int(along.iw_samples), "nll_images": int(along.nll_images)}
+                         "iw_samples": int(along.iw_samples), "nll_images": int(along.nll_images),
+                         "kid_subsets": int(along.get("kid_subsets", 20))}
         self.cfg, self.family = cfg, family
         self.next = 0  # the index of the next point to reach
         self.rows: list[dict[str, float]] = []
