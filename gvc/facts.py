@@ -67,8 +67,8 @@ METRICS: tuple[Metric, ...] = (
     _m("mean_confidence", MAXIMIZE, _L, "mean confidence"),
     # The nearest-training-image distances rise when a model copies less; they are not quality objectives on
     # their own (noise is far from every training image too) and must be read together with FID / precision.
-    _m("nn_train_dist_gen", MAXIMIZE, _F, "distance to nearest training image"),
-    _m("nn_train_dist_test", MAXIMIZE, _F, "test images' distance to nearest training image"),
+    _m("nn_train_dist_gen", MAXIMIZE, _F, "distance to nearest training image", objective=False),
+    _m("nn_train_dist_test", MAXIMIZE, _F, "test images' distance to nearest training image", objective=False),
     _m("memorisation_ratio", MAXIMIZE, _F, "memorisation ratio"),
     # Class effects (Kynkaenniemi et al. 2023): FID after resampling the samples to the test set's class
     # histogram, and FID within each predicted class.

@@ -15,6 +15,12 @@ from torch import nn
 
 from gvc.models.base import VAE
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two test workers side by side (pytest-xdist): one torch thread each, in this process and in
+    # the gvc processes it starts, or two workers with two threads each on two cores slow each other several-fold.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(1)
+
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf"
 DATA_ROOT = os.environ.get("GVC_DATA", str(Path("~/.cache/gvc/data").expanduser()))

@@ -64,6 +64,15 @@ def test_validate_names_the_bad_key(override, key):
         validate(make_config([override]))
 
 
+@pytest.mark.parametrize("metric", ["kid_std", "ae_kid_std", "nn_train_dist_test", "fid_class_3"])
+def test_a_metric_its_spec_marks_not_optimisable_is_refused_as_a_sweep_objective(metric):
+    with pytest.raises(ConfigError, match=r"trainer\.objective") as refused:
+        validate(make_config(["eval.enabled=true", f"trainer.objective={metric}"]))
+    if metric != "fid_class_3":  # per-class keys are not metrics of their own
+        assert "may not be optimised" in str(refused.value)
+    validate(make_config(["eval.enabled=true", "trainer.objective=kid_mean"]))  # its mean may
+
+
 @pytest.mark.parametrize("sweep", sorted(p.stem for p in (ROOT / "sweeps").glob("*.yaml")))
 def test_named_sweeps_compose(sweep):
     from hydra import compose, initialize_config_dir
