@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from analysis import budgets, curves
+from analysis import budgets, curves, early_rank
 from analysis.artifact import Artifact, save
 from analysis.collect import Collection
 from analysis.conclusions import FAMILY_PAIRS, GAN_PAIRS, VAE_PAIRS
@@ -207,9 +207,10 @@ def section(collection: Collection, root: Path, write_table) -> tuple[list[Block
     figures += expected_best_figure(expected, models_in_order(collection), figures_dir)
     files = [a.path for a in headline + figures]
     curve_numbers = curves.curves_table(collection)
+    ranks = early_rank.rank_agreement(early_rank.early_rank_frame(collection))
     for frame, name in ((curve_numbers, "quality_vs_compute"), (sentences, "claims_per_budget"),
                         (per_budget, "claims_per_budget_long"), (best, "best_and_final"),
-                        (expected, "expected_best_vs_compute")):
+                        (expected, "expected_best_vs_compute"), (ranks, "early_rank")):
         if len(frame):
             files += write_table(frame, tables_dir, name)
     if not figures and sentences.empty:
@@ -236,6 +237,19 @@ def section(collection: Collection, root: Path, write_table) -> tuple[list[Block
               Text("The run's objective at its best point along training (whose weights are checkpoints/best.pt) and "
                    "at the end, both at the cheap N, medians over the best configuration's seeds; the final number "
                    "at the full N is the primary one."), Table(best)]
+    if len(ranks):
+        shown = ranks.assign(kendall_tau=ranks["kendall_tau"].round(2), p=ranks["p"].map(lambda v: f"{v:.2g}"),
+                             cost_share=ranks["cost_share"].round(2))
+        b += [Heading(3, "Does early rank predict final rank?"),
+              Text("Per family, the trials (each run: a configuration and a seed) ordered by their objective at each "
+                   "point along training (cheap N) against their order by the final objective (full N): Kendall's "
+                   "tau (1: the same order, 0: unrelated) with its p. Beside it the baseline a multi-fidelity search "
+                   "must beat (Egele et al. 2023): keep the best third at that point, train only those to the end: "
+                   "the best final value it keeps, the best final value of all trials, whether it kept the best "
+                   "trial, and its compute as a share of training every trial to the end. "
+                   "[tables/early_rank.csv](tables/early_rank.csv)."),
+              Table(shown[["family", "objective", "unit", "point", "trials", "kendall_tau", "p", "keep",
+                           "kept_best_final", "best_final", "kept_the_best", "cost_share"]])]
     if len(expected):
         b += [Heading(3, "Expected best of n trials against compute")]
         b += [Image(a) for a in figures if "expected best" in a.title.lower()]

@@ -222,3 +222,24 @@ def test_the_report_has_a_compute_section_naming_the_crossing(six_seed_crossing_
     assert ("dcgan's fid falls below linear_gan's between 2 CPU-s and 4 CPU-s; paired sign-flip test p = 0.031; "
             "6 of 6 seeds agree; seeds 0, 1, 2, 3, 4, 5") in compute_part
     assert "figures/quality_vs_cpu_s.png" in compute_part and (report / "tables" / "claims_per_budget.csv").is_file()
+
+
+def test_early_rank_measures_how_well_a_points_order_predicts_the_final_order(tmp_path):
+    from analysis import early_rank
+
+    # Six GAN trials; final FIDs (fake_run halves the last value) 10, 20, ..., 60 for trials 0..5. At 1 CPU-s their
+    # order is reversed, at 2 CPU-s it is the final one, at 4 and 8 CPU-s each pair (0, 1), (2, 3), (4, 5) swaps.
+    for i in range(6):
+        final = 20.0 * (i + 1)
+        fake_run(tmp_path / f"t{i}", "linear_gan" if i % 2 else "dcgan", "gan", i,
+                 [600.0 - 10 * i, 300.0 + 10 * i, 200.0 + 10 * (i ^ 1), 100.0 + 10 * (i ^ 1), final])
+    ranks = early_rank.rank_agreement(early_rank.early_rank_frame(collect([tmp_path]))).set_index("point")
+    assert ranks.loc[1.0, "kendall_tau"] == pytest.approx(-1.0) and ranks.loc[2.0, "kendall_tau"] == pytest.approx(1.0)
+    assert ranks.loc[4.0, "kendall_tau"] == pytest.approx(0.6)  # 3 of the 15 pairs swapped: (12 - 3) / 15
+    assert set(ranks["trials"]) == {6} and set(ranks["keep"]) == {2}
+    # Keeping the best third at 1 CPU-s keeps the two worst trials (finals 50, 60); at 2 CPU-s the best (10).
+    assert (ranks.loc[1.0, "kept_best_final"], ranks.loc[1.0, "kept_the_best"]) == (50.0, False)
+    assert (ranks.loc[2.0, "kept_best_final"], ranks.loc[2.0, "kept_the_best"]) == (10.0, True)
+    assert ranks.loc[4.0, "kept_the_best"]  # the swap stays inside the kept pair
+    # Compute: 6 trials to the point, 2 of them on to the budget (16 CPU-s), against 6 to the budget.
+    assert ranks.loc[2.0, "cost_share"] == pytest.approx((6 * 2 + 2 * 14) / (6 * 16))
