@@ -36,13 +36,18 @@ offline-data:
 	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null; }; \
 	else echo "note: Fashion-MNIST is not installed; as root: apt-get install dataset-fashion-mnist"; fi
 
+# Test workers side by side (pytest-xdist), one torch thread each (tests/conftest.py); a file's tests stay on one
+# worker (--dist loadfile), so its shared fixtures are made once and the SLURM tests never queue against each other.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
 # The whole suite: what CI runs, before a merge.
 test: $(STAMP) offline-data
-	$(PY) -m pytest -q
+	$(PYTEST)
 
-# Everything not marked slow: the edit-test loop (about 2 min of CPU; README, "Quick start").
+# Everything not marked slow: the edit-test loop (README, "Quick start").
 test-fast: $(STAMP) offline-data
-	$(PY) -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 clean-venv:
 	rm -rf $(VENV)
