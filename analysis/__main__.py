@@ -7,10 +7,6 @@ import logging
 import sys
 from pathlib import Path
 
-from analysis.collect import NoRunsError, find_run_dirs, latest_multirun
-from analysis.report import ReportError, build_report
-from gvc import rundir
-
 log = logging.getLogger("analysis")
 
 
@@ -39,6 +35,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def finished_inputs(cwd: Path | None = None) -> list[Path]:
     """No PATH given: the latest multirun holding a run with a summary, else the newest such run of each model."""
+    from analysis.collect import NoRunsError, find_run_dirs, latest_multirun
+    from gvc import rundir
+
     cwd = Path(cwd or Path.cwd())
     multirun = latest_multirun(cwd / "multirun", finished_only=True)
     if multirun is not None:
@@ -63,7 +62,10 @@ def finished_inputs(cwd: Path | None = None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv)  # before the heavy imports: --help and a usage error answer at once
+    from analysis.collect import NoRunsError
+    from analysis.report import ReportError, build_report
+
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="analysis: %(message)s",
                         stream=sys.stderr)
     try:

@@ -51,6 +51,15 @@ def test_list_and_help_import_neither_torch_nor_hydra():
         assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_analysis_help_imports_neither_torch_nor_pandas_nor_matplotlib():
+    probe = ("import runpy, sys\nsys.argv = ['analysis', '--help']\ntry:\n"
+             "    runpy.run_module('analysis', run_name='__main__')\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+             "print(sorted({'torch', 'pandas', 'matplotlib'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "usage: python -m analysis" in result.stdout and result.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_a_long_description_is_wrapped_whole_not_cut(tmp_path, monkeypatch):
     conf = tmp_path / "conf"
     (conf / "model").mkdir(parents=True)
