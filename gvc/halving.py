@@ -51,6 +51,7 @@ class Plan:
     shared: tuple[str, ...] = ()  # the command line's other overrides, given to every trial (not in the journal)
     sampling: dict[str, Any] | None = None  # with an Optuna sampler: its search space and n_trials (candidates asked)
     brackets: tuple[tuple[int, int], ...] = ()  # Hyperband: (first rung, candidates) of each bracket; () = one, all
+    groups: tuple[tuple[str, int], ...] = ()  # group_by: (its values, candidates) of each group, halved on its own
 
     def overrides(self, n: int, *per_rung: str) -> list[str]:
         return [*self.shared, *self.candidates[n], *per_rung]
@@ -60,15 +61,19 @@ class Plan:
         return max(1, n // self.eta)
 
     def as_record(self) -> dict[str, Any]:
-        return {"budget": self.budget, "rungs": self.rungs, "eta": self.eta, "candidates": self.candidates,
-                "fixed": self.fixed, "sampling": self.sampling, "brackets": [list(b) for b in self.brackets]}
+        record = {"budget": self.budget, "rungs": self.rungs, "eta": self.eta, "candidates": self.candidates,
+                  "fixed": self.fixed, "sampling": self.sampling, "brackets": [list(b) for b in self.brackets]}
+        if self.groups:  # absent without group_by, so journals written before it still match
+            record["groups"] = [list(g) for g in self.groups]
+        return record
 
     def layout(self) -> list[tuple[int, list[int]]]:
-        """(first rung, candidate numbers) of each bracket; plain successive halving is one bracket of all."""
-        if not self.brackets:
+        """(first rung, candidate numbers) of each bracket; plain successive halving is one bracket of all, a
+        grouped one a bracket per group (each from the first rung)."""
+        if not self.brackets and not self.groups:
             return [(0, list(range(len(self.candidates))))]
         out, first = [], 0
-        for rung, n in self.brackets:
+        for rung, n in self.brackets or [(0, n) for _, n in self.groups]:
             out.append((rung, list(range(first, first + n))))
             first += n
         return out
@@ -84,6 +89,25 @@ def hyperband_brackets(rungs: int, eta: int, brackets: Any) -> tuple[tuple[int, 
     return tuple((s_max - s, math.ceil((s_max + 1) / (s + 1) * eta ** s))
                  for s in range(s_max, s_max - brackets, -1))
 
+
+
+def grouped(candidates: list[list[str]], group_by: Sequence[str], varied: Sequence[str],
+            ) -> tuple[list[list[str]], tuple[tuple[str, int], ...]]:
+    """The candidates reordered so each value of the group_by keys is one contiguous run of trial numbers (in
+    the grid's order otherwise), and (those values, how many candidates) per group."""
+    unknown = [key for key in group_by if key not in varied]
+    if unknown:
+        raise ConfigError(f"hydra.sweeper.group_by={list(group_by)}: {', '.join(unknown)} is not searched (a,b,c in "
+                          f"hydra.sweeper.params or on the command line); group by one of {list(varied)}")
+
+    def label(candidate: list[str]) -> str:
+        values = dict(o.split("=", 1) for o in candidate)
+        return " ".join(f"{key}={values[key]}" for key in group_by)
+
+    labels = list(dict.fromkeys(label(c) for c in candidates))
+    ordered = sorted(candidates, key=lambda c: labels.index(label(c)))  # stable: grid order within a group
+    groups = tuple((g, sum(label(c) == g for c in candidates)) for g in labels)
+    return ordered, groups
 
 
 def rungs_of(budget_min: float | None, budget_max: float | None, eta: Any, rungs: Sequence[Any] | None) -> list[float]:
@@ -270,8 +294,10 @@ class HalvingSweeper:
     def __init__(self, budget: str, min: float | None = None, max: float | None = None,  # noqa: A002 - config keys
                  eta: int = 3, rungs: Sequence[float] | None = None, direction: Any = "auto",
                  params: Mapping[str, str] | None = None, sampler: Any = None, n_trials: int | None = None,
-                 storage: str | None = None, study_name: str | None = None, brackets: int = 1) -> None:
+                 storage: str | None = None, study_name: str | None = None, brackets: int = 1,
+                 group_by: Sequence[str] | None = None) -> None:
         self.brackets = brackets
+        self.group_by = [] if group_by is None else [group_by] if isinstance(group_by, str) else list(group_by)
         self.budget, self.min, self.max, self.eta = budget, min, max, eta
         self.sampler, self.n_trials, self.storage, self.study_name = sampler, n_trials, storage, study_name
         self.rungs = None if rungs is None else list(rungs)
@@ -319,8 +345,14 @@ class HalvingSweeper:
         else:
             sampling = self._sampling([o.input_line for o in searched], sum(n for _, n in brackets))
             candidates = []
+        groups: tuple[tuple[str, int], ...] = ()
+        if self.group_by:
+            if self.sampler is not None or brackets:
+                raise ConfigError("hydra.sweeper.group_by halves a grid per group; with a sampler or Hyperband's "
+                                  "brackets, run one halving sweep per group instead")
+            candidates, groups = grouped(candidates, self.group_by, varied)
         plan = Plan(self.budget, rungs, self.eta, candidates, fixed_fingerprint(self.config, varied, self.budget),
-                    shared, sampling, brackets)
+                    shared, sampling, brackets, groups)
         first = [*shared, *(candidates[0] if candidates else []), f"{self.budget}={rungs[0]}"]
         task = self._check_objective(first)
         check_epochs_do_not_end_first(task, self.budget, rungs[-1])
@@ -385,7 +417,9 @@ class HalvingSweeper:
         returns = []
         for bracket, (first, survivors) in enumerate(plan.layout()):
             decided = [d for d in journal["decided"] if d.get("bracket", 0) == bracket]
-            if len(plan.layout()) > 1:
+            if plan.groups:
+                log.info("group %s: %d candidates", plan.groups[bracket][0], len(survivors))
+            elif len(plan.layout()) > 1:
                 log.info("bracket %d: %d candidates from rung %d", bracket, len(survivors), first)
             for decision in decided:  # rungs an earlier invocation decided: act on them again, never anew
                 self._apply(sweep_dir, journal, decision)
@@ -396,6 +430,8 @@ class HalvingSweeper:
                 trials = {n: trial_outcome(sweep_dir / journal["folders"][str(n)]) for n in survivors}
                 decision = self._decision(plan, rung, trials, direction, last=rung == len(plan.rungs) - 1)
                 decision["bracket"] = bracket
+                if plan.groups:
+                    decision["group"] = plan.groups[bracket][0]
                 journal["decided"].append(decision)
                 write_journal(sweep_dir, journal)  # before acting on it: a crash from here on repeats it
                 self._apply(sweep_dir, journal, decision)

@@ -17,7 +17,8 @@ import pytest
 
 from gvc import rundir
 from gvc.config import ConfigError
-from gvc.halving import HALVING_FILE, check_budget_key, check_single_objective, decide, hyperband_brackets, rungs_of
+from gvc.halving import (HALVING_FILE, check_budget_key, check_single_objective, decide, grouped, hyperband_brackets,
+                         rungs_of)
 from gvc.task import run
 from tests.conftest import DATA_ROOT, ROOT, make_config, run_gvc, without_timing
 
@@ -99,6 +100,7 @@ def test_the_best_fraction_is_promoted_the_other_completed_are_pruned_and_failed
     (["hydra.sweeper.direction=[minimize,maximize]"], "multi-objective"),
     (["trainer.epochs=1"], "trainer.epochs=1 ends the trials after at most 4 steps"),
     (["hydra.sweeper.brackets=2"], "Hyperband's brackets each draw their own candidates"),
+    (["hydra.sweeper.group_by=[trainer.seed]"], "trainer.seed is not searched"),
 ])
 def test_bad_halving_input_is_refused_before_anything_runs(tmp_path, extra, says):
     out = tmp_path / "refused"
@@ -304,6 +306,37 @@ def test_a_pruned_trial_resumed_alone_stays_pruned_and_once_extended_by_hand_is_
     again = run_gvc("-m", *HALVING, "trainer.resume=true", f"hydra.sweep.dir={out}")  # the sweep, finished again
     assert again.returncode == 0, again.stderr
     assert rundir.read_summary(folder) == after  # the user's extension is not pruned again
+
+
+def test_grouped_candidates_are_contiguous_per_group_in_grid_order():
+    grid = [["a=1", "b=x"], ["a=1", "b=y"], ["a=2", "b=x"], ["a=2", "b=y"]]
+    ordered, groups = grouped(grid, ["b"], ["a", "b"])
+    assert ordered == [["a=1", "b=x"], ["a=2", "b=x"], ["a=1", "b=y"], ["a=2", "b=y"]]
+    assert groups == (("b=x", 2), ("b=y", 2))
+
+
+@pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
+def test_a_grouped_sweep_halves_each_group_on_its_own_and_each_keeps_its_best(tmp_path, mnist_root):
+    out = tmp_path / "grouped"
+    command = ["-m", "hydra/sweeper=halving", "hydra.sweeper.budget=trainer.max_steps", "hydra.sweeper.rungs=[2,4]",
+               "hydra.sweeper.eta=2", "hydra.sweeper.group_by=[optimizer.lr]", *TRIALS,
+               "optimizer.lr=1e-4,1e-3", "trainer.seed=0,1", f"hydra.sweep.dir={out}"]
+    result = run_gvc(*command)
+    assert result.returncode == 0, result.stderr
+    journal = json.loads((out / HALVING_FILE).read_text())
+    assert journal["groups"] == [["optimizer.lr=0.0001", 2], ["optimizer.lr=0.001", 2]]
+    assert [(d["group"], d["rung"], sorted(d["trials"])) for d in journal["decided"]] == [
+        ("optimizer.lr=0.0001", 0, ["0", "1"]), ("optimizer.lr=0.0001", 1, ["0"] if journal["decided"][0]["promoted"]
+                                                 == [0] else ["1"]),
+        ("optimizer.lr=0.001", 0, ["2", "3"]), ("optimizer.lr=0.001", 1, [str(n) for n in
+                                                                          journal["decided"][2]["promoted"]])]
+    for d in journal["decided"][::2]:  # each group's better seed goes on, however the other group scored
+        (kept,), (dropped,) = d["promoted"], d["pruned"]
+        assert d["trials"][str(kept)]["value"] <= d["trials"][str(dropped)]["value"]
+    rows = read_index(out)
+    assert sorted(r["status"] for r in rows) == ["completed", "completed", "pruned", "pruned"]
+    lrs = {r["overrides"].split("optimizer.lr=")[1].split()[0] for r in rows if r["status"] == "completed"}
+    assert lrs == {"0.0001", "0.001"}  # a finalist per group
 
 
 @pytest.mark.slow  # a real multirun or a killed process: seconds to minutes
