@@ -86,6 +86,20 @@ def test_the_split_is_seeded_and_another_seed_is_another_data_set(tmp_path):
     assert not np.array_equal(test_a, load_split(other.name, cfg.data.root, train=False).images)
 
 
+def test_a_fresh_process_names_the_data_set_by_its_hash_before_anything_discovered_the_sources(tmp_path,
+                                                                                                 monkeypatch):
+    from omegaconf import OmegaConf
+
+    from gvc.datasets import own as own_data
+
+    write_images(tmp_path / "imgs", 40)
+    expected, _ = own(tmp_path, "folder", tmp_path / "imgs")
+    monkeypatch.setattr(own_data, "SOURCES", {})  # as in a joblib or SLURM worker that has only composed its config
+    monkeypatch.setattr(own_data, "_RESOLVED", {})
+    data = OmegaConf.create({"path": str(tmp_path / "imgs"), "root": str(tmp_path / "cache"), "batch_size": 16})
+    assert own_data.resolver("folder", _parent_=data) == expected.name  # never "folder-unreadable"
+
+
 def test_a_changed_file_is_a_new_data_set_never_a_stale_cache(tmp_path, monkeypatch):
     from gvc.datasets import own as own_data
 
@@ -266,8 +280,10 @@ def test_own_folder_and_array_train_sweep_and_report_without_labels(tmp_path):
     small = ["trainer=smoke", "trainer.max_steps=2", "trainer.threads=1", "trainer.progress=false", "eval=fast",
              "eval.n_samples=20", "eval.kid_subsets=5", "eval.kid_subset_size=10",
              "data.autoencoder_epochs=1", f"data.root={tmp_path / 'cache'}"]
+    # joblib: its workers are fresh processes that resolve data.name before anything else has run there
     grid = ["-m", "model=linear_gan,linear_vae", "data=folder", f"data.path={tmp_path / 'faces'}",
-            "data.batch_size=32", *small, f"hydra.sweep.dir={tmp_path / 'grid'}"]
+            "data.batch_size=32", *small, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+            f"hydra.sweep.dir={tmp_path / 'grid'}"]
     first = run_gvc(*grid, timeout=600)
     assert first.returncode == 0, first.stderr
     summaries = [rundir.read_summary(tmp_path / "grid" / name) for name in ("0_linear_gan", "1_linear_vae")]
@@ -276,6 +292,7 @@ def test_own_folder_and_array_train_sweep_and_report_without_labels(tmp_path):
         assert s["objective"]["name"] == "ae_fid" and "fid" not in s["metrics"] and "ae_fid" in s["metrics"]
         assert s["data_set"]["sha256"] and s["data_set"]["split"]["test"] == 20 and s["data_set"]["class_names"] == []
         assert s["evaluator"]["space"] == "autoencoder"
+        assert s["data"] == s["config"]["data"]["name"] == s["evaluator"]["data"]  # the hash name, everywhere
 
     optuna = run_gvc("-m", "+sweeps=optuna", "hydra.sweeper.n_trials=2", "model=linear_vae", "data=array",
                      f"data.path={tmp_path / 'tiles.npz'}", *small, f"hydra.sweep.dir={tmp_path / 'optuna'}",

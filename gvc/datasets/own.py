@@ -94,8 +94,12 @@ def resolve(kind: str, data: Mapping[str, Any]) -> DatasetSpec:
 
     Raises DataError naming the file and the fix.
     """
+    if not SOURCES:  # a fresh process (a joblib or SLURM worker) resolving data.name before anything discovered them
+        from gvc import datasets
+
+        datasets.discover()  # registers folder.py and array.py
     source = SOURCES.get(kind)
-    if source is None:  # gvc.datasets.discover() registers folder.py and array.py
+    if source is None:
         raise DataError(f"unknown data source {kind!r}; known ones: {sorted(SOURCES)}")
     options = Options.of(data)
     if options.path is None:
