@@ -79,16 +79,15 @@ def compute(space: str, inputs: Any, family: str | None = None) -> dict[str, flo
     """Every registered metric of `space` (those of `family`'s models too, where a metric is family-specific),
     computed from `inputs`, in the registry's order; a metric its function did not return is left out (e.g. a
     class no sample was assigned)."""
+    chosen = [m for m in facts.registered() if m.space == space and m.family in (None, family)]
+    missing = [m.name for m in chosen if m.name not in COMPUTATIONS]
+    if missing:  # before any work is done
+        raise RuntimeError(f"metric {missing[0]!r} is registered in gvc/facts.py but nothing computes it: decorate "
+                           f"its function with @computes({missing[0]!r}) (gvc/evaluation/computations.py)")
     outputs: dict[Computation, dict[str, float]] = {}
     results: dict[str, float] = {}
-    for metric in facts.registered():
-        if metric.space != space or metric.family not in (None, family):
-            continue
-        function = COMPUTATIONS.get(metric.name)
-        if function is None:
-            raise RuntimeError(f"metric {metric.name!r} is registered in gvc/facts.py but nothing computes it: "
-                               f"decorate its function with @computes({metric.name!r}) "
-                               "(gvc/evaluation/computations.py)")
+    for metric in chosen:
+        function = COMPUTATIONS[metric.name]
         if function not in outputs:
             outputs[function] = out = function(inputs)
             strays = [k for k in out if facts.metric_of(k) is None]
