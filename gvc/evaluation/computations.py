@@ -50,6 +50,7 @@ class Sets:
     fake_logits: Tensor | None = None  # the classifier's, in its space
     real_logits: Tensor | None = None
     nn_train_dist_test: float | None = None  # the test images' median distance to the training set (the floor's)
+    prefix: str = ""  # of the space's keys: "" in the classifier's, AE_PREFIX in the autoencoder's
 
     # Unit-length features, shared by the classifier space's nearest-neighbour metrics (computed once).
     @cached_property
@@ -101,21 +102,23 @@ def compute(space: str, inputs: Any, family: str | None = None) -> dict[str, flo
     return results
 
 
-# -- the classifier's space ---------------------------------------------------------------------------------------
-# FID and KID use the raw features. The nearest-neighbour metrics (P/R/D/C, memorisation) use unit-length features:
-# the raw norm mostly encodes classifier confidence, and the few low-confidence real digits near the origin have
-# k-NN balls wide enough to swallow noise and blur, which would score as "precise".
-@computes("fid")
+# -- either feature space -----------------------------------------------------------------------------------------
+# FID and KID on the raw features (or codes), under the space's names.
+@computes("fid", f"{facts.AE_PREFIX}fid")
 def _fid(s: Sets) -> dict[str, float]:
-    return {"fid": metrics.frechet_distance(s.real, s.fake)}
+    return {f"{s.prefix}fid": metrics.frechet_distance(s.real, s.fake)}
 
 
-@computes("kid_mean", "kid_std")
+@computes("kid_mean", "kid_std", f"{facts.AE_PREFIX}kid_mean", f"{facts.AE_PREFIX}kid_std")
 def _kid(s: Sets) -> dict[str, float]:
     mean, std = metrics.kernel_distance(s.real, s.fake, s.cfg.kid_subsets, s.cfg.kid_subset_size, s.cfg.seed)
-    return {"kid_mean": mean, "kid_std": std}
+    return {f"{s.prefix}kid_mean": mean, f"{s.prefix}kid_std": std}
 
 
+# -- the classifier's space ---------------------------------------------------------------------------------------
+# The nearest-neighbour metrics (P/R/D/C, memorisation) use unit-length features: the raw norm mostly encodes
+# classifier confidence, and the few low-confidence real digits near the origin have k-NN balls wide enough to
+# swallow noise and blur, which would score as "precise".
 @computes("precision", "recall")
 def _precision_recall(s: Sets) -> dict[str, float]:
     precision, recall = metrics.precision_recall(s.real_unit, s.fake_unit, s.cfg.pr_k)
@@ -151,20 +154,9 @@ def _class_fids(s: Sets) -> dict[str, float]:
 
 # -- the autoencoder's space ----------------------------------------------------------------------------------------
 # Raw codes, not unit-length ones: the autoencoder's code norm is image content (ink), not a confidence.
-@computes("ae_fid")
-def _ae_fid(s: Sets) -> dict[str, float]:
-    return {"ae_fid": metrics.frechet_distance(s.real, s.fake)}
-
-
-@computes("ae_kid_mean", "ae_kid_std")
-def _ae_kid(s: Sets) -> dict[str, float]:
-    mean, std = metrics.kernel_distance(s.real, s.fake, s.cfg.kid_subsets, s.cfg.kid_subset_size, s.cfg.seed)
-    return {"ae_kid_mean": mean, "ae_kid_std": std}
-
-
 @computes("ae_precision", "ae_recall", "ae_density", "ae_coverage")
 def _ae_prdc(s: Sets) -> dict[str, float]:
-    return {f"{facts.AE_PREFIX}{k}": v for k, v in metrics.prdc(s.real, s.fake, s.cfg.pr_k, s.cfg.dc_k).items()}
+    return {f"{s.prefix}{k}": v for k, v in metrics.prdc(s.real, s.fake, s.cfg.pr_k, s.cfg.dc_k).items()}
 
 
 @computes("ae_memorisation_ratio")
@@ -173,7 +165,7 @@ def _ae_memorisation(s: Sets) -> dict[str, float]:
         return {}
     # medians, as in the classifier's space: copies show even among garbage samples
     nn_gen = metrics.nearest_distances(s.fake, s.train, s.exclude).median().item()
-    return {"ae_memorisation_ratio": nn_gen / metrics.nearest_distances(s.real, s.train).median().item()}
+    return {f"{s.prefix}memorisation_ratio": nn_gen / metrics.nearest_distances(s.real, s.train).median().item()}
 
 
 # -- the model ------------------------------------------------------------------------------------------------------

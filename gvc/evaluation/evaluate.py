@@ -125,7 +125,7 @@ def space_metrics(fake: Tensor, real: Tensor, cfg: EvalConfig, train: Tensor | N
     """The autoencoder space's metrics (FID, KID, precision, recall, density, coverage, memorisation: every metric
     gvc/facts.py registers there) of fake against real codes, named without their ae_ prefix (as the cached
     references store them). exclude: fake i's own index among the training codes, when it is one of them."""
-    scores = compute(AUTOENCODER, Sets(fake, real, train, cfg, exclude))
+    scores = compute(AUTOENCODER, Sets(fake, real, train, cfg, exclude, prefix=AE_PREFIX))
     return {name.removeprefix(AE_PREFIX): value for name, value in scores.items()}
 
 
