@@ -26,6 +26,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from gvc.facts import MINIMIZE, metric_of, registry
+
 # "Clearly better than noise": even the pessimistic end of the model's FID (mean + 2 standard errors, or its
 # one run) is at most this share of uniform noise's FID. Calibration (docs/metrics.md): Gaussian blur at σ = 2
 # already scores 97 % of noise's FID, specks on 20 % of the pixels 53 %.
@@ -34,11 +36,17 @@ NOISE_FID_SHARE = 0.8
 # of the real floor's (calibration: one class kept scores coverage 0.10 against the floor's 0.96).
 COLLAPSE_MAX_CLASSES = 3
 COLLAPSE_COVERAGE_SHARE = 0.25
-# The numbers a collapsed model can inflate (Naeem et al. 2020), and the image proxies (one crisp blob repeated
-# has little gray and no specks): they never decide a verdict for it.
-INFLATED_BY_COLLAPSE = frozenset({"precision", "density", "ae_precision", "ae_density", "gray_fraction", "speckles"})
+# Beside the metrics whose spec says a collapsed model can inflate them (gvc/facts.py: precision, density; Naeem et
+# al. 2020), the image proxies (one crisp blob repeated has little gray and no specks): they never decide for it.
+PROXIES_INFLATED_BY_COLLAPSE = frozenset({"gray_fraction", "speckles"})
 NOT_ASSESSABLE = "not assessable"
 FLAGGED = "flagged"
+
+
+def inflated_by_collapse(metric: str) -> bool:
+    """Whether a collapsed model's `metric` (a summary key or an image proxy) is set aside rather than deciding."""
+    spec = metric_of(metric)
+    return spec.inflated_by_collapse if spec is not None else metric in PROXIES_INFLATED_BY_COLLAPSE
 
 
 @dataclass(frozen=True)
@@ -86,8 +94,6 @@ def standing(results: pd.DataFrame) -> dict[str, Standing]:
 def fooled_by_noise(results: pd.DataFrame) -> frozenset[str]:
     """Quality metrics whose uniform-noise reference is at least as good as their real-data floor (results: the long
     table's metric, floor and noise columns, or a run table's floor_/noise_ columns)."""
-    from gvc.facts import MINIMIZE, REGISTRY
-
     pairs: dict[str, tuple[float, float]] = {}
     if {"metric", "floor", "noise"} <= set(results.columns):
         for metric, rows in results.groupby("metric"):
@@ -98,7 +104,7 @@ def fooled_by_noise(results: pd.DataFrame) -> frozenset[str]:
             pairs[name] = (results[column].astype(float).mean(), results[f"floor_{name}"].astype(float).mean())
     fooled = set()
     for name, (noise, real) in pairs.items():
-        metric = REGISTRY.get(name)
+        metric = registry().get(name)
         if metric is None or not metric.objective or name.startswith("nn_train_dist"):
             continue  # distances to training images rise for noise by design: not quality on their own
         if math.isfinite(noise) and math.isfinite(real) and (noise <= real if metric.direction == MINIMIZE
@@ -135,7 +141,7 @@ def gate(evidence: Any, metric: str, a: str, b: str, standings: dict[str, Standi
         return replace(evidence, outcome=f"{FLAGGED}: uniform noise scores {metric} as well as real data on this data "
                                          "set, so it does not decide")
     collapsed = [m for m in (a, b) if standings.get(m, Standing()).collapsed]
-    if metric in INFLATED_BY_COLLAPSE and collapsed:
+    if collapsed and inflated_by_collapse(metric):
         return replace(evidence, outcome=f"{FLAGGED}: {' and '.join(collapsed)} collapsed, so its {metric} is "
                                          f"inflated (Naeem et al. 2020) and does not decide")
     # A collapsed model never wins a comparison that decides: where it comes out better, the evidence is flagged.

@@ -28,20 +28,24 @@ from analysis.assessable import gate, gated_verdict, standing
 from analysis.stats import (A_BETTER, ALPHA, B_BETTER, MINIMIZE, NOT_SEPARABLE, TOO_FEW_SEEDS, compare_groups,
                             direction_of)
 from analysis.tables import SAME_DRAWS, fmt
+from gvc.facts import description_of
 
 RUN_METRIC, IMAGE_STAT = "runs", "images"
 REAL_DATA = "real data"  # the image-statistics row measured on MNIST test images
 IMAGE_STATS = ("gray_fraction", "speckles")
+# How the evidence names what the registry does not hold (the registered metrics: gvc/facts.py `description`).
 DESCRIPTIONS = {
-    "fid": "FID (lower is better)", "kid_mean": "KID (lower is better)", "precision": "precision (fidelity)",
-    "recall": "recall (diversity)", "density": "density (fidelity)", "coverage": "coverage (diversity)",
-    "test_nll_iw": "test NLL, importance-weighted (nats)", "test_nelbo": "test −ELBO (nats)",
     "test_loss": "final test −ELBO (nats)",
     "gray_fraction": "gray share of ink (blur proxy, computed here)",
     "speckles": "isolated bright pixels per image (noise proxy, computed here)",
 }
 OUTCOME = {A_BETTER: "supports", B_BETTER: "contradicts", NOT_SEPARABLE: "not separable",
            TOO_FEW_SEEDS: TOO_FEW_SEEDS}
+
+
+def description(metric: str) -> str:
+    """How a comparison's evidence names `metric`: the registry's description, else DESCRIPTIONS', else its key."""
+    return description_of(metric) or DESCRIPTIONS.get(metric, metric)
 
 
 @dataclass
@@ -130,7 +134,7 @@ LIKELIHOOD_BOUNDS = frozenset({"test_loss", "test_nelbo", "test_nll_iw"})
 def compare(numbers: Numbers, metric: str, a: str, b: str) -> Evidence | None:
     """Evidence for "a is better than b on metric"; None when neither model has the metric (nothing to say)."""
     va, vb = numbers.get(a, metric), numbers.get(b, metric)
-    label = DESCRIPTIONS.get(metric, metric)
+    label = description(metric)
     if va is None and vb is None:
         return None
     if va is None or vb is None:

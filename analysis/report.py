@@ -40,8 +40,8 @@ from analysis.tables import (COMPLETED, completed_objectives, models_in_order, o
                              best_configuration_runs, configuration_table, evaluation_size_note, per_class_table,
                              write_table)
 from analysis.spaces import class_effects, space_agreement
-from analysis.verdict import (collapsed_models, no_better_than_noise, noise_fooled_metrics, verdict_numbers,
-                              verdict_table)
+from analysis.verdict import (collapsed_models, headline_directions, no_better_than_noise, noise_fooled_metrics,
+                              verdict_numbers, verdict_table)
 from gvc import rundir
 from gvc.config import ROOT
 
@@ -150,7 +150,7 @@ VERDICT_CAPTION = (
     "Each model's mean ± standard deviation (sample, ddof = 1) over the seeds of one configuration, its chosen one "
     "('runs' counts those completed seeds; n where fewer of them measured a metric), framed by **uniform noise** (the same metrics for images of uniform noise: what a model "
     "that learned nothing scores) and **real data (floor)** (training images against test images: what a perfect "
-    "model scores). FID: lower is better; precision, recall, coverage and classes covered: higher is better; "
+    "model scores). {directions}; "
     "test −ELBO (VAEs only, nats per image): lower is better. 'not measured': the runs did not record it (e.g. noise "
     "in runs of an older gvc). Numbers: [tables/verdict_numbers.csv](tables/verdict_numbers.csv).")
 CONFIGURATION_CAPTION = (
@@ -210,8 +210,7 @@ def _lead(collection: Collection, artifacts: list[Artifact], compute_glance: lis
         return b
     selections = t.loc[t["selection"] != "", ["model", "selection"]].drop_duplicates("model")
     chosen = "".join(f" **{m}**: {sel}." for m, sel in selections.itertuples(index=False))
-    caption = VERDICT_CAPTION if "classes covered" in verdict.columns else \
-        VERDICT_CAPTION.replace(", coverage and classes covered", " and coverage")  # no labels: no classes
+    caption = VERDICT_CAPTION.format(directions=headline_directions(verdict.columns))
     b += [Table(verdict, index=True),
           Text(caption + CONFIGURATION_CAPTION + chosen + " " + evaluation_size_note(t))]
     own = own_data_card_note(collection)

@@ -18,15 +18,24 @@ import math
 import pandas as pd
 from scipy.stats import kendalltau
 
-from gvc.facts import MINIMIZE, REGISTRY
+from gvc.facts import AE_PREFIX, AUTOENCODER, CLASSIFIER, MINIMIZE, direction_of_key, metric_of, registered
 
 # FID / class-matched FID above this: the note "the gain is class balance" (calibration, docs/metrics.md: a
 # histogram skewed to 0.7^class scores 161 against 6.7 class-matched; dropping one class 30 against 21).
 CLASS_GAP_RATIO = 1.5
-SPACE_PAIRS = (("fid", "ae_fid"), ("precision", "ae_precision"), ("recall", "ae_recall"),
-               ("coverage", "ae_coverage"))
 CLASS_COLUMNS = ["model", "FID", "class-matched FID", "ratio", "worst class FID", "worst class", "note"]
 AGREEMENT_COLUMNS = ["classifier space", "autoencoder space", "models", "Kendall tau", "ordered differently"]
+
+
+def space_pairs() -> tuple[tuple[str, str], ...]:
+    """(classifier metric, its autoencoder-space twin) for every headline metric of the autoencoder's space whose
+    name without ae_ is a classifier-space metric (fid / ae_fid, ...): the orders compared by space_agreement."""
+    pairs = []
+    for m in registered():
+        twin = metric_of(m.name.removeprefix(AE_PREFIX))
+        if m.space == AUTOENCODER and m.headline and twin is not None and twin.space == CLASSIFIER:
+            pairs.append((twin.name, m.name))
+    return tuple(pairs)
 
 
 def _means(results: pd.DataFrame) -> pd.DataFrame:
@@ -60,7 +69,7 @@ def class_effects(results: pd.DataFrame) -> pd.DataFrame:
 
 def _ordered(values: pd.Series, metric: str) -> pd.Series:
     """Higher = better, whatever the metric's direction."""
-    return -values if REGISTRY[metric].direction == MINIMIZE else values
+    return -values if direction_of_key(metric) == MINIMIZE else values
 
 
 def space_agreement(results: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +77,7 @@ def space_agreement(results: pd.DataFrame) -> pd.DataFrame:
     ranking, -1 = reversed) and the pairs ordered differently."""
     means = _means(results)
     rows = []
-    for first, second in SPACE_PAIRS:
+    for first, second in space_pairs():
         if first not in means.columns or second not in means.columns:
             continue
         both = means[[first, second]].dropna()

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gvc.facts import DIRECTIONS as METRIC_DIRECTIONS
+from gvc.facts import direction_of_key
 
 MINIMIZE, MAXIMIZE = "minimize", "maximize"
 
-# Which way is better: the evaluation's own table, plus the VAE losses and analysis' image proxies. A metric not
-# listed here (and not any run's objective) has no "best": its cell stays blank.
+# Which way is better for what the evaluation does not register (gvc/facts.py holds every metric's, ema_ and
+# per-class keys included): the VAE losses and analysis' image proxies. A key found in neither (and not any run's
+# objective) has no "best": its cell stays blank.
 DIRECTIONS = {
-    **METRIC_DIRECTIONS,
     "test_loss": MINIMIZE, "test_bce": MINIMIZE, "loss": MINIMIZE, "bce": MINIMIZE,
     # image statistics computed by analysis.grids (proxies): less gray, fewer specks = closer to ink on paper
     "gray_fraction": MINIMIZE, "speckles": MINIMIZE,
@@ -24,10 +24,10 @@ DIRECTIONS = {
 
 
 def direction_of(metric: str, objective_directions: dict[str, str] | None = None) -> str | None:
-    """A run's stated objective direction wins; then the table above; else None (no defined 'best')."""
+    """A run's stated objective direction wins; then the metric registry's; then the table above; else None."""
     if objective_directions and metric in objective_directions:
         return objective_directions[metric]
-    return DIRECTIONS.get(metric)
+    return direction_of_key(metric) or DIRECTIONS.get(metric)
 
 
 def better(a: float, b: float, direction: str) -> bool:

@@ -11,16 +11,17 @@ a report over several data sets can build one verdict per data set; nothing here
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.assessable import fooled_by_noise, standing_from_runs
+from analysis.assessable import fooled_by_noise, inflated_by_collapse, standing_from_runs
 from analysis.collect import FLOOR_PREFIX, NOISE_PREFIX
 from analysis.stats import describe
 from analysis.tables import (COMPLETED, FLOOR_ROW, NOISE_ROW, evaluation_size, fmt, mean_std, order_models,
                              size_text)
-from gvc.facts import label_of
+from gvc.facts import AE_PREFIX, AUTOENCODER, CLASSIFIER, MAXIMIZE, MINIMIZE, label_of, metric_of, registered
 
 
 @dataclass(frozen=True)
@@ -33,24 +34,49 @@ class Headline:
     vae_only: bool = False
 
 
-HEADLINES = (
-    *(Headline(label_of(key), (key,)) for key in ("fid", "precision", "recall", "coverage", "classes_covered")),
-    # The evaluator's test -ELBO where the runs were evaluated; else the trainer's last per-epoch test -ELBO.
-    Headline("test −ELBO (nats)", ("test_nelbo", "test_loss"), vae_only=True),
-)
-# Runs measured in the label-free space alone (a user's own images without a classifier): that space's headlines.
-LABEL_FREE_HEADLINES = (*(Headline(label_of(key), (key,)) for key in ("ae_fid", "ae_precision", "ae_recall",
-                                                                       "ae_coverage")), HEADLINES[-1])
+# The VAEs' headline: the evaluator's test -ELBO where the runs were evaluated; else the trainer's last per-epoch
+# test -ELBO (a loss, not a registered metric, hence named here).
+ELBO_HEADLINE = Headline("test −ELBO (nats)", ("test_nelbo", "test_loss"), vae_only=True)
 NOT_MEASURED, NOT_APPLICABLE = "not measured", "n/a"
 
 
+def space_headlines(space: str) -> tuple[Headline, ...]:
+    """The registry's headline metrics of one space (gvc/facts.py `headline`), in its order, then the ELBO."""
+    return (*(Headline(label_of(m.name), (m.name,)) for m in registered()
+              if m.headline and m.space == space and m.family is None), ELBO_HEADLINE)
+
+
 def headlines(done: pd.DataFrame) -> tuple[Headline, ...]:
-    """The classifier space's headline metrics, or the label-free space's where no run has the classifier's."""
+    """The classifier space's headline metrics, or the label-free space's where no run has the classifier's (a
+    user's own images without a classifier)."""
     def measured(key: str) -> bool:
         return key in done.columns and bool(done[key].notna().any())
 
-    classifier = any(measured(k) for h in HEADLINES if not h.vae_only for k in h.keys)
-    return HEADLINES if classifier or not measured("ae_fid") else LABEL_FREE_HEADLINES
+    def any_measured(found: tuple[Headline, ...]) -> bool:
+        return any(measured(k) for h in found if not h.vae_only for k in h.keys)
+
+    classifier, label_free = space_headlines(CLASSIFIER), space_headlines(AUTOENCODER)
+    return label_free if not any_measured(classifier) and any_measured(label_free) else classifier
+
+
+def _words(names: list[str]) -> str:
+    return " and ".join(filter(None, (", ".join(names[:-1]), names[-1]))) if names else ""
+
+
+def headline_directions(columns: Iterable[str]) -> str:
+    """'FID: lower is better; precision, recall, coverage and classes covered: higher is better': the classifier
+    space's headline metrics (gvc/facts.py), by their classifier-space names, for either space's verdict; one the
+    autoencoder's space has no twin of (classes covered) only where it is a column."""
+    shown = set(columns)
+    parts = []
+    for direction, word in ((MINIMIZE, "lower"), (MAXIMIZE, "higher")):
+        names = [label_of(m.name) for m in registered() if m.headline and m.space == CLASSIFIER
+                 and m.direction == direction and (label_of(m.name) in shown or metric_of(AE_PREFIX + m.name))]
+        if names:
+            parts.append(f"{_words(names)}: {word} is better")
+    return "; ".join(parts)
+
+
 NUMBER_COLUMNS = ["row", "kind", "metric", "key", "n", "mean", "std", "min", "max"]
 
 
@@ -123,7 +149,7 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
         else:
             runs = int(out.loc[r["row"], "runs"])
             cell = mean_std(r["mean"], r["std"]) + (f" (n={r['n']})" if r["n"] != runs else "")
-        if r["kind"] == "model" and r["row"] in collapsed and r["metric"] in ("precision", "density"):
+        if r["kind"] == "model" and r["row"] in collapsed and inflated_by_collapse(r["key"]):
             cell += " ⚠ collapsed"  # inflated by collapse (Naeem et al. 2020): see analysis/assessable.py
         if r["kind"] == "model" and r["key"] in fooled:
             cell += " ⚠ noise scores as well"  # on this data set it cannot tell noise from data: decides nothing

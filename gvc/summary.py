@@ -16,7 +16,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from gvc import run_identity
-from gvc.facts import DIRECTIONS, FAMILIES, LOSSES, MAXIMIZE, MINIMIZE
+from gvc.facts import FAMILIES, LOSSES, MAXIMIZE, MINIMIZE, direction_of_key
 
 
 def library_versions() -> dict[str, str]:
@@ -59,7 +59,7 @@ def objective_direction(cfg: DictConfig, name: str, family: str | None) -> str:
         return cfg.trainer.objective_direction
     if family is not None and name in LOSSES[family]:
         return MINIMIZE
-    return DIRECTIONS.get(name, MINIMIZE)
+    return direction_of_key(name) or MINIMIZE
 
 
 def own_data_record(cfg: DictConfig) -> dict[str, Any] | None:

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 from torchvision.transforms.functional import gaussian_blur
 
-from gvc import datasets
+from gvc import datasets, facts
 from gvc.datasets import own
 from gvc.data import DataError, load_split, spec_of, to_model_range
 from gvc.evaluation.config import EvalConfig, evaluation_problem
@@ -37,12 +37,21 @@ from gvc.evaluation.evaluate import NOISE_SEED, reference_images, score_images
 
 CALIBRATION_SEED = 11  # which training images are corrupted, and the corruptions' own draws
 SKEW_RATIO = 0.7  # skewed histogram: class c gets a share proportional to SKEW_RATIO ** c
-# The columns of the card: what a reader compares (a metric a data set lacks is left out).
-COLUMNS = ("fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered", "class_kl_uniform",
-           "inception_score", "memorisation_ratio", "fid_class_matched", "ae_fid", "ae_precision", "ae_recall",
-           "ae_density", "ae_coverage", "ae_kid_mean", "ae_memorisation_ratio")
+# The card's column order for the built-in metrics, as docs/metrics.md prints it; which metrics are columns is the
+# registry's to say (card_columns).
+CARD_ORDER = ("fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered", "class_kl_uniform",
+              "inception_score", "memorisation_ratio", "fid_class_matched", "ae_fid", "ae_precision", "ae_recall",
+              "ae_density", "ae_coverage", "ae_kid_mean", "ae_memorisation_ratio")
 LABELLED_CORRUPTIONS = ("mode_drop", "skewed_classes")  # need the data's labels
 CORRUPTIONS = ("floor", "blur", "specks", "gaussian_noise", "mode_drop", "skewed_classes", "copies", "uniform_noise")
+
+
+def card_columns() -> tuple[str, ...]:
+    """The card's columns: every registered metric with a floor and a noise level (an image set's score, not a
+    model's) that may be an objective (no spreads, per-class values or raw distances) and is marked for the card;
+    in CARD_ORDER, then any other in the registry's order. A metric a data set lacks is left out of its card."""
+    names = [m.name for m in facts.registered() if m.card and m.referenced and m.objective and not m.per_class]
+    return tuple(sorted(names, key=lambda n: CARD_ORDER.index(n) if n in CARD_ORDER else len(CARD_ORDER)))
 
 
 class CalibrationError(ValueError):
@@ -158,7 +167,7 @@ def corrupted_sets(settings: Settings, train_images: Tensor, labels: Tensor
 
 def calibrate(settings: Settings, data_root: str | os.PathLike, device: str = "cpu",
               eval_cfg: EvalConfig | None = None) -> pd.DataFrame:
-    """One row per corruption and parameter, one column per metric (COLUMNS that the data set's spaces give)."""
+    """One row per corruption and parameter, one column per metric (card_columns() the data set's spaces give)."""
     settings.validate()
     cfg = eval_cfg or EvalConfig(n_samples=settings.n)
     cfg = EvalConfig(**{**cfg.__dict__, "n_samples": settings.n, "second_space": True}).validate()
@@ -169,7 +178,7 @@ def calibrate(settings: Settings, data_root: str | os.PathLike, device: str = "c
         images, exclude = make()
         scores = score_images(images, real, cfg, settings.dataset, data_root, torch.device(device), exclude)
         rows.append({"corruption": corruption, "parameter": parameter,
-                     **{name: scores[name] for name in COLUMNS if name in scores}})
+                     **{name: scores[name] for name in card_columns() if name in scores}})
     return pd.DataFrame(rows)
 
 

@@ -4,7 +4,8 @@ The generated set is compared with the data set's test images, in the feature sp
 evaluator. Two references frame every number: the floor is the same comparison for the data set's *training*
 images (the best a perfect generator could expect at this N), and the noise level the same comparison for
 uniform-noise images (what a model that learned nothing scores). Both depend only on the evaluator and the
-settings, so each is computed once and cached as JSON next to the data. Metric directions live in gvc/facts.py.
+settings, so each is computed once and cached as JSON next to the data. Which metrics there are, and which way
+each is better, lives in gvc/facts.py; the function computing each, in gvc/evaluation/computations.py.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from torch import Tensor, nn
 
 from gvc.data import BINARIZE, load_split, spec_of, to_model_range
 from gvc.evaluation import metrics
+from gvc.evaluation.computations import Bounded, Sets, compute
 from gvc.evaluation.autoencoder import autoencoder_checksum, encode, load_encoder
 from gvc.evaluation.classifier import EvaluatorError, evaluator_checksum, load_evaluator
-from gvc.facts import DIRECTIONS, FAMILIES, FEATURES, LOGITS, SECOND_SPACE, registry_key  # noqa: F401 (DIRECTIONS re-exported)
+from gvc.facts import DIRECTIONS  # noqa: F401 (re-exported)
+from gvc.facts import AE_PREFIX, AUTOENCODER, CLASSIFIER, FAMILIES, FEATURES, LOGITS, MODEL, SECOND_SPACE, registry_key
 from gvc.evaluation.config import EvalConfig, as_eval_config, evaluation_problem, has_classifier, own_files_dir
 from gvc.evaluation.embeddings import Embedding, cache_dir, embed, train_embedding
 from gvc.evaluation.train_autoencoder import build_own
@@ -65,13 +68,14 @@ def evaluate(model: nn.Module, cfg: Any, device: torch.device | str, data_root: 
     with eval_mode(model):
         fake_images = generate(model, cfg.n_samples, cfg.batch_size, cfg.seed, device, spec.image_shape)
         results = score_images(fake_images, real_images, cfg, spec.name, data_root, device)
-        if FAMILIES[getattr(model, "family", "gan")].likelihood:
+        family = getattr(model, "family", "gan")
+        if FAMILIES[family].likelihood:
             n_nll = len(real_images) if cfg.nll_images is None else min(cfg.nll_images, len(real_images))
             images = real_images[:n_nll]
             if binarize == "dynamic":  # fixed draws: every model sees the same binary test images
                 images = torch.bernoulli(images, generator=torch.Generator().manual_seed(REFERENCE_SEED))
             draws = torch.Generator().manual_seed(cfg.seed + 1)  # not the latents' stream
-            bounds = metrics.likelihood_bounds(model, images.to(device), cfg.iw_samples, cfg.batch_size, draws)
+            bounds = compute(MODEL, Bounded(model, images.to(device), cfg, draws), family)
             if binarize == "dynamic":  # a density on [0, 1] says nothing about binary images: only Bernoulli's counts
                 bounds = {k: v for k, v in bounds.items() if not k.startswith("test_cb_")}
             results.update(bounds)
@@ -118,18 +122,11 @@ def classifier_space(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, 
 
 def space_metrics(fake: Tensor, real: Tensor, cfg: EvalConfig, train: Tensor | None = None,
                   exclude: Tensor | None = None) -> dict[str, float]:
-    """FID, KID, precision, recall, density, coverage and (given the training codes) memorisation of fake against
-    real codes of the second space. exclude: fake i's own index among the training codes, when it is one of them.
-
-    Raw codes, not unit-length ones: the autoencoder's code norm is image content (ink), not a confidence.
-    """
-    kid_mean, kid_std = metrics.kernel_distance(real, fake, cfg.kid_subsets, cfg.kid_subset_size, cfg.seed)
-    out = {"fid": metrics.frechet_distance(real, fake), "kid_mean": kid_mean, "kid_std": kid_std,
-           **metrics.prdc(real, fake, cfg.pr_k, cfg.dc_k)}
-    if train is not None:  # medians, as in the classifier's space: copies show even among garbage samples
-        nn_gen = metrics.nearest_distances(fake, train, exclude).median().item()
-        out["memorisation_ratio"] = nn_gen / metrics.nearest_distances(real, train).median().item()
-    return out
+    """The autoencoder space's metrics (FID, KID, precision, recall, density, coverage, memorisation: every metric
+    gvc/facts.py registers there) of fake against real codes, named without their ae_ prefix (as the cached
+    references store them). exclude: fake i's own index among the training codes, when it is one of them."""
+    scores = compute(AUTOENCODER, Sets(fake, real, train, cfg, exclude, prefix=AE_PREFIX))
+    return {name.removeprefix(AE_PREFIX): value for name, value in scores.items()}
 
 
 def train_codes(encoder: nn.Module, checksum: str, dataset: str, data_root: str | os.PathLike, batch_size: int,
@@ -183,42 +180,17 @@ def second_space(fake_images: Tensor, real_images: Tensor, cfg: EvalConfig, data
         "": space_metrics(encode(encoder, fake_images, cfg.batch_size, device), real, cfg, train,
                           None if exclude is None else exclude.to(train.device)),
     }
-    return {f"{prefix}ae_{name}": value for prefix, values in references.items() for name, value in values.items()}
+    return {f"{prefix}{AE_PREFIX}{name}": value for prefix, values in references.items()
+            for name, value in values.items()}
 
 
 def compare(fake: Embedding, real: Embedding, train: Embedding, cfg: EvalConfig, nn_train_dist_test: float,
             exclude: Tensor | None = None) -> dict[str, float]:
-    """All classifier-space metrics of `fake` against `real`. exclude: fake i's own index in `train`, if it is from
-    there.
-
-    FID and KID use the raw features. The nearest-neighbour metrics (P/R/D/C, memorisation) use unit-length
-    features: the raw norm mostly encodes classifier confidence, and the few low-confidence real digits near
-    the origin have k-NN balls wide enough to swallow noise and blur, which would score as "precise".
-    """
-    real_u, fake_u = metrics.unit_rows(real.features), metrics.unit_rows(fake.features)
-    precision, recall = metrics.precision_recall(real_u, fake_u, cfg.pr_k)
-    density, coverage = metrics.density_coverage(real_u, fake_u, cfg.dc_k)
-    kid_mean, kid_std = metrics.kernel_distance(real.features, fake.features, cfg.kid_subsets,
-                                                cfg.kid_subset_size, cfg.seed)
-    # Medians, not means: a few garbage samples far from everything must not hide a block of near-copies.
-    nn_gen = metrics.nearest_distances(fake_u, metrics.unit_rows(train.features), exclude).median().item()
-    results = {
-        "fid": metrics.frechet_distance(real.features, fake.features),
-        "kid_mean": kid_mean,
-        "kid_std": kid_std,
-        "precision": precision,
-        "recall": recall,
-        "density": density,
-        "coverage": coverage,
-        **metrics.classifier_scores(fake.logits, cfg.class_min_share),
-        "nn_train_dist_gen": nn_gen,
-        "nn_train_dist_test": nn_train_dist_test,
-        "memorisation_ratio": nn_gen / nn_train_dist_test,
-    }
-    if cfg.class_fids:
-        results.update(metrics.class_fids(real.features, fake.features, real.logits.argmax(1), fake.logits.argmax(1),
-                                          real.logits.shape[1], cfg.seed))
-    return results
+    """Every classifier-space metric gvc/facts.py registers, of `fake` against `real` (computed by
+    gvc/evaluation/computations.py). exclude: fake i's own index in `train`, if it is from there."""
+    sets = Sets(fake.features, real.features, train.features, cfg, exclude, fake_logits=fake.logits,
+                real_logits=real.logits, nn_train_dist_test=nn_train_dist_test)
+    return compute(CLASSIFIER, sets)
 
 
 def reference_settings(cfg: EvalConfig, n_real: int, checksum: str) -> dict[str, Any]:
