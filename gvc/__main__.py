@@ -40,8 +40,9 @@ from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
 from gvc import cli, rundir, run_identity, runlock  # noqa: E402
-from gvc.config import ROOT, ConfigError, register_configs  # noqa: E402
+from gvc.config import ROOT, register_configs  # noqa: E402
 from gvc.data import DataError  # noqa: E402
+from gvc.errors import ConfigError, fail  # noqa: E402
 from gvc.rundir import CheckpointError, WriteError  # noqa: E402
 
 register_configs()
@@ -65,7 +66,7 @@ def main(cfg: DictConfig) -> float:
     except (ConfigError, DataError, CheckpointError, WriteError) as e:
         if not multirun:
             remove_litter(Path(hc.runtime.output_dir))
-        cli.fail(str(e))
+        fail(str(e))
     except TrialInterrupted as e:  # the log said how to resume; no traceback
         if multirun:  # Hydra's on_job_end, which indexes the trial, is skipped by the exit
             rundir.write_multirun_index(Path(hc.sweep.dir))

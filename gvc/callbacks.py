@@ -23,8 +23,7 @@ class ProtectRuns(Callback):
     """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from gvc.cli import fail
-        from gvc.config import ConfigError
+        from gvc.errors import ConfigError, fail
         from gvc.task import check_run_dir, claim
 
         run_dir = Path(config.hydra.run.dir).absolute()
@@ -39,7 +38,7 @@ class ProtectRuns(Callback):
             fail(str(e))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from gvc.cli import fail
+        from gvc.errors import fail
         from gvc.run_identity import busy_refusal, in_use_by
 
         sweep_dir = Path(config.hydra.sweep.dir).absolute()

@@ -12,26 +12,21 @@ import difflib
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from gvc import run_identity
-from gvc.config import ConfigError, check_data, register_configs, validate
+from gvc.config import check_data, register_configs, validate
+from gvc.errors import EXIT_REFUSED, ConfigError, fail, warn  # noqa: F401 (re-exported: their home before gvc/errors.py)
 from gvc.listing import CONF, config_groups, group_options, listing  # noqa: F401 (listing re-exported)
 
-EXIT_REFUSED = 2  # argparse's status for bad input
 # Hydra's own options that do not run anything, or that choose another config: left to Hydra unchecked.
 HYDRA_ONLY_FLAGS = ("--cfg", "-c", "--info", "-i", "--hydra-help", "--version", "--shell-completion", "-sc",
                     "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--resolve", "--package",
                     "-p", "--experimental-rerun")
 MULTIRUN_FLAGS = ("-m", "--multirun")
-def fail(message: str) -> NoReturn:
-    """The one way gvc refuses input: one line on stderr, exit status 2, no traceback."""
-    print(f"gvc: error: {message}", file=sys.stderr)
-    sys.exit(EXIT_REFUSED)
 
 
 def initials(name: str) -> str:
@@ -237,11 +232,6 @@ def _check_launcher(full: DictConfig) -> None:
         raise ConfigError(f"hydra/launcher={launcher} submits sweeps only (-m); without -m this would train here, on "
                           "this machine. Add -m (`python -m gvc -m ...`) to submit it as a job, or drop the launcher "
                           "to train here")
-
-
-def warn(message: str) -> None:
-    """A setting that runs but is likely not what was meant: one line on stderr, and the run goes on."""
-    print(f"gvc: warning: {message}", file=sys.stderr)
 
 
 def _warn_unlikely(cfg: DictConfig) -> None:

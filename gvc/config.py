@@ -15,15 +15,12 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from gvc.errors import ConfigError  # re-exported too: gvc.config.ConfigError, its home before gvc/errors.py
 from gvc.evaluation.config import EvalConfig, as_eval_config, evaluation_problem
 from gvc.data import BINARIZE
 from gvc import facts
 from gvc.facts import LOSSES
 from gvc.knobs import EXECUTION, MEASURED, SEED_KEY, KnobMeta, knob_meta, schema_knobs
-
-
-class ConfigError(ValueError):
-    """A configuration value is out of range or not one of the allowed choices."""
 
 
 # A model's own keys live in its Config dataclass beside the model (gvc/models/); ModelConfig holds the

@@ -19,8 +19,8 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from gvc import rundir
-from gvc.cli import check_eval_overrides, fail
-from gvc.config import ConfigError
+from gvc.cli import check_eval_overrides
+from gvc.errors import ConfigError, fail
 from gvc.rundir import CheckpointError
 from gvc.trained import TrainedRun, load_trained
 

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from gvc import rundir, run_identity, runlock
-from gvc.config import ConfigError
+from gvc.errors import ConfigError
 from gvc.extend import BUDGET_KEYS
 from gvc.facts import MAXIMIZE, MINIMIZE
 
@@ -393,7 +393,7 @@ class HalvingSweeper:
 
     # -- the sweep ---------------------------------------------------------------------------------------
     def sweep(self, arguments: list[str]) -> list[Any]:
-        from gvc.cli import fail
+        from gvc.errors import fail
 
         assert self.config is not None
         sweep_dir = Path(str(self.config.hydra.sweep.dir)).absolute()
@@ -459,7 +459,7 @@ class HalvingSweeper:
 
     def _decision(self, plan: Plan, rung: int, trials: dict[int, dict[str, Any]], direction: str,
                   last: bool) -> dict[str, Any]:
-        from gvc.cli import fail
+        from gvc.errors import fail
 
         directions = {t["direction"] for t in trials.values() if t["status"] == "completed"}
         if direction == "auto":

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gvc.cli import fail
-from gvc.config import ConfigError
+from gvc.errors import ConfigError, fail
 from gvc.rundir import CheckpointError
 from gvc.trained import TrainedRun, load_trained
 

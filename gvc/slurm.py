@@ -71,7 +71,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         return super().__call__(*args, **kwargs)
 
     def setup(self, **kwargs: Any) -> None:
-        from gvc.cli import fail
+        from gvc.errors import fail
 
         super().setup(**kwargs)
         if shutil.which("sbatch") is None:  # submitit would fail later with 'Could not detect "srun"'
@@ -95,7 +95,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         import submitit
 
-        from gvc.cli import fail
+        from gvc.errors import fail
 
         assert self.config is not None and self.hydra_context is not None
         sweep_dir = Path(str(self.config.hydra.sweep.dir))

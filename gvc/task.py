@@ -10,7 +10,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from gvc import rundir, run_identity, runlock
-from gvc.config import ConfigError
+from gvc.errors import ConfigError
 from gvc.extend import BUDGET_KEYS, ExtensionRefused, extension
 from gvc.run import Run
 from gvc.facts import MAXIMIZE, MINIMIZE  # noqa: F401 (re-exported)

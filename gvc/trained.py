@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from gvc import rundir
-from gvc.config import ConfigError
+from gvc.errors import ConfigError
 from gvc.rundir import CheckpointError
 
 @dataclass

@@ -60,6 +60,17 @@ def test_analysis_help_imports_neither_torch_nor_pandas_nor_matplotlib():
     assert "usage: python -m analysis" in result.stdout and result.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_refusing_imports_neither_the_command_line_nor_the_schema():
+    probe = ("import sys\nfrom gvc.errors import fail\ntry:\n    fail('trainer.epochs=0 is not allowed')\n"
+             "except SystemExit as e:\n    print(e.code, sorted({'gvc.cli', 'gvc.config', 'omegaconf', 'torch'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stderr == "gvc: error: trainer.epochs=0 is not allowed\n"
+    assert result.stdout.strip() == "2 []"
+    from gvc import config, errors
+
+    assert cli.fail is errors.fail and config.ConfigError is cli.ConfigError is errors.ConfigError  # the old names
+
+
 def test_a_long_description_is_wrapped_whole_not_cut(tmp_path, monkeypatch):
     conf = tmp_path / "conf"
     (conf / "model").mkdir(parents=True)

@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = Settings(dataset, args.n, args.blur, args.specks, args.noise, args.kept_classes, args.corruptions)
         settings.validate()
     except (CalibrationError, DataError) as e:
-        from gvc.cli import fail
+        from gvc.errors import fail
 
         fail(str(e))
     if args.threads:

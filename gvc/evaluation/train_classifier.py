@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
             raise DataError(f"{spec.title} has no labels (a flat folder or an array without `labels`): a classifier "
                             "needs classes; its runs are measured in the label-free space alone")
     except DataError as e:
-        from gvc.cli import fail
+        from gvc.errors import fail
 
         fail(str(e))
     epochs = args.epochs or spec.evaluator_epochs
