@@ -195,7 +195,7 @@ def _check_added_keys(parsed: list[Any]) -> None:
 
 
 def _check_device(cfg: DictConfig, trainer: str | None = None) -> None:
-    from gvc.training.loop import resolve_device
+    from gvc.training.device import resolve_device
 
     try:
         resolve_device(cfg.trainer.device)

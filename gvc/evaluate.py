@@ -42,7 +42,7 @@ def evaluate_run(trained: TrainedRun, eval_cfg: Any, device: str, data_root: str
     """Evaluate the trained model and write RUN/evaluations/TIMESTAMP_stepK.json; returns its path."""
     from gvc.evaluation.classifier import evaluator_identity
     from gvc.evaluation.evaluate import evaluate
-    from gvc.training.loop import resolve_device
+    from gvc.training.device import resolve_device
 
     target = resolve_device(device)
     started = time.perf_counter()

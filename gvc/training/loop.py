@@ -30,6 +30,7 @@ from gvc import rundir
 from gvc.data import DeviceBatches, load_split, to_model_range
 from gvc.models import GAN, VAE
 from gvc.training import rebuild
+from gvc.training.device import resolve_device
 from gvc.training.along import along_evaluation
 from gvc.training.families import family
 from gvc.training.hooks import Hook, Hooks, RunDirWriter, RunStart
@@ -64,21 +65,6 @@ class Interrupted(RuntimeError):
                  "last checkpoint is kept") if during else f"at epoch {epoch}, step {step}; a checkpoint of that step was written"
         super().__init__(f"{signal_name} {where}")
         self.signal_name, self.epoch, self.step = signal_name, epoch, step
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"trainer.device={name!r} but CUDA is not available here; use trainer.device=auto or cpu")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"trainer.device={name!r} but MPS is not available here; use trainer.device=auto or cpu")
-    return device
 
 
 def make_model(cfg: DictConfig, device: torch.device | str = "cpu") -> GAN | VAE:
