@@ -8,6 +8,7 @@ machine or by an older gvc can be analysed here.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import os
@@ -33,9 +34,16 @@ def recorded_losses(runs: list["Run"]) -> set[str]:
     """Every loss name the runs' objectives declare (and its test_ column), beside the paper's LOSS_COLUMNS."""
     names = {n for r in runs for n in ((r.summary.get("loss") or {}).get("units") or {})}
     return set(LOSS_COLUMNS) | names | {f"test_{n}" for n in names}
-# Config keys that are no search's parameters (execution, measurement, identity), as their schema fields declare
-# (gvc/knobs.py); keys the schema no longer has (older runs) count as parameters.
-NOT_HYPERPARAMETERS = non_hyperparameters()
+
+
+@functools.cache
+def not_hyperparameters() -> frozenset[str]:
+    """Config keys that are no search's parameters (execution, measurement, identity), as their schema fields
+    declare (gvc/knobs.py); keys the schema no longer has (older runs) count as parameters. On first use, not on
+    import: the models' knobs are declared beside their nn.Modules, so reading them imports torch."""
+    return non_hyperparameters()
+
+
 # Keys a family's training never reads (GANs are not evaluated on test images): not swept for that family.
 UNUSED_BY_FAMILY = {"gan": frozenset({"data.test_subset"})}
 FLOOR_PREFIX = "floor_"  # the metric between real images: what a perfect model would reach
@@ -557,10 +565,10 @@ def swept_parameters(collection: Collection, model: str) -> list[str]:
     """Hyperparameters that take more than one value across the runs of `model` (seed last)."""
     rows = collection.table[collection.table["model"] == model]
     unused = UNUSED_BY_FAMILY.get(str(rows["family"].iloc[0]) if len(rows) else "", frozenset())
-    varying = []
+    varying, not_swept = [], not_hyperparameters()
     for name in collection.param_names:
         # logger.* keys say where a run was watched (TensorBoard, MLflow), never what it learned
-        if name in NOT_HYPERPARAMETERS or name.startswith("logger.") or name in unused or name not in rows:
+        if name in not_swept or name.startswith("logger.") or name in unused or name not in rows:
             continue
         if rows[name].map(_cell_key).nunique(dropna=False) > 1:
             varying.append(name)

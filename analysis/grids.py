@@ -10,13 +10,14 @@ seed 0 a seed-0 run's regenerated grid equals its own final saved grid.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
-import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -27,6 +28,9 @@ from analysis.figures import styled
 from analysis.stats import MINIMIZE, describe
 from analysis.tables import completed_objectives, fmt, models_in_order, objective_frame
 from gvc import rundir
+
+if TYPE_CHECKING:  # torch is imported where a model is rebuilt or run, not with the report: see _no_grad
+    import torch
 
 N_GRID = 25  # the 5x5 sample grid of training
 PAD = 2  # torchvision save_image(nrow=5, padding=2) gutters of samples/epoch_XXXX.png; tiles are the data's size
@@ -75,7 +79,20 @@ def representatives(collection: Collection) -> dict[str, Representative]:
     return chosen
 
 
+def _no_grad(function: Callable[..., Any]) -> Callable[..., Any]:
+    """torch.no_grad() around each call, imported then: importing the report needs no torch, drawing grids does."""
+    @functools.wraps(function)
+    def without_gradients(*args: Any, **kwargs: Any) -> Any:
+        import torch
+
+        with torch.no_grad():
+            return function(*args, **kwargs)
+    return without_gradients
+
+
 def shared_z(latent_dim: int, n: int = N_GRID, seed: int = 0) -> torch.Tensor:
+    import torch
+
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
@@ -124,7 +141,7 @@ def to_tiles(images: torch.Tensor) -> np.ndarray:
     return (x[:, 0] if x.shape[1] == 1 else x.permute(0, 2, 3, 1)).numpy()
 
 
-@torch.no_grad()
+@_no_grad
 def generate(model: torch.nn.Module, z: torch.Tensor) -> np.ndarray:
     return to_tiles(model.generate(z))
 
@@ -299,7 +316,7 @@ class TestImages:
         return images[index], index
 
 
-@torch.no_grad()
+@_no_grad
 def reconstructions(reps: dict[str, Representative], models: Models, test: TestImages, out: Path,
                     notes: list[str]) -> list[Artifact]:
     """VAEs: the first test image of each class (top row) and each VAE's reconstruction below it."""
@@ -339,6 +356,8 @@ def encoded_pair(spec) -> tuple[tuple[int, int], list[str]]:
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Spherical interpolation: Gaussian latents live near a sphere, and slerp stays near it where the
     straight line between two samples passes through the improbable region around the origin."""
+    import torch
+
     t = t.view(-1, 1)
     cos = torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1.0, 1.0)
     omega = torch.arccos(cos)
@@ -347,10 +366,12 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
 
 
-@torch.no_grad()
+@_no_grad
 def interpolations(reps: dict[str, Representative], models: Models, test: TestImages, out: Path, seed: int,
                    notes: list[str]) -> list[Artifact]:
     """Every model: slerp between two prior samples; VAEs also: a line between two test encodings."""
+    import torch
+
     t = torch.linspace(0, 1, INTERPOLATION_STEPS)
     rows = []
     encoded = False

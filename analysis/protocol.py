@@ -138,7 +138,7 @@ def _show_betas(b: Any) -> str:
     return f"({fmt(b[0])}, {fmt(b[1])})"
 
 
-SETTINGS = (
+FIXED_SETTINGS = (  # then the objective and every knob with a paper value: settings()
     Setting("learning rate", lambda r: _get(r, "optimizer.lr"), lambda r: _get(r, "model.paper.lr")),
     Setting("batch size", lambda r: _get(r, "data.batch_size"), lambda r: _get(r, "model.paper.batch_size")),
     Setting("optimizer", lambda r: _get(r, "optimizer.name"), lambda r: PAPER_OPTIMIZER),
@@ -209,7 +209,20 @@ def _show_knob(value: object) -> str:
     return "null" if value is None else fmt(value)
 
 
-SETTINGS = SETTINGS + (Setting("objective", _objective, _paper_objective, agrees=lambda a, b: a == b),) + knob_settings()
+@lru_cache(maxsize=None)
+def settings() -> tuple[Setting, ...]:
+    """Every setting the departures table compares. On first use, not on import: the knobs are read from the
+    model and objective registries, whose modules import torch."""
+    return FIXED_SETTINGS + (Setting("objective", _objective, _paper_objective, agrees=lambda a, b: a == b),) + \
+        knob_settings()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SETTINGS":  # the name settings() had as a constant
+        return settings()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 LONG_COLUMNS = ["model", "setting", "value", "paper", "departs", "runs"]
 
 
@@ -249,7 +262,7 @@ def departures_long(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for model in order_models(table["model"]):
         runs = table[table["model"] == model]
-        for s in SETTINGS:
+        for s in settings():
             pairs = [(v, p) for v, p in ((s.value(r), s.paper(r)) for _, r in runs.iterrows()) if v is not None]
             if s.name.startswith(("model.", "loss.")) and not pairs:
                 continue  # a knob this model (or its objective) does not have: nothing to say, not "not recorded"
@@ -281,7 +294,7 @@ def departures_table(table: pd.DataFrame) -> pd.DataFrame:
     A departing cell reads 'VALUE (paper: PAPER)'; an agreeing one 'VALUE (as paper)'."""
     long = departures_long(table)
     models = order_models(table["model"])
-    shown = [s.name for s in SETTINGS if (long.loc[long["setting"] == s.name, "departs"] != False).any()]  # noqa: E712
+    shown = [s.name for s in settings() if (long.loc[long["setting"] == s.name, "departs"] != False).any()]  # noqa: E712
     out = pd.DataFrame(index=shown, columns=models, dtype=object)
     for _, r in long[long["setting"].isin(shown)].iterrows():
         if r["departs"] is None:
@@ -303,7 +316,7 @@ def departure_summary(table: pd.DataFrame) -> str:
     long = departures_long(table)
     models = order_models(table["model"])
     parts, unknown = [], []
-    for s in SETTINGS:
+    for s in settings():
         rows = long[long["setting"] == s.name]
         departing = [m for m, d in zip(rows["model"], rows["departs"]) if d is not None and bool(d)]
         if departing:

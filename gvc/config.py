@@ -17,17 +17,17 @@ from omegaconf.errors import OmegaConfBaseException
 
 from gvc.errors import ConfigError  # re-exported too: gvc.config.ConfigError, its home before gvc/errors.py
 from gvc.evaluation.config import EvalConfig, as_eval_config, evaluation_problem
-from gvc.data import BINARIZE
 from gvc import facts
 from gvc.facts import LOSSES
 from gvc.knobs import EXECUTION, MEASURED, SEED_KEY, KnobMeta, knob_meta, schema_knobs
 
-
+# The schema imports no torch (analysis and `python -m gvc list` import it): the registries of models, losses
+# and data sets, which do, are imported inside the functions that validate or register against them.
 # A model's own keys live in its Config dataclass beside the model (gvc/models/); ModelConfig holds the
 # keys every model shares and types `cfg.model` until the chosen model's schema is merged in.
-from gvc.models.base import ModelConfig, PaperDefaults  # noqa: E402,F401 (re-exported)
+from gvc.models.config import ModelConfig, PaperDefaults  # noqa: F401 (re-exported)
 # An objective's own keys live in its Config dataclass beside its loss (gvc/training/losses/).
-from gvc.training.losses.base import LossConfig  # noqa: E402
+from gvc.training.losses.base import LossConfig
 
 
 @dataclass
@@ -385,7 +385,7 @@ def _check_model_fits(m: DictConfig, spec) -> None:
 
 def validate(cfg: DictConfig) -> None:
     """Range and choice checks that types alone cannot express. Raises ConfigError naming the key."""
-    from gvc import datasets
+    from gvc.data import BINARIZE
     from gvc.models import MODELS, discover
 
     m, o, d, t = cfg.model, cfg.optimizer, cfg.data, cfg.trainer

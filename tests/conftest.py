@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -95,3 +96,11 @@ class TinyVAE(VAE):
         torch.manual_seed(0)
         self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.Tanh(), nn.Linear(32, 8))
         self.decoder = nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 784), nn.Sigmoid())
+
+
+def imported_by(code: str, watched: tuple[str, ...] = ("torch",)) -> list[str]:
+    """Which of the `watched` modules a fresh interpreter has imported after running `code` (start-up cost)."""
+    probe = f"{code}\nimport sys\nprint(sorted(set({list(watched)!r}) & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return ast.literal_eval(result.stdout.strip().splitlines()[-1])  # the probe's own printed list

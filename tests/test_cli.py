@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from gvc import cli, listing
-from tests.conftest import ROOT, run_gvc
+from tests.conftest import ROOT, imported_by, run_gvc
 
 
 def test_list_shows_every_group_from_the_config_folders_without_schemas():
@@ -58,6 +58,11 @@ def test_analysis_help_imports_neither_torch_nor_pandas_nor_matplotlib():
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "usage: python -m analysis" in result.stdout and result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_run_collector_and_the_report_import_no_torch():
+    # torch loads on first use: with the models' knobs (which keys are hyperparameters) and the grids' rebuilt models
+    assert imported_by("import analysis.collect, analysis.report, analysis.grids, analysis.protocol") == []
 
 
 def test_refusing_imports_neither_the_command_line_nor_the_schema():

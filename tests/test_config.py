@@ -4,7 +4,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from gvc.config import ConfigError, validate
-from tests.conftest import MODEL_NAMES, ROOT, make_config
+from tests.conftest import MODEL_NAMES, ROOT, imported_by, make_config
 
 PAPER = {  # model: (lr, batch size)
     "linear_gan": (2e-4, 128), "dcgan": (2e-4, 128), "linear_vae": (1e-4, 64), "conv_vae": (1e-4, 128),
@@ -111,3 +111,15 @@ def test_equal_compute_sweeps_give_every_model_the_same_time_budget(sweep):
     recipes = cfg.hydra.sweeper.params.experiment.split(",")
     assert sorted(r.removeprefix("short/") for r in recipes) == sorted(MODEL_NAMES)
     assert cfg.trainer.time_budget_s > 0 and cfg.trainer.max_steps is None and cfg.data.subset is None
+
+
+def test_the_config_schema_imports_no_torch():
+    # analysis and `python -m gvc list` read the schema; the registries it validates against load on first use
+    assert imported_by("import gvc.config\nfrom omegaconf import OmegaConf\n"
+                       "OmegaConf.structured(gvc.config.Config)") == []
+    assert imported_by("import gvc.models, gvc.training.losses") == []  # the packages, before their registries
+
+
+def test_the_registries_register_on_first_use():
+    assert imported_by("from gvc.models import MODELS\nassert 'dcgan' in MODELS") == ["torch"]
+    assert imported_by("from gvc.training import losses\nassert 'ns' in losses.LOSSES") == ["torch"]

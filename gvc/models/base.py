@@ -1,4 +1,5 @@
-"""What the trainer, the evaluator and the analysis may assume about any model, and the config every model shares.
+"""What the trainer, the evaluator and the analysis may assume about any model (the config every model shares is
+gvc/models/config.py's, re-exported here).
 
 A model file declares its own hyperparameters as a dataclass subclassing `ModelConfig` (its `Config`)
 beside the model, and its constructor takes that config and the data set's image shape (C, H, W).
@@ -6,53 +7,13 @@ beside the model, and its constructor takes that config and the data set's image
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional
-
 import torch
-from omegaconf import MISSING
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from gvc.knobs import ARCHITECTURE, knob_meta
-
-ImageShape = tuple[int, int, int]  # (channels, height, width)
-MNIST_SHAPE: ImageShape = (1, 28, 28)
-
-
-@dataclass
-class PaperDefaults:
-    """The paper's training settings for a model; the optimizer and data groups default to them."""
-
-    # References the optimizer and data groups read, not knobs of their own.
-    lr: float = field(default=MISSING, metadata=knob_meta(hyperparameter=False, result=False))
-    batch_size: int = field(default=MISSING, metadata=knob_meta(hyperparameter=False, result=False))
-
-
-@dataclass
-class ModelConfig:
-    """The keys every model has; a model's own knobs go in its subclass, beside the model."""
-
-    name: str = MISSING
-    latent_dim: int = field(default=MISSING, metadata=ARCHITECTURE)
-    paper: PaperDefaults = field(default_factory=PaperDefaults)
-
-    def check(self) -> list[tuple[str, bool, str]]:
-        """(key, ok, what is allowed) range checks; subclasses add theirs to these."""
-        return [("latent_dim", self.latent_dim >= 1, "a positive integer")]
-
-
-@dataclass
-class GANConfig(ModelConfig):
-    """The keys every GAN has: an exponential moving average of G's weights (Yazıcı et al. 2019), evaluated
-    beside the raw generator. null = off (the paper has none)."""
-
-    ema_decay: Optional[float] = field(default=None, metadata=knob_meta(
-        paper=None, help="EMA of the generator's weights, evaluated beside it (ema_* metrics); null = off"))
-
-    def check(self) -> list[tuple[str, bool, str]]:
-        return super().check() + [("ema_decay", self.ema_decay is None or 0.0 <= self.ema_decay < 1.0,
-                                   "null (off) or a decay in [0, 1), e.g. 0.999")]
+# The shared configs live torch-free beside this module, so that the config schema (gvc/config.py) types
+# `cfg.model` without importing torch; re-exported here, where the models import them from.
+from gvc.models.config import MNIST_SHAPE, GANConfig, ImageShape, ModelConfig, PaperDefaults  # noqa: F401
 
 
 def _count(module: nn.Module) -> int:

@@ -17,22 +17,31 @@ from omegaconf import OmegaConf
 
 from gvc.training.losses.base import AUTO, PAPER_LOSS, LossConfig, Loss  # noqa: F401 (re-exported)
 
-LOSSES: dict[str, Loss] = {}
+# The losses register on first use, not on import: importing the package (for base.py's LossConfig, which the
+# config schema types `cfg.loss` with) then needs no torch. `LOSSES` is looked up on first use (PEP 562
+# `__getattr__` below); after that it is a plain module attribute.
+_REGISTERED: dict[str, Loss] = {}
 
 
 def discover() -> dict[str, Loss]:
     """Import every module of this package and register their LOSS."""
+    registered = globals().setdefault("LOSSES", _REGISTERED)  # the module's LOSSES, which a test may have swapped
     for info in pkgutil.iter_modules(__path__):
         loss = getattr(importlib.import_module(f"{__name__}.{info.name}"), "LOSS", None)
         if loss is not None:
-            LOSSES[loss.name] = loss
-    return LOSSES
+            registered[loss.name] = loss
+    return registered
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LOSSES":
+        return discover()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def known(family: str | None = None) -> list[str]:
     """The registered loss names (of one family), sorted."""
-    discover()
-    return sorted(n for n, o in LOSSES.items() if family is None or o.family == family)
+    return sorted(n for n, o in discover().items() if family is None or o.family == family)
 
 
 def loss_name(section: Any, family: str) -> str:
@@ -42,10 +51,10 @@ def loss_name(section: Any, family: str) -> str:
 
 
 def get(name: str) -> Loss:
-    discover()
-    if name not in LOSSES:
+    registered = discover()
+    if name not in registered:
         raise ValueError(f"unknown loss {name!r}; choose one of {['auto', *known()]} (with loss=NAME)")
-    return LOSSES[name]
+    return registered[name]
 
 
 def loss_config(section: Any, family: str) -> LossConfig:
@@ -67,7 +76,5 @@ def loss_config(section: Any, family: str) -> LossConfig:
     schema = OmegaConf.structured(loss.Config)
     return OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.create(values)))
 
-
-discover()
 
 __all__ = ["AUTO", "LOSSES", "LossConfig", "Loss", "discover", "get", "known", "loss_config", "loss_name"]
