@@ -86,18 +86,23 @@ def test_the_split_is_seeded_and_another_seed_is_another_data_set(tmp_path):
     assert not np.array_equal(test_a, load_split(other.name, cfg.data.root, train=False).images)
 
 
-def test_a_fresh_process_names_the_data_set_by_its_hash_before_anything_discovered_the_sources(tmp_path,
-                                                                                                 monkeypatch):
-    from omegaconf import OmegaConf
-
-    from gvc.datasets import own as own_data
+def test_a_fresh_process_names_the_data_set_by_its_hash_before_anything_discovered_the_sources(tmp_path):
+    import subprocess
+    import sys
 
     write_images(tmp_path / "imgs", 40)
     expected, _ = own(tmp_path, "folder", tmp_path / "imgs")
-    monkeypatch.setattr(own_data, "SOURCES", {})  # as in a joblib or SLURM worker that has only composed its config
-    monkeypatch.setattr(own_data, "_RESOLVED", {})
-    data = OmegaConf.create({"path": str(tmp_path / "imgs"), "root": str(tmp_path / "cache"), "batch_size": 16})
-    assert own_data.resolver("folder", _parent_=data) == expected.name  # never "folder-unreadable"
+    # As a joblib or SLURM worker does: compose data.name with nothing else of gvc imported or discovered there.
+    script = ("from omegaconf import OmegaConf\n"
+              "from gvc.datasets import own\n"
+              "own.register_resolver()\n"
+              f"data = OmegaConf.create({{'name': '${{gvc_own_data:folder}}', 'path': {str(tmp_path / 'imgs')!r}, "
+              f"'root': {str(tmp_path / 'cache')!r}, 'batch_size': 16}})\n"
+              "print(data.name)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected.name  # never "folder-unreadable"
 
 
 def test_a_changed_file_is_a_new_data_set_never_a_stale_cache(tmp_path, monkeypatch):

@@ -14,8 +14,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from gvc.datasets import own
+from gvc.datasets import array, folder, own
 from gvc.datasets.spec import DatasetSpec, DataSource
+
+# The own-data sources are registered on import, not on first discover(): a fresh process (a joblib or SLURM
+# worker) resolves data.name (${gvc_own_data:folder}) before anything there has discovered the package.
+for _source in (folder.DATASET, array.DATASET):
+    own.add_source(_source)
 
 _REGISTRY: dict[str, DatasetSpec] = {}
 

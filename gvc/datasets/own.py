@@ -76,7 +76,7 @@ _RESOLVED: dict[tuple, tuple[tuple, DatasetSpec, float]] = {}
 RECHECK_S = 5.0
 
 
-SOURCES: dict[str, DataSource] = {}  # filled by gvc.datasets.discover() (folder.py, array.py)
+SOURCES: dict[str, DataSource] = {}  # filled when gvc.datasets is imported (folder.py, array.py)
 RESOLVED: dict[str, DatasetSpec] = {}  # every own data set this process resolved or found, by name
 
 
@@ -94,12 +94,8 @@ def resolve(kind: str, data: Mapping[str, Any]) -> DatasetSpec:
 
     Raises DataError naming the file and the fix.
     """
-    if not SOURCES:  # a fresh process (a joblib or SLURM worker) resolving data.name before anything discovered them
-        from gvc import datasets
-
-        datasets.discover()  # registers folder.py and array.py
     source = SOURCES.get(kind)
-    if source is None:
+    if source is None:  # importing gvc.datasets registers folder.py and array.py
         raise DataError(f"unknown data source {kind!r}; known ones: {sorted(SOURCES)}")
     options = Options.of(data)
     if options.path is None:
