@@ -3,7 +3,7 @@
     from analysis import build_report
     report_dir = build_report([Path("multirun/2026-01-01/12-00-00")])   # -> .../report (report.html inside)
 
-or `python -m analysis [PATH ...]`. Reads run directories only (gvc.rundir's contract); never trains.
+or `python -m analysis [PATH ...]`. Reads run directories only (gvc.trial.rundir's contract); never trains.
 
 The names below are imported when first used (PEP 562), so `python -m analysis --help` answers without
 importing pandas, matplotlib or torch.

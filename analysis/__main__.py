@@ -36,8 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def finished_inputs(cwd: Path | None = None) -> list[Path]:
     """No PATH given: the latest multirun holding a run with a summary, else the newest such run of each model."""
     from analysis.collect import NoRunsError, find_run_dirs, latest_multirun
-    from gvc import rundir
-
+    from gvc.trial import rundir
     cwd = Path(cwd or Path.cwd())
     multirun = latest_multirun(cwd / "multirun", finished_only=True)
     if multirun is not None:

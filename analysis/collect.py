@@ -1,7 +1,7 @@
 """Run directories -> one tidy table (one row per run), one long history table (one row per run-epoch) and one
 long table of the evaluations along training (one row per run-point, from evals.csv).
 
-Reads only the run-directory contract (gvc.rundir); never imports training code, so runs made on another
+Reads only the run-directory contract (gvc.trial.rundir); never imports training code, so runs made on another
 machine or by an older gvc can be analysed here.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.config import non_hyperparameters
 
 BOOKKEEPING = rundir.BOOKKEEPING
@@ -253,7 +253,7 @@ def _read_summary(run_dir: Path) -> tuple[dict[str, Any] | None, str]:
 
 def _read_config(run_dir: Path, summary: dict[str, Any] | None) -> dict[str, Any]:
     """Hydra's .hydra/config.yaml, else the resolved config summary.json records (runs trained in-process,
-    through `gvc.task.run`, have no .hydra/)."""
+    through `gvc.trial.task.run`, have no .hydra/)."""
     path = run_dir / rundir.HYDRA_CONFIG
     if path.is_file():
         try:
@@ -437,7 +437,7 @@ def _row(run: Run) -> dict[str, Any]:
     row["best_step"] = to_float((along.get("best") or {}).get("step"))
     for part, count in (s.get("params") or {}).items():
         row[f"params.{part}"] = to_float(count)
-    # Final losses and metrics share one namespace, metrics taking precedence (as the objective does in gvc.task).
+    # Final losses and metrics share one namespace, metrics taking precedence (as the objective does in gvc.trial.task).
     for name, value in {**(s.get("final") or {}), **(s.get("metrics") or {})}.items():
         row[name] = to_float(value)
     row.update(flatten(run.config))
@@ -484,9 +484,9 @@ def _seed_of(run: Run) -> float:
 
 
 def _same_run(a: Run, b: Run) -> bool:
-    """Same model, same seed and no identity key apart (gvc.run_identity: the schema's `result=False` fields,
+    """Same model, same seed and no identity key apart (gvc.trial.run_identity: the schema's `result=False` fields,
     loggers and Hydra's node do not count): one run recorded twice, not two seeds."""
-    from gvc.run_identity import config_differences
+    from gvc.trial.run_identity import config_differences
 
     return (a.model == b.model and _seed_of(a) == _seed_of(b) and bool(a.config) and bool(b.config)
             and not config_differences(a.config, b.config))

@@ -27,8 +27,7 @@ from analysis.conclusions import REAL_DATA
 from analysis.figures import styled
 from analysis.stats import MINIMIZE, describe
 from analysis.tables import completed_objectives, fmt, models_in_order, objective_frame
-from gvc import rundir
-
+from gvc.trial import rundir
 if TYPE_CHECKING:  # torch is imported where a model is rebuilt or run, not with the report: see _no_grad
     import torch
 

@@ -42,7 +42,7 @@ from analysis.tables import (COMPLETED, completed_objectives, models_in_order, o
 from analysis.spaces import class_effects, space_agreement
 from analysis.verdict import (collapsed_models, headline_directions, no_better_than_noise, noise_fooled_metrics,
                               verdict_numbers, verdict_table)
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.config import ROOT
 
 log = logging.getLogger(__name__)

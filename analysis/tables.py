@@ -322,8 +322,7 @@ def held_out_evaluation(run: Any) -> dict[str, Any] | None:
     """The run's newest re-evaluation (RUN/evaluations/) drawn with another eval.seed than the one its metrics
     came from, at the same evaluation settings (N, KID subsets, k): held-out draws of the same model. None if
     it has none."""
-    from gvc import rundir
-
+    from gvc.trial import rundir
     own = run.config.get("eval") or {}
     try:
         evaluations = rundir.read_evaluations(run.path)

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gvc import rundir  # noqa: E402
+from gvc.trial import rundir  # noqa: E402
 from gvc.threads import busy_cores, usable_cores  # noqa: E402
 
 

@@ -39,11 +39,12 @@ from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from gvc import cli, rundir, run_identity, runlock  # noqa: E402
+from gvc import cli  # noqa: E402
 from gvc.config import ROOT, register_configs  # noqa: E402
 from gvc.data import DataError  # noqa: E402
 from gvc.errors import ConfigError, fail  # noqa: E402
-from gvc.rundir import CheckpointError, WriteError  # noqa: E402
+from gvc.trial import run_identity, rundir, runlock  # noqa: E402
+from gvc.trial.rundir import CheckpointError, WriteError  # noqa: E402
 
 register_configs()
 run_identity.register_resolvers()
@@ -53,8 +54,8 @@ run_identity.register_resolvers()
 @hydra.main(version_base="1.3", config_path=str(ROOT / "conf"), config_name="config")
 def main(cfg: DictConfig) -> float:
     from gvc.process import configure_process
-    from gvc.run import TrialInterrupted
-    from gvc.task import run
+    from gvc.trial.lifecycle import TrialInterrupted
+    from gvc.trial.task import run
 
     configure_process(cfg)  # threads, TF32, global seeds: the process's, set here and nowhere else
     hc = HydraConfig.get()

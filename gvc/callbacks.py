@@ -10,8 +10,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from gvc import rundir
-
+from gvc.trial import rundir
 log = logging.getLogger(__name__)
 
 
@@ -24,7 +23,7 @@ class ProtectRuns(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         from gvc.errors import ConfigError, fail
-        from gvc.task import check_run_dir, claim
+        from gvc.trial.task import check_run_dir, claim
 
         run_dir = Path(config.hydra.run.dir).absolute()
         created = False
@@ -39,7 +38,7 @@ class ProtectRuns(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from gvc.errors import fail
-        from gvc.run_identity import busy_refusal, in_use_by
+        from gvc.trial.runlock import busy_refusal, in_use_by
 
         sweep_dir = Path(config.hydra.sweep.dir).absolute()
         runs = rundir.find_run_dirs(sweep_dir) if sweep_dir.is_dir() else []
@@ -57,8 +56,7 @@ class ProtectRuns(Callback):
 
 def release_refused(run_dir: Path, created: bool) -> None:
     """Give up a refused run's claim; remove the folder if the claim made it (it then holds nothing)."""
-    from gvc import runlock
-
+    from gvc.trial import runlock
     runlock.release(run_dir)
     if created and run_dir.is_dir() and not any(run_dir.iterdir()):
         run_dir.rmdir()
@@ -119,7 +117,7 @@ class MultirunIndex(Callback):
         failed = [r for r in ran if (rundir.read_summary(r) or {}).get("status") in FAILED]
         if failed:
             log.warning("%d of %d trials failed or diverged: %s", len(failed), len(ran), "; ".join(map(outcome, failed)))
-        else:  # a trial a halving sweep stopped early (gvc.halving) did not fail, nor complete
+        else:  # a trial a halving sweep stopped early (gvc.sweep.halving) did not fail, nor complete
             pruned = [r for r in ran if (rundir.read_summary(r) or {}).get("status") == "pruned"]
             log.info("%d of %d trials completed%s", len(ran) - len(pruned), len(ran),
                      f", {len(pruned)} pruned" if pruned else "")

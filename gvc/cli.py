@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from gvc import run_identity
+from gvc.trial import run_identity
 from gvc.config import check_data, register_configs, validate
 from gvc.errors import EXIT_REFUSED, ConfigError, fail, warn  # noqa: F401 (re-exported: their home before gvc/errors.py)
 from gvc.listing import CONF, config_groups, group_options, listing  # noqa: F401 (listing re-exported)

@@ -91,7 +91,7 @@ class TrainerConfig:
     objective: str = field(default="auto", metadata=MEASURED)  # a metric name from summary.json; auto = fid if evaluated, else the final loss
     objective_direction: str = field(default="auto", metadata=MEASURED)  # minimize | maximize | auto (from the metric)
     resume: bool = field(default=False, metadata=EXECUTION)
-    # continue a finished run to raised budgets (gvc/extend.py): the only change of config a run accepts
+    # continue a finished run to raised budgets (gvc/trial/extend.py): the only change of config a run accepts
     extend: bool = field(default=False, metadata=EXECUTION)
     # start from another run's weights (its folder or a checkpoint file): a departure from the paper's random start
     init_from: Optional[str] = field(default=None, metadata=MEASURED)

@@ -18,11 +18,11 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.cli import check_eval_overrides
 from gvc.errors import ConfigError, fail
-from gvc.rundir import CheckpointError
-from gvc.trained import TrainedRun, load_trained
+from gvc.trial.rundir import CheckpointError
+from gvc.trial.trained import TrainedRun, load_trained
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from gvc.errors import ConfigError, fail
-from gvc.rundir import CheckpointError
-from gvc.trained import TrainedRun, load_trained
+from gvc.trial.rundir import CheckpointError
+from gvc.trial.trained import TrainedRun, load_trained
 
 GENERATED = "generated"  # RUN_DIR/generated/: what these commands made from a run, beside what training made
 

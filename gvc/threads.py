@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gvc.run_identity import alive
+from gvc.trial.runlock import alive
 
 SAMPLE_S = 0.25  # how long the other processes' CPU use is sampled
 

@@ -36,7 +36,7 @@ TINY_EVAL = ["eval=fast", "eval.n_samples=200", "eval.nll_images=50", "eval.iw_s
 @pytest.fixture(autouse=True, scope="session")
 def gvc_resolvers() -> None:
     """The resolvers of conf/config.yaml's Hydra node, as the entry points register them (tests compose it too)."""
-    from gvc.run_identity import register_resolvers
+    from gvc.trial.run_identity import register_resolvers
 
     register_resolvers()
 

@@ -54,7 +54,7 @@ def test_a_registered_metric_nothing_computes_is_refused_naming_the_decorator(mo
 
 def test_a_metric_added_as_one_function_and_one_spec_appears_in_summary_and_report(new_metric, tmp_path, mnist_root):
     from analysis import build_report
-    from gvc.task import run
+    from gvc.trial.task import run
 
     overrides = [o for o in TINY if not o.startswith("eval.")] + TINY_EVAL + [
         "model=linear_gan", "trainer.threads=1", "eval.second_space=false", "eval.class_fids=false"]

@@ -7,9 +7,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from gvc import evaluate, rundir, sample
+from gvc import evaluate, sample
+from gvc.trial import rundir
 from gvc.config import ConfigError, validate
-from gvc.task import run
+from gvc.trial.task import run
 from gvc.training import loop
 from gvc.training.along import TIMING, budget_unit, schedule
 from tests.conftest import TINY, make_config, without_timing

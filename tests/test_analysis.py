@@ -33,7 +33,7 @@ from analysis.conclusions import paper_claims
 from analysis.grids import IMAGE_STAT_COLUMNS, gray_and_speckle, grid_tiles, read_grid, shared_z, slerp
 from analysis.report import MARKER, ReportError, choose_out
 from analysis.tables import results_table, sensitivity_table
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.models import build_model
 
 pytestmark = pytest.mark.filterwarnings("error")  # the report must be warning-free (seaborn/matplotlib/pandas)
@@ -53,7 +53,7 @@ def make_run(path: Path, model: str, *, lr: float = 2e-4, batch_size: int = 128,
              fid_history: dict[int, float] | None = None, samples: bool = True, checkpoint: bool = False,
              optimizer: dict | None = None, data: dict | None = None, trainer: dict | None = None,
              stopped_by: str | None = None, last_images: int | None = None) -> Path:
-    """A run directory as gvc writes it (through gvc.rundir), with made-up numbers. optimizer, data and trainer
+    """A run directory as gvc writes it (through gvc.trial.rundir), with made-up numbers. optimizer, data and trainer
     update those config sections; stopped_by (with the images count) is written to summary.json only when given
     (older gvc had neither); last_images makes the last epoch a partial one of that many images."""
     config = {"model": MODEL_CONFIGS[model],
@@ -96,7 +96,7 @@ def make_run(path: Path, model: str, *, lr: float = 2e-4, batch_size: int = 128,
         value = {**final, **metrics}.get(objective, math.inf) if status == "completed" else math.inf
         summary = {"model": model, "family": family, "status": status, "reason": reason, "seed": seed,
                    "overrides": [], "params": {"generator": 10, "discriminator": 20, "total": 30}, "device": "cpu"}
-        if status != "running":  # as gvc.task: the rest is written when the run ends
+        if status != "running":  # as gvc.trial.task: the rest is written when the run ends
             summary.update({
                 "epochs": epochs if history else 0, "steps": 10 * epochs if history else 0, "final": final,
                 "metrics": metrics, "objective": {"name": objective, "direction": "minimize", "value": value},
@@ -397,9 +397,9 @@ def test_runs_from_an_older_gvc_build_a_report(tmp_path):
 
 
 def test_a_run_trained_in_process_reports_its_settings_from_its_summary(tmp_path, mnist_root):
-    """`gvc.task.run` writes no .hydra/: the departures come from summary.json's recorded config, not 'not recorded'."""
+    """`gvc.trial.task.run` writes no .hydra/: the departures come from summary.json's recorded config, not 'not recorded'."""
     from analysis.protocol import departures_long
-    from gvc.task import run
+    from gvc.trial.task import run
     from tests.conftest import TINY, make_config
 
     run_dir = tmp_path / "in_process"

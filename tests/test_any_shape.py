@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 
 import gvc.datasets
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.config import register_configs
 from tests.conftest import CONF
 
@@ -104,7 +104,7 @@ def colours(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_a_colour_data_set_of_another_size_trains_and_gets_a_report(colours, tmp_path):
     from analysis.report import build_report
-    from gvc.task import run
+    from gvc.trial.task import run
 
     runs = tmp_path / "runs"
     for model in ("linear_gan", "linear_vae"):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from gvc import rundir
-from gvc.task import run
+from gvc.trial import rundir
+from gvc.trial.task import run
 from gvc.training.loop import Trainer
 from tests.conftest import TINY, make_config, without_timing
 

@@ -8,8 +8,7 @@ import pytest
 
 from analysis import budgets, collect, compute, curves
 from analysis.budgets import A, B, Comparison, Crossover
-from gvc import rundir
-
+from gvc.trial import rundir
 BUDGETS = [1.0, 2.0, 4.0, 8.0]
 
 

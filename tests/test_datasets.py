@@ -7,13 +7,13 @@ import csv
 import pandas as pd
 import pytest
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.evaluation.classifier import evaluator_checksum
 from tests.conftest import TINY, make_config, run_gvc
 
 
 def test_a_fashion_run_is_measured_by_the_fashion_evaluator(tmp_path, fashion_root):
-    from gvc.task import run
+    from gvc.trial.task import run
 
     cfg = make_config(["model=linear_gan", "data=fashion_mnist", *TINY, "trainer.threads=1", "eval=fast",
                        "eval.enabled=true", "eval.n_samples=200"])
@@ -94,7 +94,7 @@ def test_a_single_data_set_report_names_its_evaluator(tmp_path):
 def test_resuming_a_run_on_another_data_set_is_refused(tmp_path, mnist_root, fashion_root):
     """MNIST and Fashion-MNIST share a shape, so the weights would load: the data set must be checked."""
     from gvc.config import ConfigError
-    from gvc.task import run
+    from gvc.trial.task import run
 
     run(make_config(["model=linear_gan", *TINY, "trainer.threads=1"]), tmp_path)
     summary = rundir.read_summary(tmp_path)

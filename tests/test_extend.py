@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.config import ConfigError
-from gvc.extend import BUDGET_KEYS, ExtensionRefused, extension, reopen
-from gvc.task import run
+from gvc.trial.extend import BUDGET_KEYS, ExtensionRefused, extension, reopen
+from gvc.trial.task import run
 from tests.conftest import make_config, without_timing
 
 # 256 images: linear_vae's batch 64 makes 4 steps an epoch, linear_gan's 128 makes 2.

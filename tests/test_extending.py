@@ -19,7 +19,7 @@ from PIL import Image
 
 import gvc.datasets
 import gvc.models
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.config import ConfigError, register_configs, validate
 from tests.conftest import CONF
 
@@ -156,7 +156,7 @@ def extended(tmp_path, monkeypatch):
 
 
 def test_a_toy_model_and_data_set_train_through_the_registries(extended, tmp_path):
-    from gvc.task import run
+    from gvc.trial.task import run
 
     cfg = extended(["model=toy_gan", "data=toy_squares", "model.hidden=16", "trainer=smoke", "trainer.threads=1",
                     "trainer.progress=false", "eval.enabled=false"])

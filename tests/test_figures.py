@@ -11,7 +11,7 @@ from analysis import collect
 from analysis.collect import swept_parameters
 from analysis.figures import (BINS, MIN_TRIALS_FOR_EXPECTED_BEST, expected_best, heatmaps, hyperparameter_axes,
                               is_log_scaled, levels, sensitivity)
-from gvc import rundir
+from gvc.trial import rundir
 from tests.test_analysis import make_run
 
 

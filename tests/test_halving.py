@@ -15,11 +15,11 @@ import time
 
 import pytest
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.config import ConfigError
-from gvc.halving import (HALVING_FILE, check_budget_key, check_single_objective, decide, grouped, hyperband_brackets,
+from gvc.sweep.halving import (HALVING_FILE, check_budget_key, check_single_objective, decide, grouped, hyperband_brackets,
                          rungs_of)
-from gvc.task import run
+from gvc.trial.task import run
 from tests.conftest import DATA_ROOT, ROOT, make_config, run_gvc, without_timing
 
 # 4 candidates, eta 2, rungs 2 -> 4 -> 8 steps: 4 trials at 2 steps, 2 at 4, 1 at 8. 256 images of batch 64

@@ -12,9 +12,9 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.config import ConfigError, register_configs, validate
-from gvc.task import run
+from gvc.trial.task import run
 from gvc.training.hooks import Hook
 from tests.conftest import CONF, DATA_ROOT, TINY, make_config
 
@@ -84,7 +84,7 @@ def test_early_stopping_ends_a_vae_whose_test_loss_stops_improving(tmp_path):
 @pytest.mark.parametrize("override, problem", [
     ("hooks.early_stopping.mode=up", "mode='up' is not allowed"),
     ("+hooks.early_stopping.patiense=3", "unexpected keyword argument 'patiense'"),
-    ("hooks.early_stopping._target_=gvc.rundir.Path", "is not a subclass of gvc.training.hooks.Hook"),
+    ("hooks.early_stopping._target_=gvc.trial.rundir.Path", "is not a subclass of gvc.training.hooks.Hook"),
     ("hooks.early_stopping._target_=gvc.no_such_module.Hook", "cannot import"),
 ])
 def test_a_hook_that_cannot_be_built_is_refused_before_training(override, problem):
@@ -117,10 +117,10 @@ class StopAtStep(Hook):
 
 
 def test_a_hook_can_stop_a_run_inside_an_epoch_at_a_log_point(tmp_path, monkeypatch):
-    import gvc.run
+    import gvc.trial.lifecycle
 
-    real = gvc.run.make_hooks
-    monkeypatch.setattr(gvc.run, "make_hooks", lambda section: [*real(section), StopAtStep(3)])
+    real = gvc.trial.lifecycle.make_hooks
+    monkeypatch.setattr(gvc.trial.lifecycle, "make_hooks", lambda section: [*real(section), StopAtStep(3)])
     run(make_config(["model=linear_vae", *TINY, *EPOCHS, "trainer.log_every=1", "data.subset=1024"]), tmp_path / "run")
     summary = rundir.read_summary(tmp_path / "run")
     assert summary["status"] == "stopped" and summary["steps"] == 3 and "stop_at_step: step 3 reached" in summary["reason"]

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from gvc import rundir
-from gvc.run import TrialInterrupted
-from gvc.task import run
+from gvc.trial import rundir
+from gvc.trial.lifecycle import TrialInterrupted
+from gvc.trial.task import run
 from gvc.training.gan import GANStep
 from gvc.training.hooks import Hook
 from gvc.training.loop import Trainer
@@ -40,7 +40,7 @@ def gvc_imports(path: Path, package_root: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            # `from gvc import rundir` imports the module gvc.rundir; `from gvc.task import run`, gvc.task.
+            # `from gvc import rundir` imports the module gvc.trial.rundir; `from gvc.trial.task import run`, gvc.trial.task.
             found |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
                       for a in node.names}
     return {name for name in found if name in modules}
@@ -72,7 +72,7 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_module_of_gvc_imports_one_that_imports_it_back():
     graph = import_graph()
-    assert {"gvc.task", "gvc.run", "gvc.slurm", "gvc.training.loop", "gvc.training.hooks"} <= set(graph)
+    assert {"gvc.trial.task", "gvc.trial.lifecycle", "gvc.sweep.slurm", "gvc.training.loop", "gvc.training.hooks"} <= set(graph)
     cycles = import_cycles(graph)
     assert not cycles, "import cycles (move the shared helper to the lower module): " + "; ".join(
         " -> ".join(c) for c in cycles)
@@ -174,10 +174,10 @@ class SignalAt(Hook):
 
 
 def with_hook(monkeypatch, hook: Hook) -> None:
-    import gvc.run
+    import gvc.trial.lifecycle
 
-    real = gvc.run.make_loggers
-    monkeypatch.setattr(gvc.run, "make_loggers", lambda c, d: [*real(c, d), hook])
+    real = gvc.trial.lifecycle.make_loggers
+    monkeypatch.setattr(gvc.trial.lifecycle, "make_loggers", lambda c, d: [*real(c, d), hook])
 
 
 def foreground_ctrl_c() -> None:

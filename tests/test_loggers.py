@@ -15,9 +15,9 @@ import sys
 
 import pytest
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.config import ConfigError, validate
-from gvc.task import run
+from gvc.trial.task import run
 from gvc.training.hooks import Hook
 from tests.conftest import DATA_ROOT, ROOT, TINY, make_config, run_gvc
 
@@ -127,17 +127,17 @@ class CrashAt(Hook):
 
 @pytest.mark.slow
 def test_a_resumed_run_continues_the_same_mlflow_run_and_tensorboard_steps(tmp_path, mnist_root, monkeypatch):
-    import gvc.run
+    import gvc.trial.lifecycle
 
     run_dir = tmp_path / "run"
     cfg = make_config([*SMALL, "trainer.epochs=3"])
-    real_make = gvc.run.make_loggers
-    monkeypatch.setattr(gvc.run, "make_loggers", lambda c, d: [*real_make(c, d), CrashAt(10)])
+    real_make = gvc.trial.lifecycle.make_loggers
+    monkeypatch.setattr(gvc.trial.lifecycle, "make_loggers", lambda c, d: [*real_make(c, d), CrashAt(10)])
     with pytest.raises(RuntimeError, match="simulated crash"):
         run(cfg, run_dir)  # epochs 1 and 2 checkpointed (step 8); steps 9 and 10 of epoch 3 logged, then the crash
     client, first = mlflow_run(run_dir)
     assert first.info.status == "FAILED" and first.data.tags["status"] == "failed"
-    monkeypatch.setattr(gvc.run, "make_loggers", real_make)
+    monkeypatch.setattr(gvc.trial.lifecycle, "make_loggers", real_make)
 
     run(make_config([*SMALL, "trainer.epochs=3", "trainer.resume=true"]), run_dir)
     history, summary = rundir.read_history(run_dir), rundir.read_summary(run_dir)
@@ -187,7 +187,7 @@ def test_an_unreachable_tracking_server_is_reported_once_and_training_goes_on(tm
 
 def test_without_a_logger_neither_library_is_imported(tmp_path, mnist_root):
     code = (
-        "import sys; from tests.conftest import make_config, TINY; from gvc.task import run; "
+        "import sys; from tests.conftest import make_config, TINY; from gvc.trial.task import run; "
         f"run(make_config(['model=linear_gan', *TINY, 'trainer.threads=1']), {str(tmp_path / 'run')!r}); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mlflow', 'tensorboard')))"
     )

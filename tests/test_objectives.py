@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.config import ConfigError, validate
-from gvc.task import run
+from gvc.trial.task import run
 from gvc.training import losses
 from gvc.training.losses import hinge, lsgan, minimax, ns, wgan_gp
 from gvc.training.losses.decoders import make_likelihood

@@ -10,7 +10,7 @@ from analysis.collect import collect
 from analysis.conclusions import claims_per_objective, paper_claims
 from analysis.protocol import departures_long
 from analysis.tables import best_configurations, configuration_table, objective_directions, results_table
-from gvc import rundir
+from gvc.trial import rundir
 from tests.test_analysis import make_run
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gvc import datasets, rundir
+from gvc import datasets
+from gvc.trial import rundir
 from gvc.cli import check
 from gvc.config import ConfigError
 from gvc.data import load_split

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from gvc.task import run
+from gvc.trial.task import run
 from tests.conftest import make_config
 
 QUIET = ["model=linear_vae", "data.subset=512", "data.test_subset=64", "eval.enabled=false", "trainer.threads=1",

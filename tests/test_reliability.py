@@ -9,9 +9,9 @@ import time
 import pytest
 import torch
 
-from gvc import rundir
-from gvc.rundir import CheckpointError
-from gvc.task import run
+from gvc.trial import rundir
+from gvc.trial.rundir import CheckpointError
+from gvc.trial.task import run
 from gvc.training.vae import VAEStep
 from tests.conftest import without_timing, DATA_ROOT, ROOT, TINY, make_config, run_gvc
 

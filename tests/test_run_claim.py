@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from gvc import rundir, runlock
+from gvc.trial import rundir, runlock
 from tests.conftest import DATA_ROOT, ROOT
 
 # Each racer waits for a common start time, claims, reports, and holds its claim until told to stop.
 RACER = """
 import sys, time
-from gvc import runlock
+from gvc.trial import runlock
 start = float(sys.argv[2])
 while time.time() < start:
     pass
@@ -87,7 +87,7 @@ def test_a_released_claim_leaves_no_lock_file(tmp_path):
 
 
 def test_a_trial_folder_another_live_process_holds_is_passed_over(tmp_path):
-    from gvc.run_identity import trial_dir
+    from gvc.trial.run_identity import trial_dir
 
     root = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "trainer": {"seed": 1}})
     holder = start_racer(tmp_path / "0_linear_vae", 0)  # a parallel trial that resolved the same name first

@@ -4,10 +4,10 @@ import csv
 
 import pytest
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.config import ConfigError
-from gvc.run_identity import config_differences, is_identity_key, task_config
-from gvc.task import run
+from gvc.trial.run_identity import config_differences, is_identity_key, task_config
+from gvc.trial.task import run
 from tests.conftest import TINY, make_config, run_gvc
 
 TINY_SWEEP = ["model=linear_vae", "trainer=smoke", "trainer.max_steps=2", "data.subset=256", "data.test_subset=128",
@@ -139,7 +139,7 @@ def test_optuna_twice_into_one_folder_numbers_trials_by_study_and_reports_each_i
 
 
 def test_optuna_study_is_named_by_what_makes_trials_comparable():
-    from gvc.studies import study_name
+    from gvc.sweep.studies import study_name
 
     params = ["optimizer.lr=tag(log, interval(1e-5, 1e-3))"]
     name = lambda *o, p=params: study_name(make_config(["+sweeps=optuna", "model=linear_vae", *o]), p, ["minimize"])
@@ -171,7 +171,7 @@ def test_fashion_sweep_never_joins_the_mnist_study_in_a_shared_storage(tmp_path,
 def test_run_identity_follows_the_schemas_declared_meaning():
     """The keys a resume ignores are the schema's `result=False` fields (plus loggers and Hydra), nothing else."""
     from gvc.config import knobs
-    from gvc.run_identity import is_identity_key
+    from gvc.trial.run_identity import is_identity_key
 
     meanings = knobs()
     assert not is_identity_key("trainer.threads") and not is_identity_key("trainer.checkpoint_every_s")

@@ -9,9 +9,9 @@ import time
 import pytest
 
 import gvc.evaluation.evaluate as evaluation
-from gvc import rundir
-from gvc.run import TrialInterrupted
-from gvc.task import run
+from gvc.trial import rundir
+from gvc.trial.lifecycle import TrialInterrupted
+from gvc.trial.task import run
 from tests.conftest import make_config
 
 EVALUATED = ["model=linear_gan", "data.subset=256", "trainer.progress=false", "trainer.threads=1", "trainer.epochs=1",

@@ -20,7 +20,7 @@ from typing import Iterator
 
 import pytest
 
-from gvc import rundir
+from gvc.trial import rundir
 from tests.conftest import ROOT, run_gvc, without_timing
 
 LOCAL_CONF = Path(os.environ.get("GVC_SLURM_DIR", "/tmp/gvc-slurm-local")) / "etc" / "slurm.conf"

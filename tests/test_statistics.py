@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from analysis.collect import collect
 from analysis.tables import configuration_table, results_table
-from gvc import rundir
+from gvc.trial import rundir
 from tests.test_analysis import make_run
 
 

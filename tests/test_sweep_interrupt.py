@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from gvc import rundir
+from gvc.trial import rundir
 from tests.conftest import DATA_ROOT, ROOT
 
 SWEEP = ["model=linear_vae", "data.subset=20000", "data.test_subset=256", "trainer.epochs=3", "trainer.progress=false",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gvc import rundir
+from gvc.trial import rundir
 from tests.conftest import DATA_ROOT, ROOT, run_gvc
 
 # Epochs of 20k images, so that a kill lands inside a trial (after its first checkpoint).

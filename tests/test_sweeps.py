@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from gvc import rundir
+from gvc.trial import rundir
 from tests.conftest import TINY_EVAL, run_gvc
 
 TINY_SWEEP = ["model=linear_vae", "trainer=smoke", "trainer.max_steps=2", "data.subset=256", "data.test_subset=128",
@@ -65,8 +65,8 @@ def test_joblib_launcher_runs_two_jobs_in_parallel(tmp_path):
     assert result.returncode == 0, result.stderr
     check_completed(out, 2)
     lines = (result.stdout + result.stderr).splitlines()  # interleaved trials' lines say whose they are
-    assert any("[0_linear_vae][gvc.run]" in line for line in lines)
-    assert any("[1_linear_vae][gvc.run]" in line for line in lines)
+    assert any("[0_linear_vae][gvc.trial.lifecycle]" in line for line in lines)
+    assert any("[1_linear_vae][gvc.trial.lifecycle]" in line for line in lines)
 
 
 @pytest.mark.slow  # a real multirun or a killed process: seconds to minutes

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gvc import evaluate, rundir, sample
-from gvc.task import run
+from gvc import evaluate, sample
+from gvc.trial import rundir
+from gvc.trial.task import run
 from tests.conftest import TINY, make_config
 
 
@@ -91,7 +92,7 @@ def test_evaluate_adds_an_evaluation_and_keeps_the_training_numbers(trained, cap
 def test_ema_samples_come_from_the_generators_moving_average(tmp_path):
     import torch
 
-    from gvc.trained import load_trained
+    from gvc.trial.trained import load_trained
 
     run_dir = tmp_path / "gan"
     run(make_config(["model=linear_gan", *TINY, "trainer.threads=1", "model.ema_decay=0.5"]), run_dir)
@@ -110,7 +111,7 @@ def test_a_run_of_an_older_gvc_is_not_resumed_but_can_be_sampled_and_evaluated(t
     import torch
 
     from gvc.config import ConfigError
-    from gvc.task import check_run_dir
+    from gvc.trial.task import check_run_dir
 
     run_dir = tmp_path / "old"
     overrides = ["model=linear_vae", *TINY, "trainer.threads=1"]

@@ -5,8 +5,8 @@ import json
 import pytest
 from PIL import Image
 
-from gvc import rundir
-from gvc.task import run
+from gvc.trial import rundir
+from gvc.trial.task import run
 from tests.conftest import without_timing, MODEL_NAMES, TINY, make_config, run_gvc
 
 GAN_COLUMNS = ["loss_d", "loss_g", "d_real", "d_fake"]

@@ -28,7 +28,7 @@ from typing import Any, Iterator
 import torch
 from omegaconf import DictConfig
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.loggers import LoggerHook, final_numbers, flat_config, guarded
 
 DB_NAME = "mlflow.db"

@@ -29,7 +29,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from gvc import summary as summaries
+from gvc.trial import summary as summaries
 from gvc.facts import MINIMIZE
 
 log = logging.getLogger(__name__)

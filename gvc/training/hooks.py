@@ -1,6 +1,6 @@
 """The training loop's seam: hooks called at defined points of a run, and the run-directory writer as one of them.
 
-    run_start(start)             from gvc.run, once the Trainer is built (and a checkpoint loaded): a RunStart
+    run_start(start)             from gvc.trial.lifecycle, once the Trainer is built (and a checkpoint loaded): a RunStart
     log(step, epoch, losses)     every `trainer.log_every` steps: the epoch's running loss means so far
     steps(row)                   every `trainer.log_every` steps and at an epoch's end: the loss means over the
                                  steps since the last such row (step, epoch, elapsed_s, images, steps, losses)
@@ -10,7 +10,7 @@
                                  far, and the checkpoint to keep as best.pt when this point is the best (else None)
     epoch_end(row, last)         the epoch's history row; `last` = the loop stops after this epoch
     checkpoint(ckpt)             a checkpoint to keep (at epoch ends and inside epochs, see trainer.checkpoint_every*)
-    run_end(summary)             from gvc.run, after summary.json is written, whatever the run's status (also
+    run_end(summary)             from gvc.trial.lifecycle, after summary.json is written, whatever the run's status (also
                                  for a sweep's trial refused before training, which had no run_start)
 
 A hook overrides only the events it needs; `Hooks` calls, for each event, only the hooks that override it,
@@ -37,8 +37,7 @@ from typing import Any, Iterable, Mapping
 
 import torch
 
-from gvc import rundir
-
+from gvc.trial import rundir
 EVENTS = ("run_start", "log", "steps", "samples", "evaluation", "eval_point", "epoch_end", "checkpoint", "run_end")
 
 
@@ -230,10 +229,10 @@ def plot_losses(history: list[dict[str, float]], names: tuple[str, ...], path: P
 
 
 class RunDirWriter(Hook):
-    """The run directory (gvc.rundir): history.csv every epoch, sample PNGs, checkpoints, evals.csv and best.pt
+    """The run directory (gvc.trial.rundir): history.csv every epoch, sample PNGs, checkpoints, evals.csv and best.pt
     (eval.along), the loss plot at the end.
 
-    It keeps its own copy of the history rows and never calls back into the trainer. summary.json is gvc.run's:
+    It keeps its own copy of the history rows and never calls back into the trainer. summary.json is gvc.trial.lifecycle's:
     it knows the run's outcome. A write that fails (a full disk, an unwritable folder) raises rundir.WriteError
     naming the path; the previous file of that name is left intact.
     """

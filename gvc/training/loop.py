@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from torchvision.utils import make_grid
 from tqdm import tqdm
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.data import DeviceBatches, load_split, to_model_range
 from gvc.models import GAN, VAE
 from gvc.training import rebuild
@@ -99,7 +99,7 @@ class TrainState:
     # Where a checkpoint inside an epoch left it: batches done, images seen, loss sums, the data order's seed.
     in_epoch: dict[str, Any] | None = None
     # Where a budget cut the last epoch short: the same position, and the trial's stream at that step, so that
-    # raising the budget (trainer.extend, gvc.extend) continues that epoch as an uninterrupted run would.
+    # raising the budget (trainer.extend, gvc.trial.extend) continues that epoch as an uninterrupted run would.
     cut: dict[str, Any] | None = None
 
 
@@ -236,7 +236,7 @@ class Trainer:
                 "loss": {**dataclasses.asdict(self.step_fn.loss), "units": self.step_fn.units()}}
 
     def start_info(self) -> RunStart:
-        """What the hooks' run_start receives (gvc.run calls it): family, loss names, where a resumed run is."""
+        """What the hooks' run_start receives (gvc.trial.lifecycle calls it): family, loss names, where a resumed run is."""
         state = self.state
         return RunStart(self.model.family, self.step_fn.loss_names, state.epoch, state.step, list(state.history))
 
@@ -298,7 +298,7 @@ class Trainer:
         diverge or a signal arrives; every outcome is returned, none raised.
 
         Calls the hooks at every log point (from train_epoch) and per epoch: its evaluation, its sample grid,
-        its row, then its checkpoint (the run-directory writer saves them). run_start and run_end are gvc.run's.
+        its row, then its checkpoint (the run-directory writer saves them). run_start and run_end are gvc.trial.lifecycle's.
         """
         state = self.state
         try:
@@ -311,7 +311,7 @@ class Trainer:
             return FitResult("interrupted", state, self.metrics, reason=str(e), interrupted_by=e.signal_name)
         except Stopped as e:
             return FitResult("stopped", state, self.metrics, reason=str(e))
-        except Exception as e:  # noqa: BLE001 - failure is data: gvc.run records it (and re-raises where asked)
+        except Exception as e:  # noqa: BLE001 - failure is data: gvc.trial.lifecycle records it (and re-raises where asked)
             return FitResult("failed", state, self.metrics, reason=f"{type(e).__name__}: {e}", error=e)
 
     def _fit(self) -> None:

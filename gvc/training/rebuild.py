@@ -1,7 +1,7 @@
 """The one rebuild of a model: its config (or checkpoint) -> the model with everything its objective gives its
 outputs (a VAE's decoder likelihood, a learned Gaussian σ included).
 
-Training and resume (gvc/training/loop.py), `gvc.sample` and `gvc.evaluate` (gvc/trained.py) and the report's
+Training and resume (gvc/training/loop.py), `gvc.sample` and `gvc.evaluate` (gvc/trial/trained.py) and the report's
 image grids (analysis/grids.py, which imports this lazily) all build models here, so a trained model samples and
 is measured the same everywhere.
 """
@@ -36,7 +36,7 @@ def restore(model: nn.Module, ckpt: Mapping[str, Any]) -> None:
 
 def from_checkpoint(ckpt: Mapping[str, Any], config: Mapping[str, Any] | None = None,
                     device: torch.device | str = "cpu") -> nn.Module:
-    """The trained model of a checkpoint (gvc.rundir.read_checkpoint's dict), built from its own config (or
+    """The trained model of a checkpoint (gvc.trial.rundir.read_checkpoint's dict), built from its own config (or
     `config` for a checkpoint without one), in eval mode."""
     config = dict(ckpt.get("config") or config or {})
     config["model"] = {**(config.get("model") or {}), "name": ckpt.get("model_name") or config["model"]["name"]}

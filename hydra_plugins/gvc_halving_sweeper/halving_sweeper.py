@@ -2,8 +2,8 @@
 
 from hydra.plugins.sweeper import Sweeper
 
-from gvc.halving import HalvingSweeper
+from gvc.sweep.halving import HalvingSweeper
 
 
 class GvcHalvingSweeper(HalvingSweeper, Sweeper):
-    """gvc.halving.HalvingSweeper as a Hydra Sweeper plugin."""
+    """gvc.sweep.halving.HalvingSweeper as a Hydra Sweeper plugin."""

@@ -1,1 +1,1 @@
-"""gvc's SLURM launcher, where Hydra looks for plugins (the code is in gvc/slurm.py)."""
+"""gvc's SLURM launcher, where Hydra looks for plugins (the code is in gvc/sweep/slurm.py)."""

@@ -1,11 +1,11 @@
 """Registers gvc's SLURM launcher with Hydra, which accepts launchers only from the hydra_plugins package.
 
-The launcher itself lives in gvc/slurm.py; the presets conf/hydra/launcher/slurm_cpu.yaml and slurm_gpu.yaml
+The launcher itself lives in gvc/sweep/slurm.py; the presets conf/hydra/launcher/slurm_cpu.yaml and slurm_gpu.yaml
 name this class.
 """
 
-from gvc.slurm import SlurmLauncher
+from gvc.sweep.slurm import SlurmLauncher
 
 
 class GvcSlurmLauncher(SlurmLauncher):
-    """gvc.slurm.SlurmLauncher under a name Hydra accepts (`hydra/launcher=slurm_cpu` or `slurm_gpu`)."""
+    """gvc.sweep.slurm.SlurmLauncher under a name Hydra accepts (`hydra/launcher=slurm_cpu` or `slurm_gpu`)."""

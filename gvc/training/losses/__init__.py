@@ -4,7 +4,7 @@ Every module of this package that sets `LOSS = Loss(...)` (GANLoss, VAELoss) reg
 is a config dataclass (its knobs and their range checks), the model family it trains, the loss names it logs
 with their units, and pure loss functions of logits / reconstructions; the family's step (gvc/training/gan.py,
 vae.py) does the updates. `loss=auto` is the paper's loss of the model's family. ("Objective", in gvc, is the
-number a sweep optimises: trainer.objective, gvc/summary.py.)
+number a sweep optimises: trainer.objective, gvc/trial/summary.py.)
 """
 
 from __future__ import annotations

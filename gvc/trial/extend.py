@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from gvc import run_identity
+from gvc.trial import run_identity
 
 # The trainer keys that can end a run (gvc.training.loop.BUDGETS); null = no limit.
 BUDGET_KEYS = ("trainer.epochs", "trainer.max_steps", "trainer.max_images", "trainer.time_budget_s",

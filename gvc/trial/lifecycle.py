@@ -1,7 +1,7 @@
 """One trial's lifecycle in one place: validate -> set up (or resume) -> fit -> summary.json -> the objective.
 
 `Run.execute` starts the hooks and ends them, whatever happens in between; builds summary.json from what
-`Trainer.fit` returns (a FitResult) through gvc.summary, the builder every path shares; and records every
+`Trainer.fit` returns (a FitResult) through gvc.trial.summary, the builder every path shares; and records every
 failure, from a refused config through an unreadable checkpoint to a crash in training, in the run
 directory before it is reported to the sweeper (the worst value) or raised (a single run).
 """
@@ -22,11 +22,11 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gvc import extend, rundir, run_identity, summary as summaries
+from gvc.trial import extend, run_identity, rundir, summary as summaries
 from gvc.config import architecture_keys, validate
 from gvc.loggers import logger_status, make_loggers
 from gvc.process import Interrupts
-from gvc.rundir import CheckpointError
+from gvc.trial.rundir import CheckpointError
 from gvc.training.hooks import Hook, Hooks, make_hooks
 from gvc.training.loop import FitResult, Trainer
 

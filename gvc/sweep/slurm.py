@@ -29,8 +29,7 @@ from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from omegaconf import OmegaConf, open_dict
 
-from gvc import rundir, runlock, summary as summaries
-from gvc.summary import job_info  # noqa: F401 (re-exported: the SLURM job a trial runs in)
+from gvc.trial import rundir, runlock, summary as summaries
 
 log = logging.getLogger(__name__)
 

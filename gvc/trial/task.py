@@ -1,4 +1,4 @@
-"""One run, start to end, as Hydra's task function calls it: protect the run directory, then gvc.run's lifecycle.
+"""One run, start to end, as Hydra's task function calls it: protect the run directory, then gvc.trial.lifecycle.
 
 Failure is data: a failed or diverged run still writes summary.json with its status and reason.
 """
@@ -9,12 +9,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from gvc import rundir, run_identity, runlock
 from gvc.errors import ConfigError
-from gvc.extend import BUDGET_KEYS, ExtensionRefused, extension
-from gvc.run import Run
-from gvc.facts import MAXIMIZE, MINIMIZE  # noqa: F401 (re-exported)
-from gvc.summary import library_versions, objective_direction, objective_name, worst_value  # noqa: F401 (re-exported)
+from gvc.trial import run_identity, rundir, runlock
+from gvc.trial.extend import BUDGET_KEYS, ExtensionRefused, extension
+from gvc.trial.lifecycle import Run
 
 
 def check_run_dir(run_dir: Path, resume: bool, cfg: DictConfig | None = None) -> None:
@@ -39,8 +37,8 @@ def check_run_dir(run_dir: Path, resume: bool, cfg: DictConfig | None = None) ->
                       (summary or {}).get("stopped_by"))
         except ExtensionRefused as e:
             raise ConfigError(f"{run_dir}: {e}") from None
-    if resume and (owner := run_identity.in_use_by(run_dir)):
-        raise ConfigError(run_identity.busy_refusal(run_dir, owner))
+    if resume and (owner := runlock.in_use_by(run_dir)):
+        raise ConfigError(runlock.busy_refusal(run_dir, owner))
 
 
 def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, raise_on_failure: bool = True,
@@ -61,9 +59,9 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, rais
 
 
 def claim(run_dir: Path) -> bool:
-    """Claim the run folder for this process for the run's life (gvc.runlock), or refuse naming its holder.
+    """Claim the run folder for this process for the run's life (gvc.trial.runlock), or refuse naming its holder.
     Returns whether the folder was made by this claim."""
     try:
         return runlock.claim(run_dir)
     except runlock.RunBusy as busy:
-        raise ConfigError(run_identity.claim_refusal(run_dir, busy.holder)) from None
+        raise ConfigError(runlock.claim_refusal(run_dir, busy.holder)) from None

@@ -14,6 +14,8 @@ import os
 import socket
 from pathlib import Path
 
+from gvc.trial import rundir
+
 LOCK = ".gvc.lock"
 
 _held: dict[Path, int] = {}  # run folder -> the descriptor whose flock this process holds
@@ -111,3 +113,62 @@ def _describe(content: bytes) -> str:
     if len(parts) >= 2 and parts[0].isdigit():
         return f"process {parts[0]} on {parts[1]}"
     return "another process (it is starting)"
+
+
+# Who else is training a run folder: the claim, else a live trial that summary.json names (a SLURM job, a process).
+def in_use_by(run_dir: Path) -> str | None:
+    """`process PID on HOST` while a live process of this host trains the run (a trial outlives a killed joblib
+    sweeper), `SLURM job ID` while SLURM still runs or queues the trial's job (it outlives a killed sweeper on
+    any host); None otherwise. Such a directory is resumed by nobody else."""
+    if holder := claimed_by(run_dir):
+        return holder
+    summary = rundir.read_summary(run_dir) or {}
+    if summary.get("status") != "running":
+        return None
+    job = (summary.get("slurm") or {}).get("job_id")
+    if job and os.environ.get("SLURM_JOB_ID") is None and slurm_job_active(str(job)):  # the sweeper's view
+        return f"SLURM job {job} on {summary.get('host')}"
+    pid = summary.get("pid")
+    if summary.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return None
+    if pid == os.getpid() or not alive(pid):
+        return None
+    return f"process {pid} on {summary['host']}"
+
+
+def slurm_job_active(job: str) -> bool:
+    """Whether SLURM still has the job (pending, running, requeued); False without squeue or an answer."""
+    import shutil
+    import subprocess
+
+    if shutil.which("squeue") is None:
+        return False
+    try:
+        answer = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return answer.returncode == 0 and bool(answer.stdout.strip())
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of this host with that id exists (another user's counts)."""
+    if pid <= 0:  # os.kill would signal a process group
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def busy_refusal(run_dir: Path, owner: str) -> str:
+    return (f"{run_dir} is being trained right now by {owner} (a sweeper that died can leave its trials running); "
+            "wait for it to finish or stop it, then run again with trainer.resume=true.")
+
+
+def claim_refusal(run_dir: Path, holder: str) -> str:
+    """The loser's line when two processes start into one run folder together."""
+    return (f"{run_dir} is in use right now by {holder}; two runs never share a folder. Choose another "
+            "hydra.run.dir, or wait for that run to end (trainer.resume=true then continues it).")

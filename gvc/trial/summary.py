@@ -1,6 +1,6 @@
 """summary.json's contents: what a trial records when it starts, fails, or ends, and what it reports to a sweeper.
 
-One builder for every path that writes a trial's summary (gvc.run's lifecycle, the SLURM launcher's lost
+One builder for every path that writes a trial's summary (gvc.trial.lifecycle, the SLURM launcher's lost
 trials), so a trial looks the same on disk however it ended. Imports no training code.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from gvc import run_identity
+from gvc.trial import run_identity
 from gvc.facts import FAMILIES, LOSSES, MAXIMIZE, MINIMIZE, direction_of_key
 
 

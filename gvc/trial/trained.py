@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from gvc import rundir
+from gvc.trial import rundir
 from gvc.errors import ConfigError
-from gvc.rundir import CheckpointError
+from gvc.trial.rundir import CheckpointError
 
 @dataclass
 class TrainedRun:

@@ -47,7 +47,7 @@ HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 
 # `interrupted`: a signal (Ctrl-C, SIGTERM, SLURM's pre-emption) ended it after a checkpoint; it can be resumed.
 # `stopped`: a hook ended it (Hook.request_stop; `reason` names the hook and why), after a checkpoint.
-# `pruned`: a successive-halving sweep took it no further (gvc.halving; `reason` names the rung and its value).
+# `pruned`: a successive-halving sweep took it no further (gvc.sweep.halving; `reason` names the rung and its value).
 STATUSES = ("running", "completed", "failed", "diverged", "interrupted", "stopped", "pruned")
 TRAINED = ("completed", "pruned")  # trained to its budget (pruned: a halving sweep took it no further)
 SAMPLE_VIEW = Path(SAMPLES) / "view"

@@ -1,7 +1,7 @@
 """Candidates of a halving sweep drawn by an Optuna sampler, and the study told what halving decided.
 
 `hydra.sweeper.sampler` (an Optuna sampler node, e.g. `_target_: optuna.samplers.TPESampler`) with
-`hydra.sweeper.n_trials` asks that many trials of a study (in the sweep's folder, named by gvc.studies.study_name)
+`hydra.sweeper.n_trials` asks that many trials of a study (in the sweep's folder, named by gvc.sweep.studies.study_name)
 over `hydra.sweeper.params` written as for the Optuna sweeper (`tag(log, interval(1e-5, 1e-3))`, `choice(...)`).
 The asked trials are the rung-0 candidates; the journal keeps their study numbers. After each rung every trial
 reports its value there as the intermediate value of step = the rung's number; a pruned trial is told PRUNED
@@ -22,8 +22,7 @@ from typing import Any, Mapping
 import optuna
 from optuna.trial import TrialState
 
-from gvc import studies
-
+from gvc.sweep import studies
 log = logging.getLogger(__name__)
 
 

@@ -3,7 +3,7 @@ finished after a crash.
 
 `StudySweeper` is Hydra's Optuna sweeper (hydra-optuna-sweeper's ask-and-tell loop) with gvc's guarantees:
 - the study is named `gvc_MODEL_DATA_HASH`, HASH covering every identity key of the trials' config
-  (gvc.run_identity) that the search does not vary, the search space, the direction and the evaluator's
+  (gvc.trial.run_identity) that the search does not vary, the search space, the direction and the evaluator's
   record, so a Fashion-MNIST sweep never joins an MNIST study (hydra.sweeper.study_name names one yourself);
 - the study lives in the sweep's folder (`hydra.sweep.dir/optuna.db`) unless hydra.sweeper.storage names one;
 - a trial's folder is numbered by its study trial number, so invocations into one folder never collide;
@@ -26,8 +26,8 @@ import optuna
 from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl, create_params_from_overrides
 from omegaconf import OmegaConf
 
-from gvc import run_identity
-from gvc.run_identity import alive
+from gvc.trial import run_identity
+from gvc.trial.runlock import alive
 
 log = logging.getLogger(__name__)
 

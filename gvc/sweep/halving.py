@@ -25,9 +25,9 @@ from typing import Any, Mapping, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
-from gvc import rundir, run_identity, runlock
+from gvc.trial import run_identity, rundir, runlock
 from gvc.errors import ConfigError
-from gvc.extend import BUDGET_KEYS
+from gvc.trial.extend import BUDGET_KEYS
 from gvc.facts import MAXIMIZE, MINIMIZE
 
 log = logging.getLogger(__name__)
@@ -268,10 +268,10 @@ def mark_pruned(folder: Path, decision: Mapping[str, Any], number: int, budget_k
 
 
 def objective_direction_of(task: DictConfig) -> str:
-    """The direction of the objective a trial of `task` will report (as gvc.summary resolves it)."""
+    """The direction of the objective a trial of `task` will report (as gvc.trial.summary resolves it)."""
     from gvc.facts import FAMILIES
     from gvc.models import discover
-    from gvc.summary import objective_direction
+    from gvc.trial.summary import objective_direction
 
     family = discover()[task.model.name].family
     name = task.trainer.objective
@@ -361,7 +361,7 @@ class HalvingSweeper:
         return plan, direction
 
     def _sampling(self, space: list[str], hyperband: int) -> dict[str, Any]:
-        from gvc.studies import searched_keys
+        from gvc.sweep.studies import searched_keys
 
         n = hyperband or self.n_trials  # Hyperband's brackets say how many candidates each draws
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -487,8 +487,7 @@ class HalvingSweeper:
 
     def _asked(self, plan: Plan, journal: dict[str, Any], direction: str, sweep_dir: Path) -> Plan:
         """The sampler's candidates: asked once, journaled before they run, read back by a re-run."""
-        from gvc import halving_study
-
+        from gvc.sweep import halving_study
         self.study = halving_study.open_study(self.config, plan.sampling["lines"], direction, sweep_dir,
                                               self.storage, self.study_name)
         self.study.sampler = self.sampler_object()
@@ -504,8 +503,7 @@ class HalvingSweeper:
         for n in decision["pruned"]:
             mark_pruned(sweep_dir / journal["folders"][str(n)], decision, n, journal["budget"])
         if getattr(self, "study", None) is not None:
-            from gvc import halving_study
-
+            from gvc.sweep import halving_study
             halving_study.tell(self.study, journal["asked"]["numbers"], decision,
                                last=decision["rung"] == len(journal["rungs"]) - 1)
         rundir.write_multirun_index(sweep_dir)

@@ -6,9 +6,9 @@ field (`result=False` in gvc/knobs.py: gvc.config.execution_keys()); NOT_IDENTIT
 schema of their own here (loggers, Hydra's node). Every other key counts, so a key added later is safe by
 default: it is compared.
 
-Used by gvc.task (a single run: refuse before any compute, naming the keys and both values), by the
+Used by gvc.trial.task (a single run: refuse before any compute, naming the keys and both values), by the
 `gvc_trial_dir` resolver (a sweep: a re-used trial folder that holds another trial's run gets a fresh
-folder) and by gvc.studies (an Optuna study named by what makes its trials comparable).
+folder) and by gvc.sweep.studies (an Optuna study named by what makes its trials comparable).
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import socket
 from pathlib import Path
 from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
-from gvc import rundir, runlock
+from gvc.trial import rundir, runlock
 
 # Key prefixes outside the schema's metadata that change how or where a run is recorded, never what it trains.
 NOT_IDENTITY: dict[str, str] = {
@@ -128,64 +126,6 @@ def refusal(run_dir: Path, differences: list[str]) -> str:
             f"hydra.run.dir for this configuration.{older}")
 
 
-def in_use_by(run_dir: Path) -> str | None:
-    """`process PID on HOST` while a live process of this host trains the run (a trial outlives a killed joblib
-    sweeper), `SLURM job ID` while SLURM still runs or queues the trial's job (it outlives a killed sweeper on
-    any host); None otherwise. Such a directory is resumed by nobody else."""
-    if holder := runlock.claimed_by(run_dir):
-        return holder
-    summary = rundir.read_summary(run_dir) or {}
-    if summary.get("status") != "running":
-        return None
-    job = (summary.get("slurm") or {}).get("job_id")
-    if job and os.environ.get("SLURM_JOB_ID") is None and slurm_job_active(str(job)):  # the sweeper's view
-        return f"SLURM job {job} on {summary.get('host')}"
-    pid = summary.get("pid")
-    if summary.get("host") != socket.gethostname() or not isinstance(pid, int):
-        return None
-    if pid == os.getpid() or not alive(pid):
-        return None
-    return f"process {pid} on {summary['host']}"
-
-
-def slurm_job_active(job: str) -> bool:
-    """Whether SLURM still has the job (pending, running, requeued); False without squeue or an answer."""
-    import shutil
-    import subprocess
-
-    if shutil.which("squeue") is None:
-        return False
-    try:
-        answer = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return answer.returncode == 0 and bool(answer.stdout.strip())
-
-
-def alive(pid: int) -> bool:
-    """Whether a process of this host with that id exists (another user's counts)."""
-    if pid <= 0:  # os.kill would signal a process group
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def busy_refusal(run_dir: Path, owner: str) -> str:
-    return (f"{run_dir} is being trained right now by {owner} (a sweeper that died can leave its trials running); "
-            "wait for it to finish or stop it, then run again with trainer.resume=true.")
-
-
-def claim_refusal(run_dir: Path, holder: str) -> str:
-    """The loser's line when two processes start into one run folder together."""
-    return (f"{run_dir} is in use right now by {holder}; two runs never share a folder. Choose another "
-            "hydra.run.dir, or wait for that run to end (trainer.resume=true then continues it).")
-
-
 def fingerprint(values: Mapping[str, Any], length: int = 10) -> str:
     """A short stable hash of plain values (for names that must differ when the values do)."""
     text = json.dumps(values, sort_keys=True, default=str)
@@ -194,11 +134,11 @@ def fingerprint(values: Mapping[str, Any], length: int = 10) -> str:
 
 def trial_dir(name: str, *, _root_: DictConfig) -> str:
     """The `gvc_trial_dir` resolver of hydra.sweep.subdir: `name` unless that folder holds another trial's run
-    or another live process holds it (gvc.runlock), then `name-2`, `name-3`, ... (the first that is free or holds
+    or another live process holds it (gvc.trial.runlock), then `name-2`, `name-3`, ... (the first that is free or holds
     this very config, which a resumed sweep finds).
 
     Evaluated where the job runs, before Hydra writes .hydra/ into the folder, so no trial's record is
-    overwritten by another's. The folder it returns is claimed by this process (gvc.task releases it when the
+    overwritten by another's. The folder it returns is claimed by this process (gvc.trial.task releases it when the
     trial ends): trials racing for one name each get their own folder.
     """
     sweep_dir = Path(str(_root_.hydra.sweep.dir))
