@@ -15,9 +15,9 @@ from gvc.trial.task import run
 from gvc.training.vae import VAEStep
 from tests.conftest import without_timing, DATA_ROOT, ROOT, TINY, make_config, run_gvc
 
-# Long enough epochs (20k images) that a kill lands inside one.
+# Epochs of 8k images (about a second each on one thread): long enough that a kill lands inside one.
 # No evaluation: the history is the point, and eval.along's checkpoints inside epoch 1 would come before the kill.
-KILLABLE = ["model=linear_vae", "data.subset=20000", "data.test_subset=256", "trainer.epochs=3", "eval.enabled=false",
+KILLABLE = ["model=linear_vae", "data.subset=8000", "data.test_subset=256", "trainer.epochs=3", "eval.enabled=false",
             "trainer.progress=false", "trainer.threads=1", f"data.root={DATA_ROOT}"]
 
 

@@ -16,7 +16,7 @@ import pytest
 from gvc.trial import rundir
 from tests.conftest import DATA_ROOT, ROOT
 
-SWEEP = ["model=linear_vae", "data.subset=20000", "data.test_subset=256", "trainer.epochs=3", "trainer.progress=false",
+SWEEP = ["model=linear_vae", "data.subset=8000", "data.test_subset=256", "trainer.epochs=3", "trainer.progress=false",
          "trainer.threads=1", "eval.enabled=false", "optimizer.lr=1e-4,2e-4"]
 
 

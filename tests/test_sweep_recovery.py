@@ -16,8 +16,9 @@ import pytest
 from gvc.trial import rundir
 from tests.conftest import DATA_ROOT, ROOT, run_gvc
 
-# Epochs of 20k images, so that a kill lands inside a trial (after its first checkpoint).
-KILLABLE = ["model=linear_vae", "data.subset=20000", "data.test_subset=256", "trainer.epochs=3",
+# Epochs of 8k images (about a second each on one thread), so that a kill lands inside a trial (after its first
+# checkpoint).
+KILLABLE = ["model=linear_vae", "data.subset=8000", "data.test_subset=256", "trainer.epochs=3",
             "trainer.progress=false", "trainer.threads=1", "eval.enabled=false", "trainer.resume=true"]
 
 pytestmark = pytest.mark.slow
