@@ -110,13 +110,14 @@ def best_and_final(collection: Collection) -> pd.DataFrame:
 def expected_best_curve(values: np.ndarray, cpu_s: np.ndarray, direction: str) -> pd.DataFrame:
     """For n = 1..N: the expected best of n trials drawn without replacement from the N (Tang et al. 2020's unbiased
     form of Dodge et al. 2019's expected validation performance; analysis.stats.expected_best_of_n) and the
-    expected compute of those n trials, n x the mean CPU-seconds of a trial (exact for draws without replacement)."""
-    keep = np.isfinite(values) & np.isfinite(cpu_s)
-    values, cpu_s = values[keep], cpu_s[keep]
+    expected compute of those n trials, n x the mean CPU-seconds of a trial (exact for draws without replacement;
+    NaN where no trial recorded its CPU-seconds, as runs of an older gvc: their values still count)."""
+    keep = np.isfinite(values)
+    values, cpu_s = values[keep], cpu_s[keep][np.isfinite(cpu_s[keep])]
     mean, _ = expected_best_of_n(values, direction)
     n = np.arange(1, len(mean) + 1)
-    return pd.DataFrame({"n": n, "expected_best": mean, "expected_cpu_s": n * float(np.mean(cpu_s)) if len(cpu_s)
-                         else np.nan})
+    return pd.DataFrame({"n": n, "expected_best": mean,
+                         "expected_cpu_s": n * float(np.mean(cpu_s)) if len(cpu_s) else np.nan})
 
 
 def expected_best_table(collection: Collection) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from matplotlib.ticker import MaxNLocator
 
 from analysis.artifact import Artifact, save
 from analysis.collect import LOSS_COLUMNS, Collection, _cell_key, swept_parameters
-from analysis.stats import MINIMIZE, expected_best_of_n
+from analysis.stats import MINIMIZE
 from analysis.tables import (COMPLETED, _sort_values, best_runs, completed_objectives, fmt, models_in_order,
                              objective_frame)
 
@@ -155,47 +155,6 @@ def objective_distribution(collection: Collection, out: Path) -> list[Artifact]:
     return [Artifact(path, "Objective per model across trials",
                      "Each dot is one completed trial (seeds and hyperparameter settings together); boxes span the "
                      f"quartiles{note}.")]
-
-
-def expected_best(collection: Collection, out: Path) -> list[Artifact]:
-    """Expected best objective of n trials against n, per model (exact, from order statistics)."""
-    obj = objective_frame(collection)
-    done = completed_objectives(obj)
-    if done.empty:
-        return []
-    trials = done.groupby(["objective_name", "model"]).size()
-    enough = trials[trials >= MIN_TRIALS_FOR_EXPECTED_BEST].reset_index()
-    if enough.empty:
-        return []
-    names = list(dict.fromkeys(enough["objective_name"]))
-    models = models_in_order(collection)
-    colors = model_colors(models)
-    with styled():
-        fig, axes = _grid(len(names), width=4.5, height=3.4)
-        for ax, name in zip(axes, names):
-            part = done[done["objective_name"] == name]
-            direction = part["direction"].iloc[0]
-            for model in [m for m in models if m in set(part["model"])]:
-                values = part.loc[part["model"] == model, "value"].to_numpy()
-                if len(values) < MIN_TRIALS_FOR_EXPECTED_BEST:
-                    continue
-                mean, std = expected_best_of_n(values, direction)
-                n = np.arange(1, len(mean) + 1)
-                ax.plot(n, mean, color=colors[model], marker="o", ms=3, label=f"{model} (N={len(values)})")
-                ax.fill_between(n, mean - std, mean + std, color=colors[model], alpha=0.15, lw=0)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_xlabel("number of trials n")
-            ax.set_ylabel(f"expected best {name}")
-            ax.set_title(_direction_word(direction))
-            ax.legend(fontsize="small")
-        fig.suptitle("Expected best objective vs number of trials")
-        path = save(fig, out / "expected_best_of_n.png")
-    return [Artifact(path, "Expected best objective vs number of trials",
-                     "For each n, the expected best objective among n of a model's N completed trials drawn at random "
-                     "without replacement, computed exactly from order statistics (Lucic et al., 2018); the band is "
-                     "± one standard deviation of that best value. A curve that is still falling at n = N says more "
-                     "trials would likely help; comparing models at equal n compares them at equal tuning budget. "
-                     f"Models with fewer than {MIN_TRIALS_FOR_EXPECTED_BEST} completed trials are left out.")]
 
 
 def quality_vs_time(collection: Collection, out: Path) -> list[Artifact]:
@@ -424,8 +383,8 @@ def _continuous_sensitivity(ax: Axes, runs: pd.DataFrame, param: str, obj: pd.Da
         ax.set_title(f"({failed} failed, not shown)", fontsize="small")
 
 
-ALL = (training_curves, metrics_vs_epoch, objective_distribution, expected_best, quality_vs_time, heatmaps,
-       sensitivity)
+# The expected best of n trials is drawn in the Compute section (analysis/compute.py), against trials and compute.
+ALL = (training_curves, metrics_vs_epoch, objective_distribution, quality_vs_time, heatmaps, sensitivity)
 
 
 def all_figures(collection: Collection, out: Path) -> list[Artifact]:

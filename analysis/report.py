@@ -23,7 +23,6 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from analysis import compute, figures, grids
@@ -34,8 +33,8 @@ from analysis.datasets import build_by_data, evaluator_notes
 from analysis.document import Block, Bullets, Heading, Image, Table, Text, anchor, to_html, to_md
 from analysis.objectives import objective_comparisons, objective_ranking
 from analysis.protocol import departure_summary, departures_long, departures_table, epochs_trained_text
-from analysis.stats import ALPHA, expected_best_of_n
-from analysis.tables import (COMPLETED, completed_objectives, models_in_order, objective_directions, objective_frame,
+from analysis.stats import ALPHA
+from analysis.tables import (COMPLETED, models_in_order, objective_directions,
                              overview_table, problems_table, results_table, results_wide, runs_display_table, sensitivity_table,
                              best_configuration_runs, configuration_table, evaluation_size_note, per_class_table,
                              write_table)
@@ -110,17 +109,6 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 # -- tables --------------------------------------------------------------------------------------------------
 def _write_table(frame: pd.DataFrame, directory: Path, name: str, index: bool = False) -> list[Path]:
     return write_table(frame, directory, name, index)  # CSV, Markdown and LaTeX (booktabs)
-
-
-def expected_best_table(collection: Collection) -> pd.DataFrame:
-    obj = objective_frame(collection)
-    done = completed_objectives(obj)
-    rows = []
-    for (model, name), part in done.groupby(["model", "objective_name"], sort=False):
-        mean, std = expected_best_of_n(part["value"], part["direction"].iloc[0])
-        rows += [{"model": model, "objective": name, "direction": part["direction"].iloc[0], "n": n + 1,
-                  "trials": len(part), "expected_best": mean[n], "std": std[n]} for n in range(len(mean))]
-    return pd.DataFrame(rows, columns=["model", "objective", "direction", "n", "trials", "expected_best", "std"])
 
 
 # Evaluation settings that change what a metric measures (sample counts bias FID and KID): if they differ
@@ -542,7 +530,6 @@ def _build(collection: Collection, root: Path, z_seed: int) -> list:
                           "claims_per_objective")
     files += _write_table(departures_table(collection.table), tables_dir, "departures", index=True)
     files += _write_table(departures_long(collection.table), tables_dir, "departures_long")
-    files += _write_table(expected_best_table(collection), tables_dir, "expected_best_of_n")
     if not collection.history.empty:
         collection.history.to_csv(tables_dir / "history.csv", index=False)
         files.append(tables_dir / "history.csv")

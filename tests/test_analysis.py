@@ -508,12 +508,12 @@ def test_runs_evaluated_with_different_settings_are_flagged(tmp_path):
 def test_report_from_a_real_multirun(real_multirun, real_report):
     assert real_report == real_multirun / "report"
     for name in ("report.md", "report.html", "tables/runs.csv", "tables/results.csv", "tables/results.md",
-                 "tables/sensitivity.csv", "tables/expected_best_of_n.csv", MARKER):
+                 "tables/sensitivity.csv", MARKER):
         assert (real_report / name).is_file(), name
     figures = {p.name for p in (real_report / "figures").glob("*.png")}
     assert {"training_curves.png", "objective_by_model.png", "quality_vs_time.png",
             "sensitivity_linear_gan.png", "sensitivity_linear_vae.png"} <= figures
-    assert "expected_best_of_n.png" not in figures  # two trials per model: no curve to read
+    assert "expected_best_vs_compute.png" not in figures  # two trials per model: no curve to read
     images = {p.name for p in (real_report / "images").glob("*.png")}
     assert {"samples_final.png", "samples_over_epochs_linear_gan.png", "samples_over_epochs_linear_vae.png",
             "reconstructions.png", "interpolations.png"} <= images
@@ -613,7 +613,7 @@ def test_mixed_report_combines_sweeps_and_lists_failures(real_multirun, fake_swe
     results = pd.read_csv(mixed_report / "tables" / "results.csv").set_index(["model", "metric"])
     best_config = [f for lr, bs, _, f in DCGAN_SWEEP if (lr, bs) == (2e-4, 128)]  # its seeds, not the sweep's
     assert results.loc[("dcgan", "fid"), "std"] == pytest.approx(np.std(best_config, ddof=1))
-    curve = pd.read_csv(mixed_report / "tables" / "expected_best_of_n.csv")
+    curve = pd.read_csv(mixed_report / "tables" / "expected_best_vs_compute.csv")
     dcgan = curve[curve["model"] == "dcgan"].sort_values("n")
     fids = [f for *_, f in DCGAN_SWEEP]
     brute = [np.mean([min(c) for c in itertools.combinations(fids, n)]) for n in range(1, 7)]

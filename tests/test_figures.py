@@ -9,8 +9,9 @@ from omegaconf import OmegaConf
 
 from analysis import collect
 from analysis.collect import swept_parameters
-from analysis.figures import (BINS, MIN_TRIALS_FOR_EXPECTED_BEST, expected_best, heatmaps, hyperparameter_axes,
-                              is_log_scaled, levels, sensitivity)
+from analysis.compute import expected_best_figure, expected_best_table
+from analysis.figures import (BINS, MIN_TRIALS_FOR_EXPECTED_BEST, heatmaps, hyperparameter_axes, is_log_scaled, levels,
+                              sensitivity)
 from gvc.trial import rundir
 from tests.test_analysis import make_run
 
@@ -49,9 +50,13 @@ def test_a_grid_keeps_its_values_as_columns():
     assert labels == ["0.0001", "0.0002", "0.0004"] and of.tolist()[1] == of.tolist()[3]
 
 
-def test_no_expected_best_of_n_from_fewer_than_three_trials(tmp_path):
-    assert expected_best(search(tmp_path / "two", MIN_TRIALS_FOR_EXPECTED_BEST - 1), tmp_path / "a") == []
-    [figure] = expected_best(search(tmp_path / "three", MIN_TRIALS_FOR_EXPECTED_BEST), tmp_path / "b")
+def test_no_expected_best_of_n_from_fewer_than_three_trials_and_runs_without_cpu_seconds_still_count(tmp_path):
+    assert expected_best_table(search(tmp_path / "two", MIN_TRIALS_FOR_EXPECTED_BEST - 1)).empty
+    three = search(tmp_path / "three", MIN_TRIALS_FOR_EXPECTED_BEST)  # made without CPU-seconds, as an older gvc
+    table = expected_best_table(three)
+    assert table["n"].tolist() == [1, 2, 3] and table["expected_cpu_s"].isna().all()
+    assert table["expected_best"].iloc[-1] == three.table["fid"].min()  # the best of all three trials
+    [figure] = expected_best_figure(table, ["dcgan"], tmp_path / "b")
     assert figure.path.is_file() and "fewer than 3" in figure.caption
 
 
