@@ -23,8 +23,8 @@ from matplotlib.ticker import MaxNLocator
 from analysis.artifact import Artifact, save
 from analysis.collect import LOSS_COLUMNS, Collection, _cell_key, swept_parameters
 from analysis.stats import MINIMIZE
-from analysis.tables import (COMPLETED, _sort_values, best_runs, completed_objectives, fmt, models_in_order,
-                             objective_frame)
+from analysis.tables import (COMPLETED, DRAW_SEEDS, _sort_values, best_runs, completed_objectives, fmt,
+                             models_in_order, objective_frame)
 
 MAX_PANELS_PER_ROW = 4
 MIN_TRIALS_FOR_EXPECTED_BEST = 3  # below it the curve is one or two points: nothing to read off
@@ -191,8 +191,8 @@ def quality_vs_time(collection: Collection, out: Path) -> list[Artifact]:
 
 def hyperparameter_axes(collection: Collection, model: str) -> list[str]:
     """The swept parameters a figure may use as axes: evaluation settings (eval.*) say how a run was measured,
-    not what it learned, so they never are one."""
-    return [p for p in swept_parameters(collection, model) if not p.startswith("eval.")]
+    not what it learned, and the seeds are repeats, not knobs (as in the sensitivity table), so neither is one."""
+    return [p for p in swept_parameters(collection, model) if not p.startswith("eval.") and p not in DRAW_SEEDS]
 
 
 def _numbers(values: pd.Series) -> np.ndarray | None:
@@ -285,7 +285,8 @@ def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
             continue
         name, direction = obj.loc[runs["run"].iloc[0], ["objective_name", "direction"]]
         tied = [p for p in params if p not in pair and LOSS_KEY in pair and follows(runs, p, LOSS_KEY)]
-        others = [p for p in params if p not in pair and p not in tied]
+        repeats = [p for p in swept_parameters(collection, model) if p in DRAW_SEEDS]  # averaged over, never axes
+        others = [p for p in params if p not in pair and p not in tied] + repeats
         with styled():
             fig = Figure(figsize=(1.3 * len(x_keys) + 2.5, 0.8 * len(y_keys) + 1.8), layout="constrained")
             ax = fig.subplots()

@@ -44,6 +44,18 @@ def test_a_search_is_binned_and_its_evaluation_settings_are_not_axes(tmp_path):
     assert panel.path.is_file() and "log axis" in panel.caption
 
 
+def test_seeds_are_repeats_never_a_figure_axis(tmp_path):
+    for seed in (0, 1):
+        for lr in (1e-4, 3e-4):
+            make_run(tmp_path / "grid" / f"{lr}_{seed}", "dcgan", lr=lr, seed=seed, metrics={"fid": 100 + seed + 1e5 * lr},
+                     history=False, samples=False)
+    runs = collect([tmp_path / "grid"])
+    assert "trainer.seed" in swept_parameters(runs, "dcgan")  # it varies: the runs are repeats of two configurations
+    assert hyperparameter_axes(runs, "dcgan") == ["optimizer.lr"]
+    [panel] = sensitivity(runs, tmp_path / "figures")
+    assert "trainer.seed" not in panel.title + panel.caption
+
+
 def test_a_grid_keeps_its_values_as_columns():
     values = pd.Series([1e-4, 2e-4, 4e-4, 2e-4])
     of, labels, keys = levels(values)
