@@ -165,7 +165,9 @@ def expected_best_figure(table: pd.DataFrame, models: list[str], out: Path) -> l
                      "without replacement (the unbiased estimator of Tang et al. 2020 for Dodge et al. 2019's expected "
                      "validation performance, computed exactly), against n and against the expected CPU-seconds of "
                      "those n trials (n times the mean CPU-seconds of a trial). Markers are the estimator's values, no "
-                     f"band. Models with fewer than {MIN_TRIALS_FOR_EXPECTED_BEST} completed trials are left out.",
+                     "band. A curve still falling at n = N says more trials would likely help; models compared at equal "
+                     "n are compared at equal tuning budget. "
+                     f"Models with fewer than {MIN_TRIALS_FOR_EXPECTED_BEST} completed trials are left out.",
                      section="compute")]
 
 
