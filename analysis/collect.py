@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from gvc.trial import rundir
 from gvc.config import non_hyperparameters
+from gvc.trial import rundir
 
 BOOKKEEPING = rundir.BOOKKEEPING
 # The losses the paper's objectives log. Each run's summary.json names its objective's own (`loss.units`: e.g. a

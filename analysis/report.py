@@ -41,8 +41,8 @@ from analysis.tables import (COMPLETED, models_in_order, objective_directions,
 from analysis.spaces import class_effects, space_agreement
 from analysis.verdict import (collapsed_models, headline_directions, no_better_than_noise, noise_fooled_metrics,
                               verdict_numbers, verdict_table)
-from gvc.trial import rundir
 from gvc.config import ROOT
+from gvc.trial import rundir
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gvc.trial import rundir  # noqa: E402
 from gvc.threads import busy_cores, usable_cores  # noqa: E402
+from gvc.trial import rundir  # noqa: E402
 
 
 def start(model: str, images: int, threads: str, out: Path) -> subprocess.Popen:

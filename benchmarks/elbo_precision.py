@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gvc.data import load_split, to_model_range  # noqa: E402
-from gvc.trial.trained import load_trained  # noqa: E402
 from gvc.training.vae import test_negative_elbo  # noqa: E402
+from gvc.trial.trained import load_trained  # noqa: E402
 
 PATHS = (("bf16 + channels-last", True, torch.channels_last), ("fp32", False, torch.contiguous_format))
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from gvc.trial import run_identity
 from gvc.config import check_data, register_configs, validate
+from gvc.trial import run_identity
 from gvc.errors import EXIT_REFUSED, ConfigError, fail, warn  # noqa: F401 (re-exported: their home before gvc/errors.py)
 from gvc.listing import CONF, config_groups, group_options, listing  # noqa: F401 (listing re-exported)
 

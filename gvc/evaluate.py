@@ -18,9 +18,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from gvc.trial import rundir
 from gvc.cli import check_eval_overrides
 from gvc.errors import ConfigError, fail
+from gvc.trial import rundir
 from gvc.trial.rundir import CheckpointError
 from gvc.trial.trained import TrainedRun, load_trained
 

@@ -8,11 +8,11 @@ import torch
 from omegaconf import OmegaConf
 
 from gvc import evaluate, sample
-from gvc.trial import rundir
 from gvc.config import ConfigError, validate
-from gvc.trial.task import run
 from gvc.training import loop
 from gvc.training.along import TIMING, budget_unit, schedule
+from gvc.trial import rundir
+from gvc.trial.task import run
 from tests.conftest import TINY, make_config, without_timing
 from tests.test_lifecycle import CrashAt
 

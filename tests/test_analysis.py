@@ -33,8 +33,8 @@ from analysis.conclusions import paper_claims
 from analysis.grids import IMAGE_STAT_COLUMNS, gray_and_speckle, grid_tiles, read_grid, shared_z, slerp
 from analysis.report import MARKER, ReportError, choose_out
 from analysis.tables import results_table, sensitivity_table
-from gvc.trial import rundir
 from gvc.models import build_model
+from gvc.trial import rundir
 
 pytestmark = pytest.mark.filterwarnings("error")  # the report must be warning-free (seaborn/matplotlib/pandas)
 

@@ -15,8 +15,8 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 
 import gvc.datasets
-from gvc.trial import rundir
 from gvc.config import register_configs
+from gvc.trial import rundir
 from tests.conftest import CONF
 
 SHAPE = (3, 32, 32)

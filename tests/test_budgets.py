@@ -2,9 +2,9 @@
 
 import pytest
 
+from gvc.training.loop import Trainer
 from gvc.trial import rundir
 from gvc.trial.task import run
-from gvc.training.loop import Trainer
 from tests.conftest import TINY, make_config, without_timing
 
 # 256 images at batch 64: four steps an epoch.

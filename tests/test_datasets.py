@@ -7,8 +7,8 @@ import csv
 import pandas as pd
 import pytest
 
-from gvc.trial import rundir
 from gvc.evaluation.classifier import evaluator_checksum
+from gvc.trial import rundir
 from tests.conftest import TINY, make_config, run_gvc
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gvc.trial import rundir
 from gvc.config import ConfigError
+from gvc.trial import rundir
 from gvc.trial.extend import BUDGET_KEYS, ExtensionRefused, extension, reopen
 from gvc.trial.task import run
 from tests.conftest import make_config, without_timing

@@ -19,8 +19,8 @@ from PIL import Image
 
 import gvc.datasets
 import gvc.models
-from gvc.trial import rundir
 from gvc.config import ConfigError, register_configs, validate
+from gvc.trial import rundir
 from tests.conftest import CONF
 
 # gvc/datasets/toy_squares.py: 16x16 images of a bright square whose corner encodes the class.

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from gvc.trial import rundir
 from gvc.config import ConfigError
+from gvc.trial import rundir
 from gvc.sweep.halving import (HALVING_FILE, check_budget_key, check_single_objective, decide, grouped, hyperband_brackets,
                          rungs_of)
 from gvc.trial.task import run

@@ -12,10 +12,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from gvc.trial import rundir
 from gvc.config import ConfigError, register_configs, validate
-from gvc.trial.task import run
 from gvc.training.hooks import Hook
+from gvc.trial import rundir
+from gvc.trial.task import run
 from tests.conftest import CONF, DATA_ROOT, TINY, make_config
 
 # What a user writes: a hook anywhere on the import path ...

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from gvc.trial import rundir
-from gvc.trial.lifecycle import TrialInterrupted
-from gvc.trial.task import run
 from gvc.training.gan import GANStep
 from gvc.training.hooks import Hook
 from gvc.training.loop import Trainer
 from gvc.training.vae import proportionate_test_subset
+from gvc.trial import rundir
+from gvc.trial.lifecycle import TrialInterrupted
+from gvc.trial.task import run
 from tests.conftest import DATA_ROOT, ROOT, TINY, make_config, without_timing
 
 # 1,024 images: 8 GAN batches (128) or 16 VAE batches (64) per epoch, so a step can land inside an epoch.

@@ -15,10 +15,10 @@ import sys
 
 import pytest
 
-from gvc.trial import rundir
 from gvc.config import ConfigError, validate
-from gvc.trial.task import run
 from gvc.training.hooks import Hook
+from gvc.trial import rundir
+from gvc.trial.task import run
 from tests.conftest import DATA_ROOT, ROOT, TINY, make_config, run_gvc
 
 pytest.importorskip("tensorboard")

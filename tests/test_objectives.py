@@ -9,17 +9,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gvc.trial import rundir
 from gvc.config import ConfigError, validate
-from gvc.trial.task import run
 from gvc.training import losses
+from gvc.training.loop import Trainer
 from gvc.training.losses import hinge, lsgan, minimax, ns, wgan_gp
 from gvc.training.losses.decoders import make_likelihood
 from gvc.training.losses.elbo import ELBOConfig, kl_weight
 from gvc.training.losses.penalties import r1
 from gvc.training.losses.penalties import wgan_gp as gradient_penalty
-from gvc.training.loop import Trainer
 from gvc.training.vae import negative_elbo, negative_iwae
+from gvc.trial import rundir
+from gvc.trial.task import run
 from tests.conftest import TINY, TinyVAE, make_config, run_gvc, without_timing
 
 REAL = torch.tensor([2.0, -1.0, 0.5])

@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from gvc import datasets
-from gvc.trial import rundir
 from gvc.cli import check
 from gvc.config import ConfigError
 from gvc.data import load_split
+from gvc.trial import rundir
 from tests.conftest import run_gvc
 
 GAN = ["model=linear_gan", "trainer=smoke", "eval.enabled=false"]

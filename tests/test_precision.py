@@ -6,9 +6,9 @@ import sys
 
 import torch
 
+from gvc.training.precision import choose_numeric_path, cpu_flags, cpu_native_bf16
 from gvc.trial import rundir
 from gvc.trial.task import run
-from gvc.training.precision import choose_numeric_path, cpu_flags, cpu_native_bf16
 from tests.conftest import ROOT, TINY, make_config
 
 

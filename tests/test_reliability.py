@@ -9,10 +9,10 @@ import time
 import pytest
 import torch
 
+from gvc.training.vae import VAEStep
 from gvc.trial import rundir
 from gvc.trial.rundir import CheckpointError
 from gvc.trial.task import run
-from gvc.training.vae import VAEStep
 from tests.conftest import without_timing, DATA_ROOT, ROOT, TINY, make_config, run_gvc
 
 # Epochs of 8k images (about a second each on one thread): long enough that a kill lands inside one.

@@ -4,8 +4,8 @@ import csv
 
 import pytest
 
-from gvc.trial import rundir
 from gvc.config import ConfigError
+from gvc.trial import rundir
 from gvc.trial.run_identity import config_differences, is_identity_key, task_config
 from gvc.trial.task import run
 from tests.conftest import TINY, make_config, run_gvc

@@ -28,8 +28,8 @@ from typing import Any, Iterator
 import torch
 from omegaconf import DictConfig
 
-from gvc.trial import rundir
 from gvc.loggers import LoggerHook, final_numbers, flat_config, guarded
+from gvc.trial import rundir
 
 DB_NAME = "mlflow.db"
 END_STATUS = {"completed": "FINISHED", "failed": "FAILED", "diverged": "FAILED"}

@@ -25,10 +25,10 @@ from typing import Any, Mapping, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
-from gvc.trial import run_identity, rundir, runlock
 from gvc.errors import ConfigError
-from gvc.trial.extend import BUDGET_KEYS
 from gvc.facts import MAXIMIZE, MINIMIZE
+from gvc.trial import run_identity, rundir, runlock
+from gvc.trial.extend import BUDGET_KEYS
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from gvc.trial import summary as summaries
 from gvc.facts import MINIMIZE
+from gvc.trial import summary as summaries
 
 log = logging.getLogger(__name__)
 

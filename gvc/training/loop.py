@@ -26,18 +26,18 @@ from omegaconf import DictConfig, OmegaConf
 from torchvision.utils import make_grid
 from tqdm import tqdm
 
-from gvc.trial import rundir
 from gvc.data import DeviceBatches, load_split, to_model_range
 from gvc.models import GAN, VAE
 from gvc.training import rebuild
-from gvc.training.device import resolve_device
 from gvc.training.along import along_evaluation
+from gvc.training.device import resolve_device
 from gvc.training.families import family
 from gvc.training.hooks import Hook, Hooks, RunDirWriter, RunStart
 from gvc.training.losses import loss_config
 from gvc.training.precision import choose_numeric_path, has_convolutions
 from gvc.training.progress import PlainProgress
 from gvc.training.streams import TrialRandom
+from gvc.trial import rundir
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gvc.trial import extend, run_identity, rundir, summary as summaries
 from gvc.config import architecture_keys, validate
 from gvc.loggers import logger_status, make_loggers
 from gvc.process import Interrupts
-from gvc.trial.rundir import CheckpointError
 from gvc.training.hooks import Hook, Hooks, make_hooks
 from gvc.training.loop import FitResult, Trainer
+from gvc.trial import extend, run_identity, rundir, summary as summaries
+from gvc.trial.rundir import CheckpointError
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from gvc.trial import run_identity
 from gvc.facts import FAMILIES, LOSSES, MAXIMIZE, MINIMIZE, direction_of_key
+from gvc.trial import run_identity
 
 
 def library_versions() -> dict[str, str]:

@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from gvc.trial import rundir
 from gvc.errors import ConfigError
+from gvc.trial import rundir
 from gvc.trial.rundir import CheckpointError
 
 @dataclass
