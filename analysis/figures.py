@@ -244,13 +244,13 @@ def follows(runs: pd.DataFrame, param: str, axis: str) -> bool:
 def _pair(params: list[str], runs: pd.DataFrame) -> tuple[str, str] | None:
     # lr x batch size when both were swept (the usual grid); the objective against the first parameter that
     # varies independently of it (an objectives sweep); otherwise the first two swept parameters.
-    hyper = [p for p in params if p != "trainer.seed"]
-    if "optimizer.lr" in hyper and "data.batch_size" in hyper:
+    # params are hyperparameter_axes: the seeds are never among them.
+    if "optimizer.lr" in params and "data.batch_size" in params:
         return "optimizer.lr", "data.batch_size"
-    if LOSS_KEY in hyper:
-        free = [p for p in hyper if p != LOSS_KEY and not follows(runs, p, LOSS_KEY)]
+    if LOSS_KEY in params:
+        free = [p for p in params if p != LOSS_KEY and not follows(runs, p, LOSS_KEY)]
         return (LOSS_KEY, free[0]) if free else None
-    return (hyper[0], hyper[1]) if len(hyper) >= 2 else None
+    return (params[0], params[1]) if len(params) >= 2 else None
 
 
 def heatmaps(collection: Collection, out: Path) -> list[Artifact]:
